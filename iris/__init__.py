@@ -1,0 +1,1 @@
+"""IRIS shared package: event contracts and the plumbing every service stands on."""

@@ -1,0 +1,230 @@
+"""The `iris` command.
+
+iris dev                      run the whole platform on embedded defaults
+iris token --sub INSZ …       print a JWT from the development issuer
+iris schemas [--out DIR]      write the JSON Schema of every event
+iris republish SERVICE        re-emit a service's current state from its database
+iris migrate SERVICE          alembic upgrade head for a service's database
+iris topics                   create the topics with their partitions and compaction
+iris api SERVICE              run a service's HTTP API
+iris worker SERVICE           run a service's faust worker
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from iris import logs
+from iris.registry import SERVICES
+from iris.settings import DEFAULT_AUDIENCE, INTERNAL_AUDIENCE, Settings
+
+
+def _service(name: str) -> str:
+    if name not in SERVICES:
+        raise argparse.ArgumentTypeError(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    return name
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from iris.dev import run
+
+    return run(Path(args.data_dir) if args.data_dir else Settings().data_dir, seed=not args.no_seed)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from iris.auth import dev_issuer_key, mint
+
+    settings = Settings()
+    claims: dict[str, object] = {
+        "name": args.name,
+        "amr": [args.amr],
+        "school_admin_of": args.school_admin_of,
+        "clb_staff_of": args.clb_staff_of,
+        "parent_of": args.parent_of,
+        "school_id": args.school_client,
+        "support_network": args.support_network,
+        "service": args.service,
+    }
+    audience = args.audience or (INTERNAL_AUDIENCE if args.service else DEFAULT_AUDIENCE)
+    subject = args.sub or (f"service:{args.service}" if args.service else None)
+    if subject is None:
+        print("iris token: --sub is required (the person's INSZ)", file=sys.stderr)
+        return 2
+    token = mint(
+        dev_issuer_key(settings),
+        settings.oidc_issuer,
+        subject,
+        audience,
+        ttl_seconds=args.ttl,
+        **claims,
+    )
+    print(token)
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from iris.contracts import dumps_schema, json_schemas
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stale = []
+    for name, schema in json_schemas().items():
+        path = out / f"{name}.v1.json"
+        text = dumps_schema(schema)
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            path.write_text(text)
+    if stale:
+        print(f"out of date: {', '.join(stale)} (run: iris schemas --out {out})", file=sys.stderr)
+        return 1
+    if not args.check:
+        print(f"wrote {len(json_schemas())} schemas to {out}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from iris.db import upgrade
+
+    spec = SERVICES[args.service]
+    upgrade(spec.migrations_dir, Settings().database_url_for(spec.name))
+    return 0
+
+
+def cmd_topics(_args: argparse.Namespace) -> int:
+    from iris.kafka import ensure_topics, wait_for_broker
+
+    async def create() -> list[str]:
+        settings = Settings()
+        await wait_for_broker(settings)
+        return await ensure_topics(settings)
+
+    created = asyncio.run(create())
+    print(f"created: {', '.join(created) or 'nothing, all topics exist'}")
+    return 0
+
+
+def cmd_republish(args: argparse.Namespace) -> int:
+    spec = SERVICES[args.service]
+    if not spec.has("republish"):
+        print(f"{spec.name} keeps no state to republish", file=sys.stderr)
+        return 2
+    count = spec.load("republish", "republish")(Settings())
+    print(f"{spec.name}: queued {count} events for publishing")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    spec = SERVICES[args.service]
+    settings = Settings()
+    logs.configure(spec.name, settings.log_level)
+    app = spec.load("api", "create_app")(settings)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port or spec.port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_serve_issuer(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from iris.issuer import create_app
+
+    settings = Settings()
+    logs.configure("issuer", settings.log_level)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from faust.worker import Worker
+
+    spec = SERVICES[args.service]
+    settings = Settings()
+    app = spec.load("worker", "app")
+    worker = Worker(
+        app,
+        loglevel=settings.log_level.lower(),
+        quiet=True,
+        redirect_stdouts=False,
+        logging_config=logs.dict_config(f"{spec.name}-worker", settings.log_level),
+    )
+    worker.execute_from_commandline()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="iris", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the whole platform on embedded defaults")
+    dev.add_argument("--data-dir", help="state and logs (default: $IRIS_DATA_DIR or ./.iris)")
+    dev.add_argument("--no-seed", action="store_true", help="start without the demo world")
+    dev.set_defaults(func=cmd_dev)
+
+    tok = sub.add_parser("token", help="print a JWT from the development issuer")
+    tok.add_argument("--sub", help="the person's INSZ")
+    tok.add_argument("--name")
+    tok.add_argument("--amr", default="itsme", choices=["itsme", "eid"])
+    tok.add_argument("--school-admin-of", action="append", default=[], metavar="SCHOOL")
+    tok.add_argument("--clb-staff-of", action="append", default=[], metavar="CLB")
+    tok.add_argument("--parent-of", action="append", default=[], metavar="PUPIL")
+    tok.add_argument("--school-client", metavar="SCHOOL", help="a school-software client token")
+    tok.add_argument("--support-network", metavar="NETWORK")
+    tok.add_argument("--service", choices=["viewer"], help="a service identity")
+    tok.add_argument("--audience")
+    tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    tok.set_defaults(func=cmd_token)
+
+    sch = sub.add_parser("schemas", help="write the JSON Schema of every event")
+    sch.add_argument("--out", default="schemas")
+    sch.add_argument("--check", action="store_true", help="fail if the files are out of date")
+    sch.set_defaults(func=cmd_schemas)
+
+    for name, func, text in (
+        ("republish", cmd_republish, "re-emit a service's current state from its database"),
+        ("migrate", cmd_migrate, "alembic upgrade head for a service's database"),
+        ("worker", cmd_worker, "run a service's faust worker"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("service", type=_service)
+        cmd.set_defaults(func=func)
+
+    api = sub.add_parser("api", help="run a service's HTTP API")
+    api.add_argument("service", type=_service)
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int)
+    api.set_defaults(func=cmd_api)
+
+    iss = sub.add_parser("serve-issuer", help="run the development OIDC issuer")
+    iss.add_argument("--host", default="127.0.0.1")
+    iss.add_argument("--port", type=int, default=8100)
+    iss.set_defaults(func=cmd_serve_issuer)
+
+    top = sub.add_parser("topics", help="create the topics")
+    top.set_defaults(func=cmd_topics)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Event contracts: one typed model per event on the IRIS topics.
+
+Every value is a JSON object with `type`, `schema_version`, `event_id` and
+`occurred_at`. Consumers ignore fields they do not know (producers may add
+fields), and refuse a `schema_version` they do not know. Renaming or removing
+a field needs a new schema version.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from iris.insz import INSZ, InstitutionNumber
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), not a date-time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else _bad_date()
+        except ValueError:
+            _bad_date()
+    _bad_date()
+
+
+def _bad_date() -> Any:
+    raise ValueError("expected an ISO date YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    schema_version: Literal[1] = 1
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    occurred_at: AwareDatetime = Field(default_factory=utcnow)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+# -- iris.enrolment.submitted (published by school software, untrusted) -------------
+
+
+class EnrolmentRegistered(Event):
+    type: Literal["EnrolmentRegistered"] = "EnrolmentRegistered"
+    pupil_id: INSZ
+    school_id: InstitutionNumber
+    start_date: IsoDate
+    end_date: IsoDate | None = None
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    source: Annotated[str, Field(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _end_not_before_start(self) -> EnrolmentRegistered:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date lies before start_date")
+        return self
+
+
+class EnrolmentEnded(Event):
+    type: Literal["EnrolmentEnded"] = "EnrolmentEnded"
+    pupil_id: INSZ
+    school_id: InstitutionNumber
+    end_date: IsoDate
+    source: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+EnrolmentSubmission = Annotated[EnrolmentRegistered | EnrolmentEnded, Field(discriminator="type")]
+
+
+class Rejected(Event):
+    """A value that a consumer could not accept, with the reason."""
+
+    type: Literal["Rejected"] = "Rejected"
+    original: str
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+
+
+# -- iris.enrolment.changes ------------------------------------------------------------
+
+
+class EnrolmentChanged(Event):
+    type: Literal["EnrolmentChanged"] = "EnrolmentChanged"
+    pupil_id: INSZ
+    school_id: InstitutionNumber
+    start_date: IsoDate
+    end_date: IsoDate | None = None
+    display_name: str | None = None
+    version: Annotated[int, Field(ge=1)]
+
+
+# -- iris.report.changes -----------------------------------------------------------------
+
+ReportKind = Literal["IAC", "OV4", "GC", "V", "GV"]
+
+
+class ReportIssued(Event):
+    type: Literal["ReportIssued"] = "ReportIssued"
+    report_id: uuid.UUID
+    pupil_id: INSZ
+    version: Annotated[int, Field(ge=1)]
+    kind: ReportKind
+    clb_id: InstitutionNumber
+    issued_at: AwareDatetime
+    valid_from: IsoDate
+
+
+class ReportWithdrawn(Event):
+    type: Literal["ReportWithdrawn"] = "ReportWithdrawn"
+    report_id: uuid.UUID
+    pupil_id: INSZ
+    version: Annotated[int, Field(ge=1)]
+    withdrawn_at: AwareDatetime
+
+
+ReportChange = Annotated[ReportIssued | ReportWithdrawn, Field(discriminator="type")]
+
+# -- iris.access.grants ------------------------------------------------------------------
+
+Role = Literal["teacher", "care_coordinator", "pupil_counsellor", "support_worker"]
+GrantStatus = Literal["active", "revoked", "expired"]
+
+
+class GrantChanged(Event):
+    type: Literal["GrantChanged"] = "GrantChanged"
+    grant_id: uuid.UUID
+    school_id: InstitutionNumber
+    person_id: INSZ
+    role: Role
+    pupil_ids: list[INSZ] | None = None
+    valid_from: IsoDate
+    valid_until: IsoDate
+    status: GrantStatus
+    version: Annotated[int, Field(ge=1)]
+    changed_by: str
+
+
+# -- iris.viewer.audit -------------------------------------------------------------------
+
+
+class ReportViewed(Event):
+    type: Literal["ReportViewed"] = "ReportViewed"
+    view_id: uuid.UUID
+    person_id: str
+    role: str
+    school_id: InstitutionNumber
+    pupil_id: INSZ
+    report_id: uuid.UUID
+    version: Annotated[int, Field(ge=1)]
+    channel: Literal["web", "embedded"]
+
+
+class AccessDenied(Event):
+    type: Literal["AccessDenied"] = "AccessDenied"
+    person_id: str
+    pupil_id: str
+    reason: str
+
+
+ViewerAudit = Annotated[ReportViewed | AccessDenied, Field(discriminator="type")]
+
+
+# -- topics ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    partitions: int
+    compacted: bool
+    value: Any  # a model or a discriminated union of models
+    owner: str
+
+    def parse(self, raw: bytes | str) -> Any:
+        return _adapter(self.name).validate_json(raw)
+
+
+ENROLMENT_SUBMITTED = Topic(
+    "iris.enrolment.submitted", "pupil INSZ", 6, False, EnrolmentSubmission, "school software"
+)
+ENROLMENT_REJECTED = Topic(
+    "iris.enrolment.rejected", "as submitted", 1, False, Rejected, "enrolment"
+)
+ENROLMENT_CHANGES = Topic(
+    "iris.enrolment.changes", "pupil INSZ", 6, False, EnrolmentChanged, "enrolment"
+)
+REPORT_CHANGES = Topic("iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports")
+ACCESS_GRANTS = Topic("iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access")
+VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
+
+TOPICS: tuple[Topic, ...] = (
+    ENROLMENT_SUBMITTED,
+    ENROLMENT_REJECTED,
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+    ACCESS_GRANTS,
+    VIEWER_AUDIT,
+)
+
+EVENT_MODELS: tuple[type[Event], ...] = (
+    EnrolmentRegistered,
+    EnrolmentEnded,
+    Rejected,
+    EnrolmentChanged,
+    ReportIssued,
+    ReportWithdrawn,
+    GrantChanged,
+    ReportViewed,
+    AccessDenied,
+)
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
+def _adapter(topic_name: str) -> TypeAdapter[Any]:
+    if topic_name not in _ADAPTERS:
+        topic = next(t for t in TOPICS if t.name == topic_name)
+        _ADAPTERS[topic_name] = TypeAdapter(topic.value)
+    return _ADAPTERS[topic_name]
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming each offending field, suitable for a rejection reason."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p)[:1].isupper()) or "value"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema for every event model, keyed by its type."""
+    schemas = {}
+    for model in EVENT_MODELS:
+        schema = model.model_json_schema(mode="serialization")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://iris.example/schemas/{model.__name__}.v1.json"
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def dumps_schema(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,207 @@
+"""`iris dev`: the whole platform on embedded defaults, without Docker.
+
+A small supervisor of our own rather than honcho: start-up has an order
+(broker and Redis, then topics and migrations, then the issuer and the
+services) and each step must be healthy before the next, which a Procfile
+runner does not express. Every child writes JSON lines to
+`<data dir>/logs/<name>.log`; if one dies, the stack stops and says which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from iris import infra
+from iris.db import upgrade
+from iris.kafka import ensure_topics, wait_for_broker
+from iris.registry import ServiceSpec, available
+from iris.settings import DEV_ISSUER_PORT, Settings
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    url: str | None = None
+
+
+def port_for(name: str, default: int) -> int:
+    return int(os.environ.get(f"IRIS_{name.upper()}_PORT", default))
+
+
+@dataclass
+class Stack:
+    """The platform's processes. Infrastructure comes from the environment when
+    its URL is set there, else it is started locally."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    services: list[ServiceSpec] = field(default_factory=available)
+    say: Callable[[str], None] = print
+    children: list[Child] = field(default_factory=list)
+    infra: list[infra.LocalProcess] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def start(self, ready_timeout: float = 120.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = self.env
+        env["IRIS_DATA_DIR"] = str(self.data_dir.resolve())
+        env.setdefault("IRIS_ENV", "development")
+        if not env.get("IRIS_KAFKA_BOOTSTRAP"):
+            broker = infra.start_broker(port_for("broker", 19092), self.log_dir)
+            self.infra.append(broker)
+            env["IRIS_KAFKA_BOOTSTRAP"] = broker.url
+            env.setdefault("IRIS_TOPIC_PARTITIONS", "3")
+            env["IRIS_KAFKA_IDEMPOTENCE"] = "false"
+        if not env.get("IRIS_REDIS_URL"):
+            redis = infra.start_redis(port_for("redis", 16379), self.data_dir)
+            self.infra.append(redis)
+            env["IRIS_REDIS_URL"] = redis.url
+        issuer_port = port_for("issuer", DEV_ISSUER_PORT)
+        env.setdefault("IRIS_OIDC_ISSUER", f"http://127.0.0.1:{issuer_port}")
+        ports = {spec.name: port_for(spec.name, spec.port) for spec in self.services}
+        if "access" in ports:
+            env.setdefault("IRIS_CLIENT_ISSUER", f"http://127.0.0.1:{ports['access']}")
+        for name, port in ports.items():
+            env.setdefault(f"IRIS_{name.upper()}_URL", f"http://127.0.0.1:{port}")
+
+        settings = self.settings()
+        asyncio.run(self._prepare_broker(settings))
+        for spec in self.services:
+            upgrade(spec.migrations_dir, settings.database_url_for(spec.name))
+
+        self._spawn(
+            "issuer",
+            ["serve-issuer", "--port", str(issuer_port)],
+            f"http://127.0.0.1:{issuer_port}",
+        )
+        for spec in self.services:
+            url = f"http://127.0.0.1:{ports[spec.name]}"
+            self._spawn(spec.name, ["api", spec.name, "--port", str(ports[spec.name])], url)
+            if spec.has_worker:
+                self._spawn(f"{spec.name}-worker", ["worker", spec.name], None)
+        self._wait_ready(ready_timeout)
+
+    def settings(self) -> Settings:
+        saved = dict(os.environ)
+        try:
+            os.environ.update(self.env)
+            return Settings()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    async def _prepare_broker(self, settings: Settings) -> None:
+        await wait_for_broker(settings)
+        await ensure_topics(settings)
+
+    def _spawn(self, name: str, args: list[str], url: str | None) -> None:
+        log_path = self.log_dir / f"{name}.log"
+        log = log_path.open("ab")
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "iris.cli", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
+        )
+        self.children.append(Child(name, process, log_path, url))
+        if url:
+            self.urls[name] = url
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = [c for c in self.children if c.url]
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                self.check_children()
+                for child in list(pending):
+                    try:
+                        answer = client.get(f"{child.url}/readyz")
+                    except httpx.HTTPError:
+                        continue
+                    if answer.status_code == 200:
+                        pending.remove(child)
+                        if child.name != "issuer":
+                            self.say(f"{child.name} ready at {child.url}")
+                if pending and time.monotonic() > deadline:
+                    names = ", ".join(c.name for c in pending)
+                    raise TimeoutError(
+                        f"not ready after {timeout:.0f}s: {names} (see {self.log_dir})"
+                    )
+                if pending:
+                    time.sleep(0.2)
+
+    def check_children(self) -> None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                tail = child.log_path.read_text(errors="replace").splitlines()[-15:]
+                raise RuntimeError(
+                    f"{child.name} exited with {code}; last lines of {child.log_path}:\n"
+                    + "\n".join(tail)
+                )
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in reversed(self.children):
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        self.children.clear()
+        for process in reversed(self.infra):
+            process.stop()
+        self.infra.clear()
+
+
+def run(data_dir: Path, seed: bool = True) -> int:
+    stack = Stack(data_dir)
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        print(f"IRIS: starting the embedded platform (state and logs under {data_dir})", flush=True)
+        stack.start()
+        if seed:
+            from iris.seed import seed_demo_world
+
+            seed_demo_world(stack)
+        print("IRIS is running; press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            stack.check_children()
+            time.sleep(0.5)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"IRIS: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        print("IRIS: stopping…", flush=True)
+        stack.stop()
+        print("IRIS: stopped.", flush=True)

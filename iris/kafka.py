@@ -1,0 +1,80 @@
+"""Kafka plumbing: producers with the configured idempotence, and topic creation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from iris.contracts import TOPICS, Topic
+from iris.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
+    """A producer that waits for all replicas; idempotent where the broker supports it."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "acks": "all",
+        "enable_idempotence": settings.kafka_idempotence,
+        "linger_ms": 2,
+        "request_timeout_ms": 5000,
+        "retry_backoff_ms": 200,
+        "client_id": "iris",
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)  # type: ignore[arg-type]
+
+
+def topic_partitions(topic: Topic, settings: Settings) -> int:
+    return settings.topic_partitions or topic.partitions
+
+
+async def ensure_topics(settings: Settings, topics: tuple[Topic, ...] = TOPICS) -> list[str]:
+    """Create any missing IRIS topic with its partition count (compacted where the design says)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t.name not in existing]
+        if missing:
+            new = [
+                NewTopic(
+                    t.name,
+                    num_partitions=topic_partitions(t, settings),
+                    replication_factor=1,
+                    topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
+                )
+                for t in missing
+            ]
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+async def wait_for_broker(settings: Settings, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=2000
+        )
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except (KafkaError, OSError) as exc:
+            last = exc
+            await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+    raise TimeoutError(f"Kafka at {settings.kafka_bootstrap} did not answer: {last!r}")

@@ -1,0 +1,155 @@
+"""What every service's FastAPI app has: health, readiness, metrics, request ids,
+errors that name the field without echoing input, and bearer authentication."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from iris import logs
+from iris.auth import AuthError, Principal, TokenVerifier
+
+log = logging.getLogger(__name__)
+
+HTTP_REQUESTS = Counter(
+    "iris_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "iris_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+OUTBOX_BACKLOG = Gauge("iris_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_PUBLISHED = Gauge(
+    "iris_outbox_published_total", "Outbox rows published by this process", ["service"]
+)
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Validation errors naming the field, without the submitted value (it may be private)."""
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(p for p in loc if p not in ("body", "query", "path", "header"))
+        errors.append(
+            {
+                "field": field or ".".join(loc),
+                "loc": loc,
+                "msg": err.get("msg"),
+                "type": err.get("type"),
+            }
+        )
+    return errors
+
+
+def create_base_app(
+    service: str,
+    readiness: list[tuple[str, ReadinessCheck]] | None = None,
+    **kwargs: Any,
+) -> FastAPI:
+    app = FastAPI(title=f"IRIS {service}", **kwargs)
+    app.state.service = service
+    checks = list(readiness or [])
+    app.state.readiness = checks
+
+    @app.middleware("http")
+    async def _request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = logs.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["x-request-id"] = rid
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
+            HTTP_LATENCY.labels(service, request.method, template).observe(
+                time.perf_counter() - started
+            )
+            logs.request_id.reset(token)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = field_errors(exc)
+        return JSONResponse(
+            status_code=422,
+            content={"detail": errors, "fields": sorted({e["field"] for e in errors})},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        problems = {}
+        for name, check in app.state.readiness:
+            try:
+                problem = await check()
+            except Exception as exc:
+                problem = repr(exc)
+            if problem:
+                problems[name] = problem
+        if problems:
+            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready", "service": service})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        for hook in getattr(app.state, "metrics_hooks", []):
+            await hook()
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def bearer_principal(verifier_of: Callable[[Request], TokenVerifier]) -> Callable[..., Principal]:
+    """A dependency that answers 401 unless the request carries a valid bearer token."""
+
+    from fastapi import HTTPException
+
+    def dependency(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            return verifier_of(request).verify(token.strip())
+        except AuthError as exc:
+            raise HTTPException(
+                401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from exc
+
+    return dependency
+
+
+def app_verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
+
+
+CurrentPrincipal = Annotated[Principal, Depends(bearer_principal(app_verifier))]

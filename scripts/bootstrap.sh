@@ -1,0 +1,19 @@
+# Sourced by scripts/dev and scripts/test: a virtual environment with the project installed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${IRIS_VENV:-$ROOT/.venv}"
+PYTHON_BIN="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "creating $VENV with $PYTHON_BIN" >&2
+  "$PYTHON_BIN" -m venv "$VENV"
+fi
+stamp="$VENV/.iris-installed"
+if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  echo "installing IRIS and its dependencies into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test]"
+  touch "$stamp"
+fi
+export PATH="$VENV/bin:$PATH"
+cd "$ROOT"

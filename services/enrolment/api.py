@@ -1,0 +1,165 @@
+"""Enrolment HTTP API: school software registers and ends enrolments at its own school."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from iris.auth import Principal, verifier_for
+from iris.contracts import IsoDate
+from iris.db import make_engine, make_sessionmaker, transaction
+from iris.insz import INSZ, InstitutionNumber
+from iris.outbox import OutboxRelay, backlog
+from iris.settings import Settings
+from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, CurrentPrincipal, create_base_app
+from services.enrolment import domain, service
+from services.enrolment.models import Outbox
+
+SERVICE = "enrolment"
+
+
+class EnrolmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pupil_id: INSZ
+    school_id: InstitutionNumber
+    start_date: IsoDate
+    end_date: IsoDate | None = None
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class EnrolmentEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pupil_id: INSZ
+    school_id: InstitutionNumber
+    end_date: IsoDate
+
+
+class EnrolmentOut(BaseModel):
+    pupil_id: str
+    school_id: str
+    start_date: date
+    end_date: date | None
+    display_name: str | None
+    version: int
+    changed: bool = Field(description="false when the submission repeated known facts")
+
+
+def _out(enrolment: domain.Enrolment, changed: bool) -> EnrolmentOut:
+    return EnrolmentOut(
+        pupil_id=enrolment.pupil_id,
+        school_id=enrolment.school_id,
+        start_date=enrolment.start_date,
+        end_date=enrolment.end_date,
+        display_name=enrolment.display_name,
+        version=enrolment.version,
+        changed=changed,
+    )
+
+
+def school_of_client(principal: Principal) -> str:
+    if principal.school_client_of is None:
+        raise HTTPException(403, "only a school-software client of a school may use this API")
+    return principal.school_client_of
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url_for(SERVICE))
+    sessions = make_sessionmaker(engine)
+    relay = OutboxRelay(SERVICE, sessions, Outbox, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(relay.run()) if settings.outbox_relay else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                await relay.stop()
+                await asyncio.wait_for(task, 10)
+            engine.dispose()
+
+    async def database_ready() -> str | None:
+        await asyncio.to_thread(lambda: backlog(sessions, Outbox))
+        return None
+
+    async def update_metrics() -> None:
+        OUTBOX_BACKLOG.labels(SERVICE).set(await asyncio.to_thread(backlog, sessions, Outbox))
+        OUTBOX_PUBLISHED.labels(SERVICE).set(relay.published)
+
+    app = create_base_app(SERVICE, readiness=[("database", database_ready)], lifespan=lifespan)
+    app.state.verifier = verifier_for(settings)
+    app.state.sessions = sessions
+    app.state.relay = relay
+    app.state.metrics_hooks = [update_metrics]
+
+    def get_session(request: Request) -> Any:
+        with request.app.state.sessions() as session:
+            yield session
+
+    SessionDep = Annotated[Session, Depends(get_session)]
+
+    def write(change: Any) -> service.Outcome:
+        for attempt in range(3):
+            try:
+                with transaction(sessions) as session:
+                    outcome: service.Outcome = change(session)
+                break
+            except IntegrityError:  # two first registrations raced; the loser reads the winner
+                if attempt == 2:
+                    raise
+        if outcome.changed:
+            relay.notify()
+        return outcome
+
+    @app.exception_handler(domain.EnrolmentRuleBroken)
+    async def _rule_broken(_request: Request, exc: domain.EnrolmentRuleBroken) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"detail": [{"field": exc.field, "msg": exc.message}], "fields": [exc.field]},
+        )
+
+    @app.post("/v1/enrolments", response_model=EnrolmentOut)
+    def register_enrolment(body: EnrolmentIn, principal: CurrentPrincipal) -> EnrolmentOut:
+        """Register (or restate) a pupil's enrolment at the caller's school."""
+        if school_of_client(principal) != body.school_id:
+            raise HTTPException(403, "school_id: a client may only register at its own school")
+        outcome = write(
+            lambda s: service.register(
+                s, body.pupil_id, body.school_id, body.start_date, body.end_date, body.display_name
+            )
+        )
+        assert outcome.enrolment is not None
+        return _out(outcome.enrolment, outcome.changed)
+
+    @app.post("/v1/enrolments/end", response_model=EnrolmentOut)
+    def end_enrolment(body: EnrolmentEndIn, principal: CurrentPrincipal) -> EnrolmentOut:
+        """End a pupil's enrolment at the caller's school on `end_date`."""
+        if school_of_client(principal) != body.school_id:
+            raise HTTPException(
+                403, "school_id: a client may only end enrolments at its own school"
+            )
+        outcome = write(lambda s: service.end(s, body.pupil_id, body.school_id, body.end_date))
+        assert outcome.enrolment is not None
+        return _out(outcome.enrolment, outcome.changed)
+
+    @app.get("/v1/pupils/{pupil_id}/enrolments", response_model=list[EnrolmentOut])
+    def list_enrolments(
+        pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal, session: SessionDep
+    ) -> list[EnrolmentOut]:
+        """The pupil's enrolments at the caller's school (other schools stay private)."""
+        school_id = school_of_client(principal)
+        return [_out(e, False) for e in service.enrolments_of(session, pupil_id, school_id)]
+
+    return app

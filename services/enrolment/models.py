@@ -1,0 +1,52 @@
+"""The enrolment register's tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from iris.outbox import OutboxMixin
+from services.enrolment.domain import Enrolment
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EnrolmentRow(Base):
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("pupil_id", "school_id", name="uq_enrolments_pupil_school"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pupil_id: Mapped[str] = mapped_column(String(11), index=True)
+    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def to_domain(self) -> Enrolment:
+        return Enrolment(
+            self.pupil_id,
+            self.school_id,
+            self.start_date,
+            self.end_date,
+            self.display_name,
+            self.version,
+        )
+
+
+class SeenEvent(Base):
+    """Submission event ids already applied, so a redelivered submission changes nothing."""
+
+    __tablename__ = "enrolment_seen_events"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Outbox(OutboxMixin, Base):
+    __tablename__ = "enrolment_outbox"

@@ -1,0 +1,140 @@
+"""Use cases of the register: each runs in the caller's transaction and queues
+the canonical change in the outbox when, and only when, something changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from iris.contracts import (
+    ENROLMENT_CHANGES,
+    ENROLMENT_REJECTED,
+    EnrolmentChanged,
+    EnrolmentEnded,
+    EnrolmentRegistered,
+    Rejected,
+)
+from iris.outbox import add_event
+from services.enrolment import domain
+from services.enrolment.models import EnrolmentRow, Outbox, SeenEvent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    enrolment: domain.Enrolment | None
+    changed: bool
+
+
+def _current(session: Session, pupil_id: str, school_id: str) -> EnrolmentRow | None:
+    return session.scalar(
+        select(EnrolmentRow)
+        .where(EnrolmentRow.pupil_id == pupil_id, EnrolmentRow.school_id == school_id)
+        .with_for_update()
+    )
+
+
+def _store(session: Session, row: EnrolmentRow | None, new: domain.Enrolment) -> None:
+    now = datetime.now(UTC)
+    if row is None:
+        row = EnrolmentRow(pupil_id=new.pupil_id, school_id=new.school_id)
+        session.add(row)
+    row.start_date, row.end_date = new.start_date, new.end_date
+    row.display_name, row.version, row.updated_at = new.display_name, new.version, now
+    add_event(session, Outbox, ENROLMENT_CHANGES, new.pupil_id, changed_event(new))
+    session.flush()
+
+
+def changed_event(enrolment: domain.Enrolment) -> EnrolmentChanged:
+    return EnrolmentChanged(
+        pupil_id=enrolment.pupil_id,
+        school_id=enrolment.school_id,
+        start_date=enrolment.start_date,
+        end_date=enrolment.end_date,
+        display_name=enrolment.display_name,
+        version=enrolment.version,
+    )
+
+
+def register(
+    session: Session,
+    pupil_id: str,
+    school_id: str,
+    start_date: date,
+    end_date: date | None,
+    display_name: str | None,
+) -> Outcome:
+    row = _current(session, pupil_id, school_id)
+    current = row.to_domain() if row else None
+    new = domain.register(current, pupil_id, school_id, start_date, end_date, display_name)
+    if new is None:
+        return Outcome(current, False)
+    _store(session, row, new)
+    return Outcome(new, True)
+
+
+def end(session: Session, pupil_id: str, school_id: str, end_date: date) -> Outcome:
+    row = _current(session, pupil_id, school_id)
+    current = row.to_domain() if row else None
+    new = domain.end(current, end_date)
+    if new is None:
+        return Outcome(current, False)
+    _store(session, row, new)
+    return Outcome(new, True)
+
+
+def apply_submission(session: Session, event: EnrolmentRegistered | EnrolmentEnded) -> Outcome:
+    """Apply a submission from the topic once: a redelivered event id changes nothing."""
+    event_id = str(event.event_id)
+    if session.get(SeenEvent, event_id) is not None:
+        return Outcome(None, False)
+    session.add(SeenEvent(event_id=event_id, seen_at=datetime.now(UTC)))
+    if isinstance(event, EnrolmentRegistered):
+        return register(
+            session,
+            event.pupil_id,
+            event.school_id,
+            event.start_date,
+            event.end_date,
+            event.display_name,
+        )
+    return end(session, event.pupil_id, event.school_id, event.end_date)
+
+
+def reject(
+    session: Session,
+    key: str | None,
+    original: bytes | None,
+    reason: str,
+    topic: str,
+    partition: int,
+    offset: int,
+) -> None:
+    text = (original or b"").decode("utf-8", errors="replace")
+    add_event(
+        session,
+        Outbox,
+        ENROLMENT_REJECTED,
+        key or "",
+        Rejected(original=text, reason=reason, topic=topic, partition=partition, offset=offset),
+    )
+
+
+def enrolments_of(
+    session: Session, pupil_id: str, school_id: str | None = None
+) -> list[domain.Enrolment]:
+    query = select(EnrolmentRow).where(EnrolmentRow.pupil_id == pupil_id)
+    if school_id is not None:
+        query = query.where(EnrolmentRow.school_id == school_id)
+    return [row.to_domain() for row in session.scalars(query.order_by(EnrolmentRow.start_date))]
+
+
+def republish(session: Session) -> int:
+    """Queue the current state of every enrolment again (after the topics were lost)."""
+    count = 0
+    for row in session.scalars(select(EnrolmentRow).order_by(EnrolmentRow.id)):
+        add_event(session, Outbox, ENROLMENT_CHANGES, row.pupil_id, changed_event(row.to_domain()))
+        count += 1
+    return count

@@ -1,0 +1,141 @@
+"""Enrolment worker: applies submissions that school software publishes on
+`iris.enrolment.submitted`. Run with `iris worker enrolment`.
+
+A submission must carry its school-software client's JWT in the `authorization`
+header, naming the event's school. Anything that does not parse, does not
+validate or is not authorised goes to `iris.enrolment.rejected` with the reason,
+and the worker moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from iris import logs
+from iris.auth import AuthError, TokenVerifier, verifier_for
+from iris.contracts import ENROLMENT_SUBMITTED, describe_error
+from iris.db import make_engine, make_sessionmaker
+from iris.settings import Settings
+from iris.streams import make_faust_app
+from services.enrolment import domain, service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+    topic: str
+    partition: int
+    offset: int
+
+
+def submission_problem(submission: Submission, verifier: TokenVerifier) -> tuple[Any, str | None]:
+    """The parsed event, or the reason it is refused."""
+    try:
+        event = ENROLMENT_SUBMITTED.parse(submission.value or b"")
+    except ValidationError as exc:
+        return None, describe_error(exc)
+    header = submission.headers.get("authorization", b"").decode(errors="replace")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None, "authorization header with a school-software bearer token is missing"
+    try:
+        principal = verifier.verify(token.strip())
+    except AuthError as exc:
+        return None, f"authorization: {exc}"
+    if principal.school_client_of != event.school_id:
+        return None, "authorization: the token names another school than the event's school_id"
+    return event, None
+
+
+def apply_batch(
+    sessions: sessionmaker[Session], verifier: TokenVerifier, batch: list[Submission]
+) -> int:
+    """Apply a batch in one transaction; a rule broken by one event rejects only that event."""
+    changed = 0
+    with sessions() as session, session.begin():
+        for submission in batch:
+            logs.event_id.set(f"{submission.topic}/{submission.partition}/{submission.offset}")
+            event, reason = submission_problem(submission, verifier)
+            if event is not None:
+                try:
+                    with session.begin_nested():
+                        changed += service.apply_submission(session, event).changed
+                    continue
+                except domain.EnrolmentRuleBroken as exc:
+                    reason = f"{exc.field}: {exc.message}"
+            assert reason is not None
+            log.info(
+                "submission rejected",
+                extra={
+                    "reason": reason,
+                    "offset": submission.offset,
+                    "partition": submission.partition,
+                },
+            )
+            service.reject(
+                session,
+                submission.key.decode(errors="replace") if submission.key else None,
+                submission.value,
+                reason,
+                submission.topic,
+                submission.partition,
+                submission.offset,
+            )
+    logs.event_id.set(None)
+    return changed
+
+
+settings = Settings()
+app = make_faust_app("iris-enrolment", settings)
+submitted = app.topic(
+    ENROLMENT_SUBMITTED.name,
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+)
+_sessions: sessionmaker[Session] | None = None
+_verifier: TokenVerifier | None = None
+
+
+def _dependencies() -> tuple[sessionmaker[Session], TokenVerifier]:
+    global _sessions, _verifier
+    if _sessions is None or _verifier is None:
+        _sessions = make_sessionmaker(make_engine(settings.database_url_for("enrolment")))
+        _verifier = verifier_for(settings)
+    return _sessions, _verifier
+
+
+@app.agent(submitted)
+async def apply_submissions(stream: Any) -> None:
+    sessions, verifier = _dependencies()
+    async for events in stream.take_events(500, within=0.05):
+        batch = [
+            Submission(
+                e.message.key,
+                e.message.value,
+                dict(e.message.headers or {}),
+                e.message.topic,
+                e.message.partition,
+                e.message.offset,
+            )
+            for e in events
+        ]
+        for attempt in range(3):
+            try:
+                await asyncio.to_thread(apply_batch, sessions, verifier, batch)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from iris.settings import Settings
+from tests.infra import Infrastructure, infrastructure
+from tests.support import Issuer
+
+ARTIFACTS = Path(os.environ.get("IRIS_TEST_ARTIFACTS", "test-artifacts")).resolve()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    with infrastructure(tmp_path_factory.mktemp("infra")) as found:
+        print(f"\ninfrastructure: {found.origin}")
+        yield found
+
+
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
+    return Issuer(tmp_path_factory.mktemp("issuer"))
+
+
+@pytest.fixture
+def make_settings(infra: Infrastructure, issuer: Issuer, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a service under test: the test infrastructure, a fresh database."""
+
+    def build(service: str, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "env": "test",
+            "data_dir": tmp_path / "data",
+            "kafka_bootstrap": infra.kafka_bootstrap,
+            "redis_url": infra.redis_url,
+            "database_url": infra.database_url(service),
+            "oidc_issuer": issuer.issuer,
+            "oidc_jwks_url": issuer.jwks_url,
+            "client_issuer": None,
+            "outbox_poll_seconds": 0.05,
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return build
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process the same settings."""
+    env = {
+        "IRIS_ENV": settings.env,
+        "IRIS_DATA_DIR": str(settings.data_dir),
+        "IRIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "IRIS_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower(),
+        "IRIS_REDIS_URL": settings.redis_url,
+        "IRIS_OIDC_ISSUER": settings.oidc_issuer,
+        "IRIS_OIDC_JWKS_URL": settings.jwks_url,
+        "IRIS_CLIENT_ISSUER": settings.client_issuer or "",
+        "IRIS_LOG_LEVEL": "INFO",
+    }
+    if settings.database_url:
+        env["IRIS_DATABASE_URL"] = settings.database_url
+    if settings.topic_partitions:
+        env["IRIS_TOPIC_PARTITIONS"] = str(settings.topic_partitions)
+    return env

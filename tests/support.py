@@ -1,0 +1,176 @@
+"""Helpers the tests share: polling with a deadline, reading topics, tokens, processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kafka import KafkaConsumer, TopicPartition
+
+from iris.auth import SigningKey, mint
+from iris.settings import DEFAULT_AUDIENCE, INTERNAL_AUDIENCE
+
+T = TypeVar("T")
+
+
+def wait_until(
+    check: Callable[[], T],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> T:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
+
+
+@dataclass
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    raw: bytes
+    headers: list[tuple[str, bytes]]
+
+    @property
+    def value(self) -> dict[str, Any]:
+        return dict(json.loads(self.raw))
+
+
+class TopicReader:
+    """Reads whole topics from the beginning with kafka-python (no consumer group)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=200,
+        )
+        partitions = None
+        deadline = time.monotonic() + 20
+        while not partitions and time.monotonic() < deadline:
+            partitions = self.consumer.partitions_for_topic(topic)
+            if not partitions:
+                time.sleep(0.1)
+        assert partitions, f"topic {topic} does not exist"
+        self.partitions = [TopicPartition(topic, p) for p in sorted(partitions)]
+        self.consumer.assign(self.partitions)
+        self.consumer.seek_to_beginning()
+        self.messages: list[Message] = []
+
+    def poll(self) -> list[Message]:
+        fresh = []
+        batches = self.consumer.poll(timeout_ms=200, max_records=10000)
+        for records in batches.values():
+            for r in records:
+                fresh.append(
+                    Message(
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        r.key.decode() if r.key else None,
+                        r.value,
+                        list(r.headers or []),
+                    )
+                )
+        self.messages.extend(fresh)
+        return fresh
+
+    def read_until(
+        self,
+        predicate: Callable[[list[Message]], bool],
+        timeout: float = 30.0,
+        message: str = "messages",
+    ) -> list[Message]:
+        def check() -> bool:
+            self.poll()
+            return predicate(self.messages)
+
+        wait_until(check, timeout=timeout, interval=0.0, message=message)
+        return self.messages
+
+    def drain(self, quiet_for: float = 1.0, timeout: float = 30.0) -> list[Message]:
+        """Read until nothing new arrives for `quiet_for` seconds (the end of the log)."""
+        deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if self.poll():
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_for:
+                break
+        return self.messages
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+class Issuer:
+    """A development issuer for the tests: its JWKS is a file the services read."""
+
+    def __init__(self, directory: Path, issuer: str = "http://issuer.test") -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.issuer = issuer
+        self.key = SigningKey.generate()
+        self.jwks_path = directory / "jwks.json"
+        self.jwks_path.write_text(json.dumps({"keys": [self.key.jwk()]}))
+
+    @property
+    def jwks_url(self) -> str:
+        return self.jwks_path.resolve().as_uri()
+
+    def token(
+        self, sub: str, audience: str = DEFAULT_AUDIENCE, ttl: int = 600, **claims: Any
+    ) -> str:
+        return mint(self.key, self.issuer, sub, audience, ttl_seconds=ttl, **claims)
+
+    def headers(self, sub: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sub, **claims)}"}
+
+    def school_client(self, school_id: str) -> dict[str, str]:
+        return self.headers(f"client:{school_id}", school_id=school_id)
+
+    def service(self, name: str) -> dict[str, str]:
+        return self.headers(f"service:{name}", audience=INTERNAL_AUDIENCE, service=name)
+
+
+@contextmanager
+def iris_process(
+    args: list[str], env: dict[str, str], log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `iris <args>` as a child process for the duration of the block."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "iris.cli", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

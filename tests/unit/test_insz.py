@@ -1,0 +1,33 @@
+import pytest
+
+from iris.insz import insz_problem, is_valid_insz, make_insz, mask_insz
+
+
+def test_accepts_a_number_of_someone_born_before_2000():
+    assert is_valid_insz("85073003328")
+
+
+def test_accepts_a_number_of_someone_born_in_2000_or_later_only_with_the_2_prefix_rule():
+    number = make_insz("2012-03-04", 17)
+    body = int(number[:9])
+    assert int(number[9:]) == 97 - int("2" + number[:9]) % 97
+    assert int(number[9:]) != 97 - body % 97
+    assert is_valid_insz(number)
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("8507300332", "exactly 11 digits"),
+        ("850730033288", "exactly 11 digits"),
+        ("8507300332a", "exactly 11 digits"),
+        ("85073003329", "check digits"),
+        ("", "exactly 11 digits"),
+    ],
+)
+def test_refuses_malformed_numbers_with_the_reason(value, problem):
+    assert problem in (insz_problem(value) or "")
+
+
+def test_masking_hides_the_serial_number():
+    assert mask_insz("85073003328") == "85.07.30-***.28"
