@@ -173,10 +173,7 @@ class TokenVerifier:
     def __init__(self, issuers: list[TrustedIssuer], audience: str) -> None:
         self.issuers = {i.issuer: i for i in issuers}
         self.audience = audience
-        self._clients = {
-            i.issuer: PyJWKClient(i.jwks_url, cache_keys=True, lifespan=300, timeout=5)
-            for i in issuers
-        }
+        self._keys = {i.issuer: _jwks_source(i.jwks_url) for i in issuers}
 
     def verify(self, token: str) -> Principal:
         try:
@@ -190,7 +187,7 @@ class TokenVerifier:
         if issuer is None:
             raise AuthError("token from an untrusted issuer")
         try:
-            signing_key = self._clients[issuer.issuer].get_signing_key_from_jwt(token)
+            signing_key = self._keys[issuer.issuer].get_signing_key_from_jwt(token)
             claims = jwt.decode(
                 token,
                 signing_key.key,
@@ -209,6 +206,34 @@ class TokenVerifier:
         if issuer.clients_only and not claims.get("school_id"):
             raise AuthError("this issuer may only vouch for school-software clients")
         return Principal.from_claims(claims)
+
+
+class _FileJWKS:
+    """A JWKS kept in a file (a mounted secret, or the tests' issuer); re-read when it changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: float | None = None
+        self._set: jwt.PyJWKSet | None = None
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
+        stamp = self.path.stat().st_mtime
+        if self._set is None or stamp != self._stamp:
+            self._set = jwt.PyJWKSet.from_json(self.path.read_text())
+            self._stamp = stamp
+        kid = jwt.get_unverified_header(token).get("kid")
+        for key in self._set.keys:
+            if key.key_id == kid:
+                return key
+        raise jwt.PyJWKClientError(f"no key with kid {kid!r} in {self.path}")
+
+
+def _jwks_source(url: str) -> PyJWKClient | _FileJWKS:
+    if url.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return _FileJWKS(Path(unquote(urlparse(url).path)))
+    return PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
 
 
 def verifier_for(settings: Settings, audience: str | None = None) -> TokenVerifier:

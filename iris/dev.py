@@ -25,7 +25,7 @@ from iris import infra
 from iris.db import upgrade
 from iris.kafka import ensure_topics, wait_for_broker
 from iris.registry import ServiceSpec, available
-from iris.settings import DEV_ISSUER_PORT, Settings
+from iris.settings import DEV_ISSUER_PORT, Settings, local_port
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Child:
 
 
 def port_for(name: str, default: int) -> int:
-    return int(os.environ.get(f"IRIS_{name.upper()}_PORT", default))
+    return local_port(name, default)
 
 
 @dataclass

@@ -10,13 +10,18 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ISSUER_PORT = 8100
 SERVICE_PORTS = {"enrolment": 8101, "reports": 8102, "access": 8103, "viewer": 8104}
 DEFAULT_AUDIENCE = "iris"
 INTERNAL_AUDIENCE = "iris-internal"
+
+
+def local_port(name: str, default: int) -> int:
+    """The local port of a part of the embedded stack (`IRIS_<NAME>_PORT` overrides it)."""
+    return int(os.environ.get(f"IRIS_{name.upper()}_PORT", default))
 
 
 class Settings(BaseSettings):
@@ -31,10 +36,14 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:16379/0"
     database_url: str | None = None  # default: SQLite file per service under data_dir
 
-    oidc_issuer: str = f"http://127.0.0.1:{DEV_ISSUER_PORT}"
+    oidc_issuer: str = Field(
+        default_factory=lambda: f"http://127.0.0.1:{local_port('issuer', DEV_ISSUER_PORT)}"
+    )
     oidc_jwks_url: str | None = None  # default: <issuer>/jwks.json
     # The access service issues school-software client tokens; trusted for clients only.
-    client_issuer: str | None = f"http://127.0.0.1:{SERVICE_PORTS['access']}"
+    client_issuer: str | None = Field(
+        default_factory=lambda: f"http://127.0.0.1:{local_port('access', SERVICE_PORTS['access'])}"
+    )
     audience: str = DEFAULT_AUDIENCE
     internal_audience: str = INTERNAL_AUDIENCE
 
@@ -45,7 +54,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
         if self.env == "production":
-            if self.oidc_issuer.startswith(f"http://127.0.0.1:{DEV_ISSUER_PORT}"):
+            if self.oidc_issuer.startswith("http://127.0.0.1:"):
                 raise ValueError(
                     "IRIS_OIDC_ISSUER must name the production issuer when IRIS_ENV=production"
                 )

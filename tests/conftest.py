@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from iris.kafka import ensure_topics
 from iris.settings import Settings
 from tests.infra import Infrastructure, infrastructure
 from tests.support import Issuer
 
+TEST_PARTITIONS = 3
 ARTIFACTS = Path(os.environ.get("IRIS_TEST_ARTIFACTS", "test-artifacts")).resolve()
 
 
@@ -23,6 +26,8 @@ def artifacts() -> Path:
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
     with infrastructure(tmp_path_factory.mktemp("infra")) as found:
         print(f"\ninfrastructure: {found.origin}")
+        settings = Settings(kafka_bootstrap=found.kafka_bootstrap, topic_partitions=TEST_PARTITIONS)
+        asyncio.run(ensure_topics(settings))
         yield found
 
 
@@ -46,6 +51,7 @@ def make_settings(infra: Infrastructure, issuer: Issuer, tmp_path: Path) -> Call
             "oidc_jwks_url": issuer.jwks_url,
             "client_issuer": None,
             "outbox_poll_seconds": 0.05,
+            "topic_partitions": TEST_PARTITIONS,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

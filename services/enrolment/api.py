@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
@@ -67,6 +67,14 @@ def _out(enrolment: domain.Enrolment, changed: bool) -> EnrolmentOut:
     )
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
 def school_of_client(principal: Principal) -> str:
     if principal.school_client_of is None:
         raise HTTPException(403, "only a school-software client of a school may use this API")
@@ -103,12 +111,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.relay = relay
     app.state.metrics_hooks = [update_metrics]
-
-    def get_session(request: Request) -> Any:
-        with request.app.state.sessions() as session:
-            yield session
-
-    SessionDep = Annotated[Session, Depends(get_session)]
 
     def write(change: Any) -> service.Outcome:
         for attempt in range(3):
