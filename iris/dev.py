@@ -190,7 +190,8 @@ def run(data_dir: Path, seed: bool = True) -> int:
         if seed:
             from iris.seed import seed_demo_world
 
-            seed_demo_world(stack)
+            seeded = seed_demo_world(stack)
+            print(f"IRIS: demo world seeded ({', '.join(seeded)})", flush=True)
         print("IRIS is running; press Ctrl-C to stop.", flush=True)
         while not stopping:
             stack.check_children()

@@ -1,10 +1,151 @@
-"""A small demo world for `iris dev`, so a new user sees a working platform at once."""
+"""A small, believable demo world for `iris dev`, so a new user sees a working platform.
+
+Two schools served by one CLB, a dozen pupils, and the people who use IRIS.
+Each service contributes its part through its public API, as real clients do;
+a part whose service is not running is skipped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 
-def seed_demo_world(stack: Any) -> None:
-    """Seed what the running services support; each service adds its part as it lands."""
-    return None
+from iris.auth import dev_issuer_key, mint
+from iris.insz import make_insz
+
+
+@dataclass(frozen=True)
+class Person:
+    insz: str
+    name: str
+    role: str  # what the sign-in page shows
+
+
+@dataclass(frozen=True)
+class Pupil:
+    insz: str
+    name: str
+    school_id: str
+
+
+CLB_ID = "113001"
+SCHOOLS = {"031112": "Basisschool De Regenboog", "047597": "Sint-Jozefscollege"}
+SCHOOL_A, SCHOOL_B = SCHOOLS
+
+PUPILS = [
+    Pupil(make_insz("2016-03-14", 121), "Lotte Peeters", SCHOOL_A),
+    Pupil(make_insz("2016-07-02", 233), "Noah Janssens", SCHOOL_A),
+    Pupil(make_insz("2017-01-23", 145), "Emma Maes", SCHOOL_A),
+    Pupil(make_insz("2015-11-09", 367), "Louis Jacobs", SCHOOL_A),
+    Pupil(make_insz("2016-05-30", 412), "Olivia Mertens", SCHOOL_A),
+    Pupil(make_insz("2017-09-18", 158), "Arthur Willems", SCHOOL_A),
+    Pupil(make_insz("2011-02-27", 271), "Mila Claes", SCHOOL_B),
+    Pupil(make_insz("2010-12-05", 389), "Jules Goossens", SCHOOL_B),
+    Pupil(make_insz("2011-08-16", 193), "Ella Wouters", SCHOOL_B),
+    Pupil(make_insz("2012-04-11", 305), "Finn De Smet", SCHOOL_B),
+    Pupil(make_insz("2011-06-21", 127), "Nora Dubois", SCHOOL_B),
+    Pupil(make_insz("2012-10-03", 249), "Lucas Hermans", SCHOOL_B),
+]
+
+RESPONSIBLE_A = Person(make_insz("1974-04-12", 153), "An Vermeulen", "school responsible")
+RESPONSIBLE_B = Person(make_insz("1969-09-30", 287), "Bart Pauwels", "school responsible")
+TEACHER = Person(make_insz("1988-02-17", 341), "Sofie Lambrechts", "teacher")
+CARE_COORDINATOR = Person(make_insz("1981-06-08", 215), "Kris Verhoeven", "care coordinator")
+SUPPORT_WORKER = Person(make_insz("1990-11-25", 179), "Hanne De Wit", "support worker")
+CLB_STAFF = Person(make_insz("1979-03-03", 261), "Els Maertens", "CLB staff")
+PARENT = Person(make_insz("1985-08-19", 337), "Tom Peeters", "parent")
+SUPPORT_NETWORK = "ondersteuningsnetwerk-antwerpen"
+SCHOOL_YEAR_START = "2026-09-01"
+
+PEOPLE = [
+    RESPONSIBLE_A,
+    RESPONSIBLE_B,
+    TEACHER,
+    CARE_COORDINATOR,
+    SUPPORT_WORKER,
+    CLB_STAFF,
+    PARENT,
+]
+
+
+def claims_of(person: Person) -> dict[str, Any]:
+    """The token claims the development issuer gives each demo person."""
+    claims: dict[str, Any] = {"name": person.name, "amr": ["itsme"]}
+    if person is RESPONSIBLE_A:
+        claims["school_admin_of"] = [SCHOOL_A]
+    elif person is RESPONSIBLE_B:
+        claims["school_admin_of"] = [SCHOOL_B]
+    elif person is CLB_STAFF:
+        claims["clb_staff_of"] = [CLB_ID]
+    elif person is PARENT:
+        claims["parent_of"] = [PUPILS[0].insz]
+    return claims
+
+
+SeedPart = Callable[["Seeder"], None]
+
+
+class Seeder:
+    """Calls the running services' APIs with tokens from the development issuer."""
+
+    def __init__(self, stack: Any) -> None:
+        self.settings = stack.settings()
+        self.urls: dict[str, str] = stack.urls
+        self.key = dev_issuer_key(self.settings)
+        self.http = httpx.Client(timeout=10)
+
+    def token(self, subject: str, **claims: Any) -> str:
+        return mint(
+            self.key,
+            self.settings.oidc_issuer,
+            subject,
+            self.settings.audience,
+            ttl_seconds=600,
+            **claims,
+        )
+
+    def as_person(self, person: Person) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(person.insz, **claims_of(person))}"}
+
+    def as_school_software(self, school_id: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.token(f'client:demo-{school_id}', school_id=school_id)}"
+        }
+
+    def post(self, service: str, path: str, headers: dict[str, str], **kwargs: Any) -> Any:
+        answer = self.http.post(f"{self.urls[service]}{path}", headers=headers, **kwargs)
+        if answer.status_code >= 400:
+            raise RuntimeError(f"seeding {service} {path}: {answer.status_code} {answer.text}")
+        return answer.json()
+
+
+def seed_enrolments(seeder: Seeder) -> None:
+    for pupil in PUPILS:
+        seeder.post(
+            "enrolment",
+            "/v1/enrolments",
+            seeder.as_school_software(pupil.school_id),
+            json={
+                "pupil_id": pupil.insz,
+                "school_id": pupil.school_id,
+                "start_date": SCHOOL_YEAR_START,
+                "display_name": pupil.name,
+            },
+        )
+
+
+PARTS: dict[str, SeedPart] = {"enrolment": seed_enrolments}
+
+
+def seed_demo_world(stack: Any) -> list[str]:
+    """Seed every part whose service runs; returns the parts seeded."""
+    seeder = Seeder(stack)
+    seeded = []
+    for service, part in PARTS.items():
+        if service in seeder.urls:
+            part(seeder)
+            seeded.append(service)
+    return seeded
