@@ -188,9 +188,25 @@ def test_the_example_school_system_publishes_an_enrolment_that_the_worker_applie
     token = issuer.token(f"client:{SCHOOL}", school_id=SCHOOL)
     example = Path(__file__).resolve().parents[2] / "examples" / "school_system.py"
     subprocess.run(
-        [sys.executable, str(example), "--bootstrap", infra.kafka_bootstrap, "--token", token,
-         "--school", SCHOOL, "--pupil", me, "--start", "2026-09-01", "--name", "Mila"],
-        check=True, capture_output=True, timeout=60,
+        [
+            sys.executable,
+            str(example),
+            "--bootstrap",
+            infra.kafka_bootstrap,
+            "--token",
+            token,
+            "--school",
+            SCHOOL,
+            "--pupil",
+            me,
+            "--start",
+            "2026-09-01",
+            "--name",
+            "Mila",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     changes.read_until(lambda ms: any(m.key == me for m in ms), timeout=60, message="the change")
     event = next(m.value for m in changes.messages if m.key == me)

@@ -1,0 +1,80 @@
+"""The outbox relay publishes in order per key, once, and elects one publisher on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import pytest
+
+from iris.contracts import ENROLMENT_CHANGES, EnrolmentChanged
+from iris.db import make_engine, make_sessionmaker, transaction, upgrade
+from iris.insz import make_insz
+from iris.outbox import OutboxRelay, add_event, backlog
+from iris.registry import SERVICES
+from services.enrolment.models import Outbox
+from tests.support import TopicReader
+
+
+def queue_changes(sessions, run: str, pupils: list[str], versions: int) -> None:
+    with transaction(sessions) as session:
+        for version in range(1, versions + 1):
+            for pupil in pupils:
+                add_event(
+                    session,
+                    Outbox,
+                    ENROLMENT_CHANGES,
+                    pupil,
+                    EnrolmentChanged(
+                        pupil_id=pupil,
+                        school_id="1",
+                        start_date="2026-09-01",  # type: ignore[arg-type]
+                        display_name=run,
+                        version=version,
+                    ),
+                )
+
+
+async def run_relays(relays: list[OutboxRelay], until) -> None:
+    tasks = [asyncio.create_task(relay.run()) for relay in relays]
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while not until() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        for relay in relays:
+            await relay.stop()
+        await asyncio.gather(*tasks)
+
+
+def test_two_relays_on_postgresql_publish_every_event_exactly_once_in_order_per_key(
+    make_settings, infra
+):
+    if infra.dialect != "postgresql":
+        pytest.skip("publisher election needs PostgreSQL; SQLite runs one relay per service")
+    settings = make_settings("enrolment")
+    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
+    engines = [make_engine(settings.database_url_for("enrolment")) for _ in range(2)]
+    sessions = [make_sessionmaker(engine) for engine in engines]
+    run = uuid.uuid4().hex
+    pupils = [make_insz("2016-09-09", serial) for serial in range(1, 41)]
+    queue_changes(sessions[0], run, pupils, versions=5)
+    reader = TopicReader(infra.kafka_bootstrap, "iris.enrolment.changes")
+
+    relays = [OutboxRelay("enrolment", s, Outbox, settings) for s in sessions]
+    asyncio.run(run_relays(relays, until=lambda: backlog(sessions[0], Outbox) == 0))
+
+    assert backlog(sessions[0], Outbox) == 0
+    assert sorted(r.published for r in relays) == [0, 200], "exactly one relay published"
+    reader.read_until(
+        lambda ms: sum(m.value.get("display_name") == run for m in ms) >= 200, message="200 events"
+    )
+    reader.drain(quiet_for=0.5)
+    ours = [m for m in reader.messages if m.value.get("display_name") == run]
+    assert Counter(Counter((m.key, m.value["version"]) for m in ours).values()) == {1: 200}
+    for pupil in pupils:
+        assert [m.value["version"] for m in ours if m.key == pupil] == [1, 2, 3, 4, 5]
+    reader.close()
+    for engine in engines:
+        engine.dispose()

@@ -1,0 +1,84 @@
+import time
+
+import jwt
+import pytest
+
+from iris.auth import AuthError, SigningKey, TokenVerifier, TrustedIssuer, mint
+from iris.settings import Settings
+from tests.support import Issuer
+
+
+@pytest.fixture(scope="module")
+def test_issuer(tmp_path_factory) -> Issuer:
+    return Issuer(tmp_path_factory.mktemp("iss"))
+
+
+@pytest.fixture(scope="module")
+def verifier(test_issuer) -> TokenVerifier:
+    return TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
+
+
+def test_a_valid_token_names_the_person_and_their_institutions(test_issuer, verifier):
+    token = test_issuer.token("85073003328", name="An", school_admin_of=["031112"])
+    principal = verifier.verify(token)
+    assert principal.subject == "85073003328" and principal.name == "An"
+    assert principal.school_admin_of == {"031112"} and principal.is_person
+
+
+@pytest.mark.parametrize(
+    "forge, reason",
+    [
+        (lambda i: i.token("x", ttl=-30), "expired"),
+        (lambda i: i.token("x", audience="other"), "not meant for this service"),
+        (lambda i: mint(SigningKey.generate(), i.issuer, "x", "iris"), "rejected"),
+        (lambda i: mint(i.key, "http://elsewhere", "x", "iris"), "untrusted issuer"),
+        (
+            lambda i: jwt.encode(
+                {"sub": "x", "iss": i.issuer, "aud": "iris", "exp": int(time.time()) + 60},
+                "a-shared-secret-long-enough-for-hmac-sha256",
+                algorithm="HS256",
+            ),
+            "only RS256",
+        ),
+        (lambda i: "not.a.token", "malformed"),
+    ],
+)
+def test_tokens_that_must_not_pass_are_refused_with_the_reason(
+    test_issuer, verifier, forge, reason
+):
+    with pytest.raises(AuthError) as caught:
+        verifier.verify(forge(test_issuer))
+    assert reason in str(caught.value)
+
+
+def test_an_issuer_trusted_for_clients_only_cannot_vouch_for_a_person(test_issuer):
+    verifier = TokenVerifier(
+        [TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url, clients_only=True)], "iris"
+    )
+    assert verifier.verify(test_issuer.token("client:1", school_id="1")).school_client_of == "1"
+    with pytest.raises(AuthError):
+        verifier.verify(test_issuer.token("85073003328", school_admin_of=["1"]))
+
+
+def test_production_refuses_the_development_issuer_and_sqlite():
+    with pytest.raises(ValueError, match="IRIS_OIDC_ISSUER"):
+        Settings(env="production", database_url="postgresql://db/iris")
+    with pytest.raises(ValueError, match="IRIS_DATABASE_URL"):
+        Settings(env="production", oidc_issuer="https://idp.example.be")
+    Settings(
+        env="production", oidc_issuer="https://idp.example.be", database_url="postgresql://db/iris"
+    )
+
+
+def test_the_development_issuer_refuses_to_start_in_production(tmp_path):
+    from iris.issuer import create_app
+
+    settings = Settings(
+        env="production",
+        oidc_issuer="https://idp.example.be",
+        database_url="postgresql://db/iris",
+        data_dir=tmp_path,
+    )
+    with pytest.raises(RuntimeError, match="production"):
+        create_app(settings)
+    assert not (tmp_path / "issuer").exists()
