@@ -166,6 +166,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_generate(args: argparse.Namespace) -> int:
+    from bench.dataset import generate
+
+    data = generate(args.scale, args.seed)
+    data.write(Path(args.out))
+    print(f"wrote the data set at scale {args.scale:g} to {args.out}: {data.counts()}")
+    return 0
+
+
+def cmd_bench_run(args: argparse.Namespace) -> int:
+    from bench.run import RESULTS, main
+
+    main(args.scale, Path(args.out) if args.out else RESULTS, args.seed)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="iris", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -215,6 +231,19 @@ def parser() -> argparse.ArgumentParser:
     iss.add_argument("--host", default="127.0.0.1")
     iss.add_argument("--port", type=int, default=8100)
     iss.set_defaults(func=cmd_serve_issuer)
+
+    bench = sub.add_parser("bench", help="benchmarks at the scale of Flanders")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    gen = bench_sub.add_parser("generate", help="write the seeded data set to a folder")
+    gen.add_argument("--scale", type=float, default=1.0)
+    gen.add_argument("--seed", type=int, default=20261128)
+    gen.add_argument("--out", default="bench/data")
+    gen.set_defaults(func=cmd_bench_generate)
+    brun = bench_sub.add_parser("run", help="run every benchmark (quick: --scale 0.05)")
+    brun.add_argument("--scale", type=float, default=0.05)
+    brun.add_argument("--seed", type=int, default=20261128)
+    brun.add_argument("--out", help="results folder (default bench/results)")
+    brun.set_defaults(func=cmd_bench_run)
 
     top = sub.add_parser("topics", help="create the topics")
     top.set_defaults(func=cmd_topics)

@@ -1,0 +1,1 @@
+"""Benchmarks at the scale of Flemish compulsory education; `iris bench --help`."""
