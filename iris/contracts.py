@@ -150,6 +150,9 @@ class ReportWithdrawn(Event):
     pupil_id: INSZ
     version: Annotated[int, Field(ge=1)]
     withdrawn_at: AwareDatetime
+    # The reports service's date of the withdrawal. Withdrawn before the version's
+    # valid_from, the version is cancelled: it never takes effect.
+    withdrawn_on: IsoDate
     sequence: ReportSequence
 
 

@@ -122,6 +122,7 @@ class ReportOut(BaseModel):
     level: str | None
     withdrawn: bool
     withdrawn_at: datetime | None
+    withdrawn_on: date | None
     status: domain.Status = Field(
         description="current; scheduled (valid_from still ahead); superseded; withdrawn"
     )
@@ -172,6 +173,7 @@ def _out(
         "level": report.level,
         "withdrawn": report.withdrawn,
         "withdrawn_at": report.withdrawn_at,
+        "withdrawn_on": report.withdrawn_on,
         "status": status,
         "current": status == "current",
     }
@@ -295,7 +297,7 @@ def create_app(
 
         def change(session: Session) -> dict[str, Any]:
             done = service.withdraw(
-                session, report_id, principal.clb_staff_of, principal.subject, utcnow()
+                session, report_id, principal.clb_staff_of, principal.subject, utcnow(), today()
             )
             versions = service.versions_of(session, done.report.pupil_id)
             return {**_out(done.report, versions, today()), "changed": done.changed}

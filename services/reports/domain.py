@@ -21,7 +21,8 @@ The current report of a pupil: of the versions whose `valid_from` has come,
 the newest (highest version) takes effect and supersedes every older one for
 good; if it is withdrawn (opheffing), the pupil has no current report until a
 newer version takes effect. A future-dated version changes nothing until its
-date, so until then the previous one stays current.
+date, so until then the previous one stays current; withdrawn before its date
+(`withdrawn_on < valid_from`), it is cancelled and never takes effect.
 """
 
 from __future__ import annotations
@@ -166,11 +167,17 @@ class ReportVersion:
     level: str | None
     issue_sequence: int
     withdrawn_at: datetime | None = None
+    withdrawn_on: date | None = None
     withdraw_sequence: int | None = None
 
     @property
     def withdrawn(self) -> bool:
         return self.withdrawn_at is not None
+
+    @property
+    def cancelled(self) -> bool:
+        """Withdrawn before its date came: it never takes effect."""
+        return self.withdrawn_on is not None and self.withdrawn_on < self.valid_from
 
 
 @dataclass(frozen=True)
@@ -188,8 +195,8 @@ class Head:
 
 
 def in_effect(versions: Iterable[ReportVersion], today: date) -> ReportVersion | None:
-    """The newest version whose date has come, withdrawn or not."""
-    started = [v for v in versions if v.valid_from <= today]
+    """The newest version whose date has come, withdrawn or not (but never a cancelled one)."""
+    started = [v for v in versions if v.valid_from <= today and not v.cancelled]
     return max(started, key=lambda v: v.version, default=None)
 
 

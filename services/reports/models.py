@@ -67,6 +67,7 @@ class ReportRow(Base):
     issued_by: Mapped[str] = mapped_column(String(200))
     issue_sequence: Mapped[int] = mapped_column(Integer)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
     withdrawn_by: Mapped[str | None] = mapped_column(String(200))
     withdraw_sequence: Mapped[int | None] = mapped_column(Integer)
 
@@ -84,6 +85,7 @@ class ReportRow(Base):
             level=self.level,
             issue_sequence=self.issue_sequence,
             withdrawn_at=aware(self.withdrawn_at) if self.withdrawn_at else None,
+            withdrawn_on=self.withdrawn_on,
             withdraw_sequence=self.withdraw_sequence,
         )
 

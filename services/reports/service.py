@@ -70,13 +70,15 @@ def issued_event(report: domain.ReportVersion) -> ReportIssued:
 
 
 def withdrawn_event(report: domain.ReportVersion) -> ReportWithdrawn:
-    assert report.withdrawn_at is not None and report.withdraw_sequence is not None
+    assert report.withdrawn_at is not None and report.withdrawn_on is not None
+    assert report.withdraw_sequence is not None
     return ReportWithdrawn(
         occurred_at=report.withdrawn_at,
         report_id=report.report_id,
         pupil_id=report.pupil_id,
         version=report.version,
         withdrawn_at=report.withdrawn_at,
+        withdrawn_on=report.withdrawn_on,
         sequence=report.withdraw_sequence,
     )
 
@@ -137,6 +139,7 @@ def withdraw(
     clb_staff_of: frozenset[str],
     withdrawn_by: str,
     now: datetime,
+    today: date,
 ) -> Withdrawal:
     """Lift a report (opheffing). Lifting a lifted report changes nothing."""
     found = find(session, report_id)
@@ -156,11 +159,8 @@ def withdraw(
     if row.withdrawn_at is not None:
         return Withdrawal(row.to_domain(), False)
     after = head.to_domain().withdraw()
-    row.withdrawn_at, row.withdrawn_by, row.withdraw_sequence = (
-        now,
-        withdrawn_by,
-        after.last_sequence,
-    )
+    row.withdrawn_at, row.withdrawn_on, row.withdrawn_by = now, today, withdrawn_by
+    row.withdraw_sequence = after.last_sequence
     head.last_sequence = after.last_sequence
     report = row.to_domain()
     add_event(session, Outbox, REPORT_CHANGES, report.pupil_id, withdrawn_event(report))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:13:16.303072
+Create Date: 2026-11-28 15:14:10.845253
 """
 
 import sqlalchemy as sa
@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("issued_by", sa.String(length=200), nullable=False),
         sa.Column("issue_sequence", sa.Integer(), nullable=False),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_on", sa.Date(), nullable=True),
         sa.Column("withdrawn_by", sa.String(length=200), nullable=True),
         sa.Column("withdraw_sequence", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
