@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -196,6 +196,14 @@ def internal_verifier(request: Request) -> TokenVerifier:
 ServicePrincipal = Annotated[Principal, Depends(bearer_principal(internal_verifier))]
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
 def create_app(
     settings: Settings | None = None, clock: Callable[[], date] | None = None
 ) -> FastAPI:
@@ -231,12 +239,6 @@ def create_app(
     app.state.relay = relay
     app.state.clock = today
     app.state.metrics_hooks = [update_metrics]
-
-    def get_session(request: Request) -> Any:
-        with request.app.state.sessions() as session:
-            yield session
-
-    SessionDep = Annotated[Session, Depends(get_session)]
 
     def write(change: Callable[[Session], T]) -> T:
         with transaction(sessions) as session:
