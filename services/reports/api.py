@@ -4,6 +4,8 @@ the viewer alone reads the content of a pupil's current report."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -12,7 +14,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import Depends, FastAPI, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -179,6 +181,14 @@ def _out(
     }
 
 
+def request_digest(principal: Principal, body: ReportIn) -> str:
+    """What a retry must repeat: the same caller and the same request."""
+    canonical = json.dumps(
+        [principal.subject, body.model_dump(mode="json")], sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def require_clb_staff(principal: Principal, clb_id: str | None = None) -> None:
     if not principal.is_person or not principal.clb_staff_of:
         raise domain.ReportRuleBroken("authorization", "only CLB staff may use this API", 403)
@@ -253,18 +263,42 @@ def create_app(
             content={"detail": [{"field": exc.field, "msg": exc.message}], "fields": [exc.field]},
         )
 
-    @app.post("/v1/pupils/{pupil_id}/reports", response_model=ReportOut, status_code=201)
+    @app.post(
+        "/v1/pupils/{pupil_id}/reports",
+        response_model=ReportOut,
+        status_code=201,
+        responses={200: {"description": "a retry with a known Idempotency-Key: nothing changed"}},
+    )
     def issue_report(
-        pupil_id: Annotated[INSZ, Path()], body: ReportIn, principal: CurrentPrincipal
+        pupil_id: Annotated[INSZ, Path()],
+        body: ReportIn,
+        principal: CurrentPrincipal,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description="optional; a retry with the same key and request "
+                "answers the report made the first time instead of a new version",
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Issue a new version of the pupil's report; it supersedes the previous one
         from its valid_from on. The answer holds metadata, never the content."""
         require_clb_staff(principal, body.clb_id)
         placement = domain.check_placement(body.kind, body.type, body.opleidingsvorm, body.level)
         content = service.Content(**body.content.model_dump())
+        retry = (
+            service.Retry(idempotency_key, request_digest(principal, body))
+            if idempotency_key
+            else None
+        )
 
-        def change(session: Session) -> dict[str, Any]:
-            report = service.issue(
+        def change(session: Session) -> tuple[dict[str, Any], bool]:
+            done = service.issue(
                 session,
                 pupil_id,
                 body.clb_id,
@@ -273,10 +307,14 @@ def create_app(
                 content,
                 principal.subject,
                 utcnow(),
+                retry,
             )
-            return _out(report, service.versions_of(session, pupil_id), today())
+            return _out(done.report, service.versions_of(session, pupil_id), today()), done.created
 
-        answer = write(change)
+        answer, created = write(change)
+        if not created:
+            response.status_code = 200
+            return answer
         REPORT_CHANGES.labels("issued", body.kind).inc()
         log.info(
             "report issued",

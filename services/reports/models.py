@@ -50,6 +50,7 @@ class ReportRow(Base):
     __table_args__ = (
         UniqueConstraint("pupil_id", "version", name="uq_reports_pupil_version"),
         UniqueConstraint("pupil_id", "issue_sequence", name="uq_reports_pupil_issue_sequence"),
+        UniqueConstraint("pupil_id", "idempotency_key", name="uq_reports_pupil_idempotency_key"),
     )
 
     report_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -66,6 +67,9 @@ class ReportRow(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     issued_by: Mapped[str] = mapped_column(String(200))
     issue_sequence: Mapped[int] = mapped_column(Integer)
+    # A client's Idempotency-Key and a digest of its request: a retry finds its report.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
     withdrawn_by: Mapped[str | None] = mapped_column(String(200))

@@ -27,6 +27,20 @@ class Content:
 
 
 @dataclass(frozen=True)
+class Retry:
+    """A client's Idempotency-Key and a digest of the request it sent with it."""
+
+    key: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    report: domain.ReportVersion
+    created: bool
+
+
+@dataclass(frozen=True)
 class Withdrawal:
     report: domain.ReportVersion
     changed: bool
@@ -92,9 +106,26 @@ def issue(
     content: Content,
     issued_by: str,
     now: datetime,
-) -> domain.ReportVersion:
-    """Issue the pupil's next version; the previous one is superseded once this takes effect."""
+    retry: Retry | None = None,
+) -> Issue:
+    """Issue the pupil's next version; the previous one is superseded once this takes effect.
+
+    A request that repeats an earlier one's Idempotency-Key finds that report
+    instead (nothing changes); the same key with another request is refused.
+    """
     head = _lock_head(session, pupil_id)
+    if retry is not None:
+        earlier = session.scalar(
+            select(ReportRow).where(
+                ReportRow.pupil_id == pupil_id, ReportRow.idempotency_key == retry.key
+            )
+        )
+        if earlier is not None:
+            if earlier.request_digest != retry.digest:
+                raise domain.ReportRuleBroken(
+                    "Idempotency-Key", "this Idempotency-Key came with another request", 409
+                )
+            return Issue(earlier.to_domain(), False)
     after = head.to_domain().issue()
     row = ReportRow(
         report_id=uuid.uuid4(),
@@ -109,6 +140,8 @@ def issue(
         issued_at=now,
         issued_by=issued_by,
         issue_sequence=after.last_sequence,
+        idempotency_key=retry.key if retry else None,
+        request_digest=retry.digest if retry else None,
     )
     session.add(row)
     session.flush()
@@ -125,7 +158,7 @@ def issue(
     report = row.to_domain()
     add_event(session, Outbox, REPORT_CHANGES, pupil_id, issued_event(report))
     session.flush()
-    return report
+    return Issue(report, True)
 
 
 def find(session: Session, report_id: uuid.UUID) -> domain.ReportVersion | None:

@@ -211,3 +211,38 @@ def test_republishing_queues_every_change_again_in_order(reports: Reports):
     assert [(e["type"], e["version"], e["sequence"]) for e in after[3:]] == [
         (e["type"], e["version"], e["sequence"]) for e in before
     ]
+
+
+def test_twenty_concurrent_retries_with_one_idempotency_key_make_one_version(reports: Reports):
+    pupil = new_pupil()
+    start = threading.Barrier(20)
+    headers = {**reports.staff(), "Idempotency-Key": f"clb-request-{uuid.uuid4()}"}
+
+    def issue(_n: int) -> Any:
+        start.wait()
+        return reports.client.post(
+            f"/v1/pupils/{pupil}/reports", json=report_body(), headers=headers
+        )
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(issue, range(20)))
+    assert sorted(a.status_code for a in answers) == [200] * 19 + [201]
+    assert {a.json()["report_id"] for a in answers} == {answers[0].json()["report_id"]}
+    assert [v["version"] for v in reports.history(pupil)] == [1]
+
+    reports.issue(pupil, valid_from="2026-10-01")  # a later change, to know the topic caught up
+    events = reports.events_of(pupil, 2)
+    assert [(e["version"], e["sequence"]) for e in events] == [(1, 1), (2, 2)]
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(reports: Reports):
+    pupil = new_pupil()
+    headers = {**reports.staff(), "Idempotency-Key": "retry-1"}
+    first = reports.client.post(f"/v1/pupils/{pupil}/reports", json=report_body(), headers=headers)
+    assert first.status_code == 201
+    other = reports.client.post(
+        f"/v1/pupils/{pupil}/reports", json=report_body(valid_from="2026-10-01"), headers=headers
+    )
+    assert other.status_code == 409
+    assert other.json()["fields"] == ["Idempotency-Key"]
+    assert [v["version"] for v in reports.history(pupil)] == [1]

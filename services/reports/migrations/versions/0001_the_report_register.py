@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:14:10.845253
+Create Date: 2026-11-28 15:19:24.803842
 """
 
 import sqlalchemy as sa
@@ -57,6 +57,8 @@ def upgrade() -> None:
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_by", sa.String(length=200), nullable=False),
         sa.Column("issue_sequence", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("request_digest", sa.String(length=64), nullable=True),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("withdrawn_on", sa.Date(), nullable=True),
         sa.Column("withdrawn_by", sa.String(length=200), nullable=True),
@@ -66,6 +68,7 @@ def upgrade() -> None:
             ["report_heads.pupil_id"],
         ),
         sa.PrimaryKeyConstraint("report_id"),
+        sa.UniqueConstraint("pupil_id", "idempotency_key", name="uq_reports_pupil_idempotency_key"),
         sa.UniqueConstraint("pupil_id", "issue_sequence", name="uq_reports_pupil_issue_sequence"),
         sa.UniqueConstraint("pupil_id", "version", name="uq_reports_pupil_version"),
     )
