@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,12 +27,17 @@ STAFF = make_insz("1980-04-12", 17)
 OTHER_STAFF = make_insz("1975-02-03", 21)
 TODAY = date(2026, 11, 28)
 
-_serials = itertools.count(random.randint(1, 400))
+_used: set[str] = set()
 
 
 def new_pupil() -> str:
-    """A pupil no other test uses (the topic outlives a test)."""
-    return make_insz("2015-03-14", next(_serials) % 997 + 1)
+    """A pupil no other test uses (the topic outlives a test, and maybe the test run)."""
+    while True:
+        birth = date(2010, 1, 1) + timedelta(days=random.randrange(9 * 365))
+        pupil = make_insz(birth.isoformat(), random.randint(1, 997))
+        if pupil not in _used:
+            _used.add(pupil)
+            return pupil
 
 
 class Clock:
