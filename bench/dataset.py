@@ -103,8 +103,12 @@ class Dataset:
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"scale": self.scale, "seed": self.seed, "today": self.today,
-                "counts": self.counts()}
+        meta = {
+            "scale": self.scale,
+            "seed": self.seed,
+            "today": self.today,
+            "counts": self.counts(),
+        }
         (folder / "dataset.json").write_text(json.dumps(meta, indent=2))
         for name in ("schools", "enrolments", "reports", "grants"):
             with (folder / f"{name}.jsonl").open("w") as out:
@@ -153,18 +157,29 @@ def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None
         school = school_of[pupil]
         name = f"Leerling {i + 1}"
         if pupil in movers:
-            move = year_start + timedelta(days=rng.randrange(30, max(31, (today - year_start).days)))
+            move = year_start + timedelta(
+                days=rng.randrange(30, max(31, (today - year_start).days))
+            )
             new_school = rng.choice(data.schools)
             while new_school.school_id == school.school_id:
                 new_school = rng.choice(data.schools)
-            data.enrolments.append(EnrolmentFact(pupil, school.school_id, year_start.isoformat(),
-                                                 (move - timedelta(days=1)).isoformat(), name))
-            data.enrolments.append(EnrolmentFact(pupil, new_school.school_id, move.isoformat(),
-                                                 None, name))
+            data.enrolments.append(
+                EnrolmentFact(
+                    pupil,
+                    school.school_id,
+                    year_start.isoformat(),
+                    (move - timedelta(days=1)).isoformat(),
+                    name,
+                )
+            )
+            data.enrolments.append(
+                EnrolmentFact(pupil, new_school.school_id, move.isoformat(), None, name)
+            )
             school_of[pupil] = new_school
         else:
-            data.enrolments.append(EnrolmentFact(pupil, school.school_id,
-                                                 year_start.isoformat(), None, name))
+            data.enrolments.append(
+                EnrolmentFact(pupil, school.school_id, year_start.isoformat(), None, name)
+            )
 
     with_report = rng.sample(pupils, n["pupils_with_report"])
     extra_versions = round(len(with_report) * (VERSIONS_PER_REPORT - 1))
@@ -187,13 +202,20 @@ def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None
                 valid_from = today - timedelta(days=count - v)
             secondary = school.level == "secondary"
             needs_type = kind in ("IAC", "OV4", "V")
-            data.reports.append(ReportFact(
-                pupil, school.clb_id, kind, valid_from.isoformat(),
-                (rng.choice(TYPES[1:]) if needs_type else None),
-                ("4" if kind == "OV4" else rng.choice("123")) if secondary and needs_type else None,
-                school.level,
-                withdraw=last and rng.random() < WITHDRAWN_SHARE,
-            ))
+            data.reports.append(
+                ReportFact(
+                    pupil,
+                    school.clb_id,
+                    kind,
+                    valid_from.isoformat(),
+                    (rng.choice(TYPES[1:]) if needs_type else None),
+                    ("4" if kind == "OV4" else rng.choice("123"))
+                    if secondary and needs_type
+                    else None,
+                    school.level,
+                    withdraw=last and rng.random() < WITHDRAWN_SHARE,
+                )
+            )
 
     staff = _unique_insz(rng, date(1960, 1, 1), date(2001, 12, 31), taken)
     pupils_at: dict[str, list[str]] = {}
@@ -206,14 +228,30 @@ def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None
             own = pupils_at[school.school_id]
             scope = rng.sample(own, min(len(own), rng.randint(1, 5)))
             until = valid_from + timedelta(days=365 * 2)
-            data.grants.append(GrantFact(school.school_id, person, "support_worker",
-                                         valid_from.isoformat(), until.isoformat(), scope))
+            data.grants.append(
+                GrantFact(
+                    school.school_id,
+                    person,
+                    "support_worker",
+                    valid_from.isoformat(),
+                    until.isoformat(),
+                    scope,
+                )
+            )
             continue
         until = valid_from + timedelta(days=365 * 4)
         if rng.random() < EXPIRED_SHARE:
             valid_from = year_start - timedelta(days=rng.randrange(300, 700))
             until = today - timedelta(days=rng.randrange(1, 150))
-        data.grants.append(GrantFact(school.school_id, person, _weighted(rng, ROLES),
-                                     valid_from.isoformat(), until.isoformat(), None,
-                                     revoke=rng.random() < REVOKED_SHARE))
+        data.grants.append(
+            GrantFact(
+                school.school_id,
+                person,
+                _weighted(rng, ROLES),
+                valid_from.isoformat(),
+                until.isoformat(),
+                None,
+                revoke=rng.random() < REVOKED_SHARE,
+            )
+        )
     return data

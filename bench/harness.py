@@ -20,8 +20,13 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-    return {"n": len(ordered), "p50": at(0.50), "p99": at(0.99), "max": ordered[-1],
-            "mean": statistics.fmean(ordered)}
+    return {
+        "n": len(ordered),
+        "p50": at(0.50),
+        "p99": at(0.99),
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
+    }
 
 
 @dataclass
@@ -52,9 +57,12 @@ class Run:
         self.results.append(result)
         self.series.update({f"{result.key}.{k}": v for k, v in series.items()})
         mark = {True: "met", False: "MISSED", None: "-"}[result.met]
-        print(f"  {result.title}: {result.value:,.3f} {result.figure} vs {result.baseline} "
-              f"{result.baseline_value:,.3f} (ratio {result.ratio:.2f}; target {result.target}: "
-              f"{mark})", flush=True)
+        print(
+            f"  {result.title}: {result.value:,.3f} {result.figure} vs {result.baseline} "
+            f"{result.baseline_value:,.3f} (ratio {result.ratio:.2f}; target {result.target}: "
+            f"{mark})",
+            flush=True,
+        )
 
 
 def describe_machine() -> dict[str, Any]:
@@ -75,15 +83,21 @@ def describe_machine() -> dict[str, Any]:
         pass
     import os
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_mib": memory,
-            "python": platform.python_version(), "kernel": platform.release(),
-            "git": _git_revision()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mib": memory,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "git": _git_revision(),
+    }
 
 
 def _git_revision() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -97,7 +111,7 @@ def markdown(run: Run) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in run.results:
-        met = {True: "yes", False: "**no**", None: "–"}[r.met]
+        met = {True: "yes", False: "**no**", None: "n/a"}[r.met]
         lines.append(
             f"| {r.title} | {r.value:,.3f} {r.figure} | {r.baseline_value:,.3f} {r.baseline} "
             f"| {r.ratio:.2f} | {r.target} | {met} |"
@@ -153,8 +167,11 @@ def plot(run: Run, series: dict[str, Any], prefix: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(8, 4.5))
         for label, points in curves.items():
             if points:
-                xs, ys = zip(*points, strict=True)
-                ax.plot(xs, ys, label=label.replace("_curve", ""))
+                ax.plot(
+                    [x for x, _ in points],
+                    [y for _, y in points],
+                    label=label.replace("_curve", ""),
+                )
         ax.set_xlabel("seconds")
         ax.set_ylabel("events applied")
         ax.set_title(f"Rebuild and ingestion progress, scale {run.scale:g}")

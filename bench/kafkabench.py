@@ -17,30 +17,46 @@ from kafka import KafkaProducer
 from bench.dataset import EnrolmentFact
 
 
-def publish_enrolments(bootstrap: str, facts: Iterable[EnrolmentFact],
-                       token_for: Callable[[str], str]) -> tuple[int, float]:
+def publish_enrolments(
+    bootstrap: str, facts: Iterable[EnrolmentFact], token_for: Callable[[str], str]
+) -> tuple[int, float]:
     """Publish submissions as school software does (kafka-python, token in the header)."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20,
-                             batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks=1,
+        linger_ms=20,
+        batch_size=256 * 1024,
+        max_request_size=4 * 1024 * 1024,
+    )
     started = time.perf_counter()
     now = datetime.now(UTC).isoformat()
     headers: dict[str, list[tuple[str, bytes]]] = {}
     count = 0
     for fact in facts:
         event = {
-            "type": "EnrolmentRegistered", "schema_version": 1, "event_id": str(uuid.uuid4()),
-            "occurred_at": now, "pupil_id": fact.pupil_id, "school_id": fact.school_id,
-            "start_date": fact.start_date, "source": "bench",
+            "type": "EnrolmentRegistered",
+            "schema_version": 1,
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": now,
+            "pupil_id": fact.pupil_id,
+            "school_id": fact.school_id,
+            "start_date": fact.start_date,
+            "source": "bench",
         }
         if fact.end_date:
             event["end_date"] = fact.end_date
         if fact.display_name:
             event["display_name"] = fact.display_name
         if fact.school_id not in headers:
-            headers[fact.school_id] = [("authorization",
-                                        f"Bearer {token_for(fact.school_id)}".encode())]
-        producer.send("iris.enrolment.submitted", key=fact.pupil_id.encode(),
-                      value=json.dumps(event).encode(), headers=headers[fact.school_id])
+            headers[fact.school_id] = [
+                ("authorization", f"Bearer {token_for(fact.school_id)}".encode())
+            ]
+        producer.send(
+            "iris.enrolment.submitted",
+            key=fact.pupil_id.encode(),
+            value=json.dumps(event).encode(),
+            headers=headers[fact.school_id],
+        )
         count += 1
     producer.flush()
     producer.close()
@@ -48,9 +64,13 @@ def publish_enrolments(bootstrap: str, facts: Iterable[EnrolmentFact],
 
 
 async def _assigned(bootstrap: str, topics: list[str]) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20,
-                                fetch_max_bytes=32 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 << 20,
+        fetch_max_bytes=32 << 20,
+    )
     await consumer.start()
     partitions = []
     for topic in topics:
@@ -100,9 +120,13 @@ async def plain_read(bootstrap: str, topics: list[str]) -> tuple[int, float]:
         await consumer.stop()
 
 
-async def watch(bootstrap: str, topic: str, expected: int,
-                accept: Callable[[bytes], bool] = lambda _v: True,
-                timeout: float = 1800) -> dict[str, Any]:
+async def watch(
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    accept: Callable[[bytes], bool] = lambda _v: True,
+    within: float = 1800,
+) -> dict[str, Any]:
     """Time the arrival of `expected` accepted messages on `topic` (a progress curve too)."""
     consumer = await _assigned(bootstrap, [topic])
     seen = 0
@@ -110,7 +134,7 @@ async def watch(bootstrap: str, topic: str, expected: int,
     curve: list[tuple[float, int]] = []
     began = time.perf_counter()
     try:
-        while seen < expected and time.perf_counter() - began < timeout:
+        while seen < expected and time.perf_counter() - began < within:
             batches = await consumer.getmany(timeout_ms=200, max_records=20000)
             now = time.perf_counter()
             fresh = sum(accept(r.value) for records in batches.values() for r in records)

@@ -36,8 +36,14 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
     key = dev_issuer_key(settings)
 
     def token_for(school: str) -> str:
-        return mint(key, settings.oidc_issuer, f"client:bench-{school}", settings.audience,
-                    ttl_seconds=3 * 3600, school_id=school)
+        return mint(
+            key,
+            settings.oidc_issuer,
+            f"client:bench-{school}",
+            settings.audience,
+            ttl_seconds=3 * 3600,
+            school_id=school,
+        )
 
     expected = len(data.enrolments)
     watcher = asyncio.run(_publish_and_watch(settings.kafka_bootstrap, data, token_for, expected))
@@ -49,21 +55,29 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
     plain_rate = plain_count / max(plain_seconds, 1e-9)
     run.add(
         harness.Result(
-            key="ingestion", title="Enrolment ingestion, submitted → changes (1 worker)",
-            figure="events/s", value=rate, baseline="events/s plain consumer",
-            baseline_value=plain_rate, ratio=rate / plain_rate, target=">= 5,000 events/s",
+            key="ingestion",
+            title="Enrolment ingestion, submitted → changes (1 worker)",
+            figure="events/s",
+            value=rate,
+            baseline="events/s plain consumer",
+            baseline_value=plain_rate,
+            ratio=rate / plain_rate,
+            target=">= 5,000 events/s",
             met=rate >= 5000,
-            details={"events": watcher["seen"], "seconds": span, "expected": expected,
-                     "plain_events": plain_count, "plain_seconds": plain_seconds},
+            details={
+                "events": watcher["seen"],
+                "seconds": span,
+                "expected": expected,
+                "plain_events": plain_count,
+                "plain_seconds": plain_seconds,
+            },
         ),
         ingestion_curve=watcher["curve"],
     )
 
 
 async def _publish_and_watch(bootstrap: str, data: Dataset, token_for, expected: int) -> dict:
-    watching = asyncio.create_task(
-        kafkabench.watch(bootstrap, "iris.enrolment.changes", expected)
-    )
+    watching = asyncio.create_task(kafkabench.watch(bootstrap, "iris.enrolment.changes", expected))
     await asyncio.to_thread(kafkabench.publish_enrolments, bootstrap, data.enrolments, token_for)
     return await watching
 

@@ -123,6 +123,14 @@ class EnrolmentChanged(Event):
 
 ReportKind = Literal["IAC", "OV4", "GC", "V", "GV"]
 
+# `version` numbers a pupil's report versions; a withdrawal carries the version it lifts,
+# so it can be older than versions already issued. `sequence` numbers every change to a
+# pupil's reports (issue or withdrawal) in the order the reports service made them:
+# consumers order and deduplicate a pupil's changes by it.
+ReportSequence = Annotated[
+    int, Field(ge=1, description="per-pupil order of report changes, issues and withdrawals")
+]
+
 
 class ReportIssued(Event):
     type: Literal["ReportIssued"] = "ReportIssued"
@@ -133,6 +141,7 @@ class ReportIssued(Event):
     clb_id: InstitutionNumber
     issued_at: AwareDatetime
     valid_from: IsoDate
+    sequence: ReportSequence
 
 
 class ReportWithdrawn(Event):
@@ -141,6 +150,10 @@ class ReportWithdrawn(Event):
     pupil_id: INSZ
     version: Annotated[int, Field(ge=1)]
     withdrawn_at: AwareDatetime
+    # The reports service's date of the withdrawal. Withdrawn before the version's
+    # valid_from, the version is cancelled: it never takes effect.
+    withdrawn_on: IsoDate
+    sequence: ReportSequence
 
 
 ReportChange = Annotated[ReportIssued | ReportWithdrawn, Field(discriminator="type")]

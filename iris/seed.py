@@ -137,7 +137,70 @@ def seed_enrolments(seeder: Seeder) -> None:
         )
 
 
-PARTS: dict[str, SeedPart] = {"enrolment": seed_enrolments}
+DEMO_REPORTS: list[tuple[Pupil, dict[str, Any]]] = [
+    (PUPILS[0], {"kind": "IAC", "type": "9", "level": "primary", "valid_from": "2025-10-01"}),
+    (PUPILS[0], {"kind": "IAC", "type": "9", "level": "primary", "valid_from": "2026-09-01"}),
+    (PUPILS[2], {"kind": "GC", "level": "primary", "valid_from": "2026-03-15"}),
+    (
+        PUPILS[4],
+        {"kind": "V", "type": "basisaanbod", "level": "primary", "valid_from": "2022-09-01"},
+    ),
+    (
+        PUPILS[6],
+        {
+            "kind": "OV4",
+            "type": "9",
+            "opleidingsvorm": "4",
+            "level": "secondary",
+            "valid_from": "2026-09-01",
+        },
+    ),
+    (
+        PUPILS[8],
+        {
+            "kind": "IAC",
+            "type": "3",
+            "opleidingsvorm": "1",
+            "level": "secondary",
+            "valid_from": "2026-01-20",
+        },
+    ),
+]
+
+
+def demo_content(pupil: Pupil, version: int) -> dict[str, str]:
+    first = pupil.name.split()[0]
+    return {
+        "needs": f"{first} heeft nood aan voorspelbaarheid, duidelijke overgangen en een "
+        "prikkelarme werkplek.",
+        "advice": "Werk met een visueel dagschema en kondig wijzigingen vooraf aan "
+        f"(versie {version}).",
+        "measures_taken": "Time-timer, koptelefoon en extra instructie in kleine groep; "
+        "onvoldoende in drukke lessen en op uitstappen.",
+        "reasoning": "De redelijke aanpassingen volstaan niet om het gemeenschappelijk "
+        "curriculum te volgen; een individueel aangepast curriculum is aangewezen.",
+    }
+
+
+def seed_reports(seeder: Seeder) -> None:
+    headers = seeder.as_person(CLB_STAFF)
+    for pupil in {p.insz: p for p, _ in DEMO_REPORTS}.values():
+        existing = seeder.http.get(
+            f"{seeder.urls['reports']}/v1/pupils/{pupil.insz}/reports", headers=headers
+        )
+        if existing.status_code == 200 and existing.json():
+            continue
+        versions = [fields for p, fields in DEMO_REPORTS if p is pupil]
+        for version, fields in enumerate(versions, start=1):
+            seeder.post(
+                "reports",
+                f"/v1/pupils/{pupil.insz}/reports",
+                {**headers, "Idempotency-Key": f"demo-{pupil.insz}-{version}"},
+                json={"clb_id": CLB_ID, **fields, "content": demo_content(pupil, version)},
+            )
+
+
+PARTS: dict[str, SeedPart] = {"enrolment": seed_enrolments, "reports": seed_reports}
 
 
 def seed_demo_world(stack: Any) -> list[str]:

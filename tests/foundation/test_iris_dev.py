@@ -11,10 +11,36 @@ import threading
 
 import httpx
 
-from iris import infra
+from iris import infra, seed
 from iris.insz import make_insz
 from iris.registry import available
 from tests.support import wait_until
+
+
+def mint_for(env: dict[str, str], *args: str) -> dict[str, str]:
+    token = subprocess.run(
+        [sys.executable, "-m", "iris.cli", "token", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_the_demo_world_is_there(env: dict[str, str], urls: dict[str, str]) -> None:
+    first = seed.PUPILS[0]
+    school = mint_for(env, "--sub", "client:demo", "--school-client", first.school_id)
+    enrolled = httpx.get(f"{urls['enrolment']}/v1/pupils/{first.insz}/enrolments", headers=school)
+    assert [e["display_name"] for e in enrolled.json()] == [first.name]
+    if "reports" in urls:
+        clb = mint_for(env, "--sub", seed.CLB_STAFF.insz, "--clb-staff-of", seed.CLB_ID)
+        history = httpx.get(f"{urls['reports']}/v1/pupils/{first.insz}/reports", headers=clb)
+        assert [(v["version"], v["current"]) for v in history.json()] == [(1, False), (2, True)]
+        viewer = mint_for(env, "--service", "viewer")
+        current = history.json()[1]["report_id"]
+        content = httpx.get(f"{urls['reports']}/internal/reports/{current}", headers=viewer)
+        assert content.status_code == 200 and content.json()["version"] == 2
 
 
 def test_iris_dev_runs_the_platform_prints_each_url_and_stops_cleanly(tmp_path):
@@ -32,7 +58,7 @@ def test_iris_dev_runs_the_platform_prints_each_url_and_stops_cleanly(tmp_path):
         IRIS_ISSUER_PORT=str(infra.free_port()),
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "iris.cli", "dev", "--no-seed"],
+        [sys.executable, "-m", "iris.cli", "dev"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,

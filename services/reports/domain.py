@@ -1,0 +1,232 @@
+"""Report rules, free of frameworks: which reports may be issued, and which version is current.
+
+Kinds (since 1 September 2023, the leersteundecreet):
+- `IAC` (individueel aangepast curriculum): the pupil cannot follow the common
+  curriculum; gives access to buitengewoon onderwijs of a `type` and, in
+  secondary, to opleidingsvorm 1, 2 or 3, or to an adapted curriculum in a
+  mainstream school.
+- `OV4`: the pupil follows the common curriculum in buitengewoon secundair
+  onderwijs, opleidingsvorm 4, of a `type`.
+- `GC` (gemeenschappelijk curriculum): the pupil follows the common curriculum
+  in a mainstream school with support (leersteun); no opleidingsvorm.
+- legacy `V` (verslag, access to buitengewoon onderwijs) and `GV`
+  (gemotiveerd verslag, support in a mainstream school).
+
+Where types are organised in buitengewoon secundair onderwijs: type
+basisaanbod only in opleidingsvorm 3, type 2 in opleidingsvorm 1 and 2, types
+3, 4, 6, 7 and 9 in all four. Type basisaanbod does not exist in nursery
+education.
+
+The current report of a pupil: of the versions whose `valid_from` has come,
+the newest (highest version) takes effect and supersedes every older one for
+good; if it is withdrawn (opheffing), the pupil has no current report until a
+newer version takes effect. A future-dated version changes nothing until its
+date, so until then the previous one stays current; withdrawn before its date
+(`withdrawn_on < valid_from`), it is cancelled and never takes effect.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal, get_args
+
+Kind = Literal["IAC", "OV4", "GC", "V", "GV"]
+BoType = Literal["basisaanbod", "2", "3", "4", "6", "7", "9"]
+Level = Literal["nursery", "primary", "secondary"]
+Status = Literal["current", "scheduled", "superseded", "withdrawn"]
+
+KINDS: tuple[str, ...] = get_args(Kind)
+BO_TYPES: tuple[str, ...] = get_args(BoType)
+LEVELS: tuple[str, ...] = get_args(Level)
+OPLEIDINGSVORMEN = (1, 2, 3, 4)
+SECTIONS = ("needs", "advice", "measures_taken", "reasoning")
+SECTION_MAX_CHARS = 20_000
+
+KINDS_WITH_TYPE = frozenset({"IAC", "OV4", "V"})
+MAINSTREAM_KINDS = frozenset({"GC", "GV"})
+TYPES_BY_OPLEIDINGSVORM: dict[int, frozenset[str]] = {
+    1: frozenset({"2", "3", "4", "6", "7", "9"}),
+    2: frozenset({"2", "3", "4", "6", "7", "9"}),
+    3: frozenset({"basisaanbod", "3", "4", "6", "7", "9"}),
+    4: frozenset({"3", "4", "6", "7", "9"}),
+}
+
+
+class ReportRuleBroken(ValueError):
+    """A request the register cannot accept; `field` names the culprit, never its value."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a report says about where the pupil belongs."""
+
+    kind: str
+    type: str | None
+    opleidingsvorm: int | None
+    level: str | None
+
+
+def check_placement(
+    kind: str, type_: str | None, opleidingsvorm: int | None, level: str | None
+) -> Placement:
+    """The placement a report states, with the level made explicit where it follows
+    from the rest; raises ReportRuleBroken naming the first field that breaks a rule."""
+    if kind not in KINDS:
+        raise ReportRuleBroken("kind", f"kind must be one of {', '.join(KINDS)}")
+    if type_ is not None and type_ not in BO_TYPES:
+        raise ReportRuleBroken("type", f"type must be one of {', '.join(BO_TYPES)}")
+    if opleidingsvorm is not None and opleidingsvorm not in OPLEIDINGSVORMEN:
+        raise ReportRuleBroken("opleidingsvorm", "opleidingsvorm must be 1, 2, 3 or 4")
+    if level is not None and level not in LEVELS:
+        raise ReportRuleBroken("level", f"level must be one of {', '.join(LEVELS)}")
+
+    if level is None and (opleidingsvorm is not None or kind == "OV4"):
+        level = "secondary"
+    if opleidingsvorm is not None and level != "secondary":
+        raise ReportRuleBroken(
+            "opleidingsvorm", "opleidingsvorm exists only in secondary education"
+        )
+
+    if kind in KINDS_WITH_TYPE and type_ is None:
+        raise ReportRuleBroken("type", f"a {kind} report names the buitengewoon-onderwijs type")
+    if kind in MAINSTREAM_KINDS and opleidingsvorm is not None:
+        raise ReportRuleBroken(
+            "opleidingsvorm",
+            f"a {kind} report concerns the common curriculum in a mainstream school; "
+            "opleidingsvorm belongs to buitengewoon secundair onderwijs",
+        )
+    if type_ == "basisaanbod" and level == "nursery":
+        raise ReportRuleBroken("type", "type basisaanbod is not organised in nursery education")
+
+    if kind == "OV4":
+        if level != "secondary":
+            raise ReportRuleBroken("level", "an OV4 report is for secondary education")
+        if opleidingsvorm != 4:
+            raise ReportRuleBroken("opleidingsvorm", "an OV4 report goes with opleidingsvorm 4")
+    if kind in ("IAC", "V") and level == "secondary" and opleidingsvorm is None:
+        raise ReportRuleBroken(
+            "opleidingsvorm", f"in secondary education a {kind} report names the opleidingsvorm"
+        )
+    if kind == "IAC" and opleidingsvorm == 4:
+        raise ReportRuleBroken(
+            "opleidingsvorm",
+            "opleidingsvorm 4 follows the common curriculum: issue an OV4 report instead",
+        )
+    if (
+        kind in KINDS_WITH_TYPE
+        and opleidingsvorm is not None
+        and type_ not in TYPES_BY_OPLEIDINGSVORM[opleidingsvorm]
+    ):
+        raise ReportRuleBroken(
+            "type", f"this type is not organised in opleidingsvorm {opleidingsvorm}"
+        )
+    return Placement(kind, type_, opleidingsvorm, level)
+
+
+def section_problem(text: str) -> str | None:
+    """Why `text` is not an acceptable section (plain text, bounded), or None.
+
+    The answer never quotes the text: sections hold private information.
+    """
+    if not text.strip():
+        return "a section may not be empty"
+    if len(text) > SECTION_MAX_CHARS:
+        return f"a section holds at most {SECTION_MAX_CHARS} characters"
+    for char in text:
+        if char not in "\n\r\t" and unicodedata.category(char) in ("Cc", "Cs"):
+            return "a section is plain text without control characters"
+    return None
+
+
+# -- versions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportVersion:
+    """One issued version of a pupil's report (metadata; the content lives apart)."""
+
+    report_id: uuid.UUID
+    pupil_id: str
+    version: int
+    kind: str
+    clb_id: str
+    valid_from: date
+    issued_at: datetime
+    type: str | None
+    opleidingsvorm: int | None
+    level: str | None
+    issue_sequence: int
+    withdrawn_at: datetime | None = None
+    withdrawn_on: date | None = None
+    withdraw_sequence: int | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def cancelled(self) -> bool:
+        """Withdrawn before its date came: it never takes effect."""
+        return self.withdrawn_on is not None and self.withdrawn_on < self.valid_from
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last version and the last change sequence handed out for one pupil."""
+
+    last_version: int = 0
+    last_sequence: int = 0
+
+    def issue(self) -> Head:
+        return Head(self.last_version + 1, self.last_sequence + 1)
+
+    def withdraw(self) -> Head:
+        return Head(self.last_version, self.last_sequence + 1)
+
+
+def in_effect(versions: Iterable[ReportVersion], today: date) -> ReportVersion | None:
+    """The newest version whose date has come, withdrawn or not (but never a cancelled one)."""
+    started = [v for v in versions if v.valid_from <= today and not v.cancelled]
+    return max(started, key=lambda v: v.version, default=None)
+
+
+def current(versions: Iterable[ReportVersion], today: date) -> ReportVersion | None:
+    """The pupil's current report on `today`, or None."""
+    newest = in_effect(versions, today)
+    return None if newest is None or newest.withdrawn else newest
+
+
+def status_of(version: ReportVersion, versions: Iterable[ReportVersion], today: date) -> Status:
+    if version.withdrawn:
+        return "withdrawn"
+    if version.valid_from > today:
+        return "scheduled"
+    now = current(versions, today)
+    return "current" if now is not None and now.version == version.version else "superseded"
+
+
+def may_withdraw(version: ReportVersion, clb_staff_of: frozenset[str]) -> bool:
+    """Only staff of the issuing CLB may lift a report."""
+    return version.clb_id in clb_staff_of
+
+
+def changes_in_order(
+    versions: Iterable[ReportVersion],
+) -> list[tuple[int, Literal["issued", "withdrawn"], ReportVersion]]:
+    """Every change the versions record, by their per-pupil sequence."""
+    changes: list[tuple[int, Literal["issued", "withdrawn"], ReportVersion]] = []
+    for v in versions:
+        changes.append((v.issue_sequence, "issued", v))
+        if v.withdraw_sequence is not None:
+            changes.append((v.withdraw_sequence, "withdrawn", v))
+    return sorted(changes, key=lambda change: (change[2].pupil_id, change[0]))
