@@ -51,6 +51,14 @@ def brussels_now() -> datetime:
 
 
 SchoolId = Annotated[InstitutionNumber, Path()]
+
+
+def get_session(request: Request) -> Any:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
 RequestStatus = Literal["pending", "approved", "rejected"]
 
 
@@ -309,12 +317,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.relay = relay
     app.state.expire_once = expire_once
     app.state.metrics_hooks = [update_metrics]
-
-    def get_session(request: Request) -> Any:
-        with request.app.state.sessions() as session:
-            yield session
-
-    SessionDep = Annotated[Session, Depends(get_session)]
 
     def write(change: Callable[[Session], Any]) -> Any:
         """Run `change` in one transaction (retried when a first grant raced another)."""
