@@ -10,6 +10,7 @@ import jwt
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from iris.auth import SigningKey
 from iris.db import make_engine, upgrade
 from iris.insz import make_insz
 from iris.settings import Settings
@@ -184,3 +185,15 @@ def test_a_client_token_for_one_school_is_refused_by_the_enrolment_api_for_anoth
             assert at_b.status_code == 403
     finally:
         stop(served)
+
+
+def test_a_key_file_named_in_the_settings_signs_the_client_tokens(
+    make_settings: Callable[..., Settings], tmp_path: Path
+):
+    key = SigningKey.generate()
+    key_file = tmp_path / "client-signing-key.pem"
+    key_file.write_bytes(key.private_pem)
+    settings = access_settings(make_settings, access_signing_key_file=key_file)
+    with TestClient(create_app(settings, clock=Clock())) as client:
+        assert [k["kid"] for k in client.get("/jwks.json").json()["keys"]] == [key.kid]
+    assert not (settings.data_dir / "access" / "signing-key.pem").exists()
