@@ -116,6 +116,14 @@ class AccessRequestIn(BaseModel):
     motivation: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid_until: IsoDate | None = Field(
+        None, description="end the grant sooner than 4 years after it starts"
+    )
+
+
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -431,11 +439,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         response_model=AccessRequestOut,
     )
     def approve_access_request(
-        school_id: SchoolId, request_id: str, principal: CurrentPrincipal
+        school_id: SchoolId,
+        request_id: str,
+        principal: CurrentPrincipal,
+        body: ApproveIn | None = None,
     ) -> AccessRequestOut:
         """Approve: the support worker gets (or extends) a grant limited to these pupils."""
         actor = responsible_at(principal, school_id)
-        row, outcome = write(lambda s: service.approve(s, school_id, request_id, actor, today()))
+        until = body.valid_until if body is not None else None
+        row, outcome = write(
+            lambda s: service.approve(s, school_id, request_id, actor, today(), until)
+        )
         return request_out(row, grant_out(outcome.grant, outcome.changed))
 
     @app.post(

@@ -150,26 +150,35 @@ def approve_support(
     person_id: str,
     pupil_ids: list[str],
     today: date,
+    valid_until: date | None = None,
 ) -> Grant | None:
     """The support-worker grant after approving a request for `pupil_ids`.
 
     An active support-worker grant is extended with the pupils (a whole-school
-    grant already covers them); otherwise a new one starts today for four years.
-    A person holding another active role keeps it: the approval is refused.
+    grant already covers them), and with a new end when one is given; otherwise
+    a new grant starts today, for four years unless `valid_until` is sooner. A
+    person holding another active role keeps it: the approval is refused.
     """
-    if current is not None and current.status == "active":
+    if current is not None and current.status == "active" and current.valid_until >= today:
         if current.role != "support_worker":
             raise AccessRuleBroken(
                 "person_id",
                 f"this person already holds an active {current.role} grant at this school",
                 409,
             )
-        if current.pupil_ids is None:
-            return None
-        pupils = tuple(sorted(set(current.pupil_ids) | set(pupil_ids)))
-        if pupils == current.pupil_ids:
-            return None
-        return replace(current, pupil_ids=pupils, version=current.version + 1)
+        pupils = None
+        if current.pupil_ids is not None:
+            pupils = list(set(current.pupil_ids) | set(pupil_ids))
+        return grant(
+            current,
+            school_id,
+            person_id,
+            "support_worker",
+            current.valid_from,
+            valid_until or current.valid_until,
+            pupils,
+            today,
+        )
     return grant(
-        current, school_id, person_id, "support_worker", today, None, list(pupil_ids), today
+        current, school_id, person_id, "support_worker", today, valid_until, pupil_ids, today
     )

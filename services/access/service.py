@@ -248,13 +248,18 @@ def _pending(session: Session, school_id: str, request_id: str) -> AccessRequest
 
 
 def approve(
-    session: Session, school_id: str, request_id: str, actor: str, today: date
+    session: Session,
+    school_id: str,
+    request_id: str,
+    actor: str,
+    today: date,
+    valid_until: date | None = None,
 ) -> tuple[AccessRequestRow, Outcome]:
     row = _pending(session, school_id, request_id)
     grant_row_ = _grant_of_person(session, school_id, row.person_id)
     current = grant_row_.to_domain() if grant_row_ else None
     new = domain.approve_support(
-        current, school_id, row.person_id, json.loads(row.pupil_ids), today
+        current, school_id, row.person_id, json.loads(row.pupil_ids), today, valid_until
     )
     if new is not None:
         action = "grant.created" if grant_row_ is None else "grant.updated"

@@ -127,3 +127,11 @@ def test_a_secret_verifies_only_against_its_own_salted_hash():
     assert verify_secret("s3cret", stored)
     assert not verify_secret("s3cret!", stored)
     assert not verify_secret("s3cret", "garbage")
+
+
+def test_an_approval_may_end_the_grant_sooner_but_not_later_than_four_years():
+    sooner = domain.approve_support(None, "100", PERSON, [PUPILS[0]], TODAY, date(2027, 6, 30))
+    assert sooner is not None and sooner.valid_until == date(2027, 6, 30)
+    with pytest.raises(AccessRuleBroken) as caught:
+        domain.approve_support(None, "100", PERSON, [PUPILS[0]], TODAY, date(2031, 11, 29))
+    assert caught.value.field == "valid_until"

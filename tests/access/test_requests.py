@@ -216,3 +216,16 @@ def test_approving_for_someone_who_holds_another_role_is_refused(access: Access)
         f"/v1/access-requests/{request_id}", headers=access.network(NETWORK)
     ).json()
     assert outcome["status"] == "pending"
+
+
+def test_the_responsible_may_approve_for_a_shorter_period_but_not_for_five_years(
+    access: Access, grants_topic: TopicReader
+):
+    school = school_id()
+    request_id = file_request(access, school, person(30), [pupil(12)]).json()["request_id"]
+    too_long = decide(access, school, request_id, "approve", valid_until="2031-11-28")
+    assert (too_long.status_code, too_long.json()["fields"]) == (422, ["valid_until"])
+    assert access.grants(school) == []
+    shorter = decide(access, school, request_id, "approve", valid_until="2027-06-30")
+    assert shorter.json()["grant"]["valid_until"] == "2027-06-30"
+    assert [e["valid_until"] for e in published(grants_topic, school, 1)] == ["2027-06-30"]
