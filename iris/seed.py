@@ -200,7 +200,54 @@ def seed_reports(seeder: Seeder) -> None:
             )
 
 
-PARTS: dict[str, SeedPart] = {"enrolment": seed_enrolments, "reports": seed_reports}
+def seed_access(seeder: Seeder) -> None:
+    """Grants at both schools and one support-network request waiting for a decision."""
+    grants = [
+        (RESPONSIBLE_A, SCHOOL_A, TEACHER, "teacher", [PUPILS[0].insz, PUPILS[2].insz]),
+        (RESPONSIBLE_A, SCHOOL_A, CARE_COORDINATOR, "care_coordinator", None),
+        (RESPONSIBLE_B, SCHOOL_B, TEACHER, "teacher", None),
+    ]
+    for responsible, school, person, role, pupils in grants:
+        seeder.post(
+            "access",
+            f"/v1/schools/{school}/grants",
+            seeder.as_person(responsible),
+            json={
+                "person_id": person.insz,
+                "role": role,
+                "valid_from": SCHOOL_YEAR_START,
+                "pupil_ids": pupils,
+            },
+        )
+    pending = seeder.http.get(
+        f"{seeder.urls['access']}/v1/schools/{SCHOOL_A}/access-requests",
+        params={"status": "pending"},
+        headers=seeder.as_person(RESPONSIBLE_A),
+    )
+    if pending.status_code == 200 and pending.json():
+        return
+    network = {
+        "Authorization": "Bearer "
+        + seeder.token(f"network:{SUPPORT_NETWORK}", support_network=SUPPORT_NETWORK)
+    }
+    seeder.post(
+        "access",
+        f"/v1/schools/{SCHOOL_A}/access-requests",
+        network,
+        json={
+            "person_id": SUPPORT_WORKER.insz,
+            "pupil_ids": [PUPILS[0].insz, PUPILS[1].insz],
+            "support_network": SUPPORT_NETWORK,
+            "motivation": "Ondersteuning bij de overgang naar het eerste leerjaar.",
+        },
+    )
+
+
+PARTS: dict[str, SeedPart] = {
+    "enrolment": seed_enrolments,
+    "reports": seed_reports,
+    "access": seed_access,
+}
 
 
 def seed_demo_world(stack: Any) -> list[str]:

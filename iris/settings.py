@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     audience: str = DEFAULT_AUDIENCE
     internal_audience: str = INTERNAL_AUDIENCE
 
+    # The access service: its client-token signing key (default: under data_dir), the lifetime
+    # of client tokens, and how often it looks for grants whose period has passed.
+    access_signing_key_file: Path | None = None
+    access_client_token_ttl_seconds: int = 900
+    access_expiry_period_seconds: float = 30.0
+
     outbox_relay: bool = True
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"

@@ -1,0 +1,184 @@
+"""Access rules, free of frameworks: what a grant, a revoke, an expiry or an approval changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Literal
+
+Role = Literal["teacher", "care_coordinator", "pupil_counsellor", "support_worker"]
+Status = Literal["active", "revoked", "expired"]
+
+SUPPORT_WORKER_YEARS = 4
+OPEN_ENDED = date(9999, 12, 31)
+"""`valid_until` of a grant given without an end (every role but support_worker)."""
+
+SYSTEM_EXPIRY = "system:expiry"
+
+
+class AccessRuleBroken(ValueError):
+    """A change the access register cannot accept; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.status = status
+
+
+def years_after(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One person's access at one school: one grant per (school, person), versioned."""
+
+    grant_id: uuid.UUID
+    school_id: str
+    person_id: str
+    role: Role
+    pupil_ids: tuple[str, ...] | None  # None: the whole school
+    valid_from: date
+    valid_until: date
+    status: Status
+    version: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.school_id}:{self.person_id}"
+
+    def summary(self) -> dict[str, object]:
+        """What an audit entry records of a grant (no free text)."""
+        return {
+            "role": self.role,
+            "pupil_ids": list(self.pupil_ids) if self.pupil_ids is not None else None,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat(),
+            "status": self.status,
+            "version": self.version,
+        }
+
+
+def grant_period(role: str, valid_from: date, valid_until: date | None) -> date:
+    """The end of a grant's period: a support worker's lasts at most four years."""
+    if role == "support_worker":
+        longest = years_after(valid_from, SUPPORT_WORKER_YEARS)
+        if valid_until is None:
+            return longest
+        if valid_until > longest:
+            raise AccessRuleBroken(
+                "valid_until",
+                f"a support_worker grant ends at most {SUPPORT_WORKER_YEARS} years after "
+                f"valid_from (on or before {longest.isoformat()})",
+            )
+    if valid_until is None:
+        return OPEN_ENDED
+    if valid_until < valid_from:
+        raise AccessRuleBroken("valid_until", "valid_until lies before valid_from")
+    return valid_until
+
+
+def normalise_pupils(pupil_ids: list[str] | None) -> tuple[str, ...] | None:
+    if pupil_ids is None:
+        return None
+    if not pupil_ids:
+        raise AccessRuleBroken(
+            "pupil_ids", "name at least one pupil, or leave pupil_ids out for the whole school"
+        )
+    return tuple(sorted(set(pupil_ids)))
+
+
+def grant(
+    current: Grant | None,
+    school_id: str,
+    person_id: str,
+    role: Role,
+    valid_from: date,
+    valid_until: date | None,
+    pupil_ids: list[str] | None,
+    today: date,
+) -> Grant | None:
+    """The grant after granting (again), or None when it already reads exactly so.
+
+    A grant states the whole of a person's access at the school: granting again
+    replaces role, period and pupils, and makes a revoked or expired grant active.
+    """
+    until = grant_period(role, valid_from, valid_until)
+    if until < today:
+        raise AccessRuleBroken("valid_until", "valid_until lies in the past")
+    pupils = normalise_pupils(pupil_ids)
+    if current is None:
+        return Grant(
+            uuid.uuid4(), school_id, person_id, role, pupils, valid_from, until, "active", 1
+        )
+    new = replace(
+        current,
+        role=role,
+        pupil_ids=pupils,
+        valid_from=valid_from,
+        valid_until=until,
+        status="active",
+    )
+    if new == current:
+        return None
+    return replace(new, version=current.version + 1)
+
+
+def revoke(current: Grant) -> Grant | None:
+    """The grant after a revoke, or None when it no longer gives access anyway."""
+    if current.status != "active":
+        return None
+    return replace(current, status="revoked", version=current.version + 1)
+
+
+def expire(current: Grant, today: date) -> Grant | None:
+    """The grant once its period has passed, or None while it still runs."""
+    if current.status != "active" or current.valid_until >= today:
+        return None
+    return replace(current, status="expired", version=current.version + 1)
+
+
+def approve_support(
+    current: Grant | None,
+    school_id: str,
+    person_id: str,
+    pupil_ids: list[str],
+    today: date,
+    valid_until: date | None = None,
+) -> Grant | None:
+    """The support-worker grant after approving a request for `pupil_ids`.
+
+    An active support-worker grant is extended with the pupils (a whole-school
+    grant already covers them), and with a new end when one is given; otherwise
+    a new grant starts today, for four years unless `valid_until` is sooner. A
+    person holding another active role keeps it: the approval is refused.
+    """
+    if current is not None and current.status == "active" and current.valid_until >= today:
+        if current.role != "support_worker":
+            raise AccessRuleBroken(
+                "person_id",
+                f"this person already holds an active {current.role} grant at this school",
+                409,
+            )
+        pupils = None
+        if current.pupil_ids is not None:
+            pupils = list(set(current.pupil_ids) | set(pupil_ids))
+        return grant(
+            current,
+            school_id,
+            person_id,
+            "support_worker",
+            current.valid_from,
+            valid_until or current.valid_until,
+            pupils,
+            today,
+        )
+    return grant(
+        current, school_id, person_id, "support_worker", today, valid_until, pupil_ids, today
+    )

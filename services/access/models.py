@@ -1,0 +1,111 @@
+"""The access register's tables: grants, access requests, school-software clients, audit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from iris.outbox import OutboxMixin
+from services.access.domain import Grant
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class GrantRow(Base):
+    __tablename__ = "access_grants"
+    __table_args__ = (UniqueConstraint("school_id", "person_id", name="uq_access_grants_person"),)
+
+    grant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    person_id: Mapped[str] = mapped_column(String(11))
+    role: Mapped[str] = mapped_column(String(40))
+    pupil_ids: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL: the whole school
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def to_domain(self) -> Grant:
+        pupils = None if self.pupil_ids is None else tuple(json.loads(self.pupil_ids))
+        return Grant(
+            uuid.UUID(self.grant_id),
+            self.school_id,
+            self.person_id,
+            self.role,  # type: ignore[arg-type]
+            pupils,
+            self.valid_from,
+            self.valid_until,
+            self.status,  # type: ignore[arg-type]
+            self.version,
+        )
+
+
+class AccessRequestRow(Base):
+    __tablename__ = "access_requests"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    support_network: Mapped[str] = mapped_column(String(200), index=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[str] = mapped_column(String(11))
+    pupil_ids: Mapped[str] = mapped_column(Text)  # JSON list
+    motivation: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending/approved/rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    grant_id: Mapped[str | None] = mapped_column(String(36))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClientRow(Base):
+    """A school-software client; only a salted hash of its secret is kept."""
+
+    __tablename__ = "access_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))  # active/revoked
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """Every change at a school: who did what to which thing, when, before and after."""
+
+    __tablename__ = "access_audit"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(64))  # grant, request or client id
+    person_id: Mapped[str | None] = mapped_column(String(11))
+    before: Mapped[str | None] = mapped_column(Text)  # JSON summary
+    after: Mapped[str | None] = mapped_column(Text)  # JSON summary
+
+
+class Outbox(OutboxMixin, Base):
+    __tablename__ = "access_outbox"
