@@ -47,15 +47,22 @@ async def ensure_topics(settings: Settings, topics: tuple[Topic, ...] = TOPICS) 
                 NewTopic(
                     t.name,
                     num_partitions=topic_partitions(t, settings),
-                    replication_factor=1,
+                    replication_factor=settings.topic_replication_factor,
                     topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
                 )
                 for t in missing
             ]
             try:
-                await admin.create_topics(new)
+                response = await admin.create_topics(new)
             except TopicAlreadyExistsError:
-                pass
+                response = None
+            refused = [
+                f"{entry[0]}: error {entry[1]}" + (f" ({entry[2]})" if len(entry) > 2 else "")
+                for entry in getattr(response, "topic_errors", ())
+                if entry[1] not in (0, TopicAlreadyExistsError.errno)
+            ]
+            if refused:
+                raise RuntimeError(f"the broker refused to create topics: {'; '.join(refused)}")
         return [t.name for t in missing]
     finally:
         await admin.close()

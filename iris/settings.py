@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_idempotence: bool = False
     topic_partitions: int | None = None  # override the registry's counts (embedded broker)
+    topic_replication_factor: int = 1  # 3 on a production Kafka cluster
     redis_url: str = "redis://127.0.0.1:16379/0"
     database_url: str | None = None  # default: SQLite file per service under data_dir
 
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     outbox_relay: bool = True
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"
+
+    # A faust worker serves /metrics, /healthz and /readyz on this port when set.
+    worker_metrics_port: int | None = None
+    worker_metrics_interval: float = 5.0  # seconds between consumer-lag measurements
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:

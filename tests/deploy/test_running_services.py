@@ -1,0 +1,153 @@
+"""The enrolment API and worker as operators run them: child processes, scraped and logged."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from kafka import KafkaProducer
+
+from iris.contracts import ENROLMENT_SUBMITTED, EnrolmentRegistered
+from iris.db import upgrade
+from iris.insz import make_insz
+from iris.kafka import ensure_topics
+from iris.registry import SERVICES
+from iris.settings import Settings
+from tests.conftest import settings_env
+from tests.logcheck import check_log_files
+from tests.support import Issuer, iris_process, wait_until
+
+pytestmark = pytest.mark.integration
+
+SCHOOL = "123456"
+LAG_LINE = re.compile(
+    r'^iris_consumer_lag\{partition="(\d+)",topic="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(settings: Settings) -> None:
+    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
+    asyncio.run(ensure_topics(settings))
+
+
+def publish_submissions(settings: Settings, issuer: Issuer, count: int, serial0: int) -> None:
+    token = issuer.token(f"client:{SCHOOL}", school_id=SCHOOL)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    try:
+        for i in range(count):
+            pupil = make_insz("2015-03-01", serial0 + i)
+            event = EnrolmentRegistered(
+                pupil_id=pupil, school_id=SCHOOL, start_date="2024-09-01", source="deploy-test"
+            )
+            producer.send(
+                ENROLMENT_SUBMITTED.name,
+                key=pupil.encode(),
+                value=event.to_json(),
+                headers=[("authorization", f"Bearer {token}".encode())],
+            )
+        producer.flush(30)
+    finally:
+        producer.close()
+
+
+def scrape_lag(port: int) -> dict[tuple[str, int], float] | None:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+    lags = {(topic, int(p)): float(v) for p, topic, v in LAG_LINE.findall(text)}
+    return {k: v for k, v in lags.items() if k[0] == ENROLMENT_SUBMITTED.name} or None
+
+
+def test_enrolment_worker_reports_its_consumer_lag_until_it_has_caught_up(
+    make_settings: Callable[..., Settings], issuer: Issuer, jwks_http_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = make_settings(
+        "enrolment",
+        oidc_jwks_url=jwks_http_url,
+        worker_metrics_port=port,
+        worker_metrics_interval=0.2,
+    )
+    prepare(settings)
+    publish_submissions(settings, issuer, 300, serial0=1)
+    env = settings_env(settings) | {
+        "IRIS_WORKER_METRICS_PORT": str(port),
+        "IRIS_WORKER_METRICS_INTERVAL": "0.2",
+    }
+    with iris_process(["worker", "enrolment"], env, tmp_path / "worker.log") as worker:
+        first = wait_until(lambda: scrape_lag(port), timeout=60, message="a lag measurement")
+        assert sum(first.values()) > 0, "submissions published before the start are not lag"
+        assert len(first) == ENROLMENT_SUBMITTED.partitions
+
+        wait_until(
+            lambda: (lag := scrape_lag(port)) is not None and sum(lag.values()) == 0,
+            timeout=90,
+            message="the worker to commit every submission",
+        )
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        assert ready.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        assert worker.poll() is None
+
+
+def test_enrolment_api_and_worker_write_only_json_log_lines_without_tokens(
+    make_settings: Callable[..., Settings], issuer: Issuer, jwks_http_url: str, tmp_path: Path
+) -> None:
+    api_port, metrics_port = free_port(), free_port()
+    settings = make_settings("enrolment", oidc_jwks_url=jwks_http_url)
+    prepare(settings)
+    env = settings_env(settings) | {
+        "IRIS_WORKER_METRICS_PORT": str(metrics_port),
+        "IRIS_WORKER_METRICS_INTERVAL": "0.5",
+    }
+    api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
+    headers = issuer.school_client(SCHOOL)
+    bad_token = {"Authorization": "Bearer " + uuid.uuid4().hex}
+    with (
+        iris_process(["api", "enrolment", "--port", str(api_port)], env, api_log),
+        iris_process(["worker", "enrolment"], env, worker_log),
+    ):
+        base = f"http://127.0.0.1:{api_port}"
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout=60, message="the enrolment API to be ready")
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for i in range(20):
+                body = {
+                    "pupil_id": make_insz("2016-05-02", 400 + i),
+                    "school_id": SCHOOL,
+                    "start_date": "2024-09-01",
+                }
+                assert client.post("/v1/enrolments", json=body, headers=headers).is_success
+            assert client.post("/v1/enrolments", json={"pupil_id": "1"}, headers=headers)
+            assert client.post("/v1/enrolments", json={}, headers=bad_token).status_code == 401
+            assert client.get("/metrics").is_success
+        publish_submissions(settings, issuer, 20, serial0=500)
+        wait_until(
+            lambda: (lag := scrape_lag(metrics_port)) is not None and sum(lag.values()) == 0,
+            timeout=90,
+            message="the worker to apply the submissions",
+        )
+
+    tokens = [headers["Authorization"].split()[1], bad_token["Authorization"].split()[1]]
+    problems = check_log_files([api_log, worker_log], forbidden=tokens)
+    assert problems.lines_read > 0
+    assert problems.ok, problems.summary()
