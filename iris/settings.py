@@ -54,7 +54,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "IRIS_OIDC_ISSUER must name the production issuer when IRIS_ENV=production"
                 )
-            if self.database_url is None or self.database_url.startswith("sqlite"):
+            if self.database_url is not None and self.database_url.startswith("sqlite"):
                 raise ValueError("IRIS_DATABASE_URL must name a server database in production")
         return self
 
@@ -69,6 +69,11 @@ class Settings(BaseSettings):
             return own
         if self.database_url:
             return self.database_url
+        if self.env == "production":
+            raise ValueError(
+                f"IRIS_{service.upper()}_DATABASE_URL or IRIS_DATABASE_URL must name a server "
+                "database in production"
+            )
         path = (self.data_dir / f"{service}.sqlite3").resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
