@@ -35,6 +35,16 @@ def topic_partitions(topic: Topic, settings: Settings) -> int:
     return settings.topic_partitions or topic.partitions
 
 
+def new_topic(topic: Topic, settings: Settings) -> NewTopic:
+    """How `ensure_topics` asks the broker for a topic (partitions, replicas, compaction)."""
+    return NewTopic(
+        topic.name,
+        num_partitions=topic_partitions(topic, settings),
+        replication_factor=settings.topic_replication_factor,
+        topic_configs={"cleanup.policy": "compact"} if topic.compacted else {},
+    )
+
+
 async def ensure_topics(settings: Settings, topics: tuple[Topic, ...] = TOPICS) -> list[str]:
     """Create any missing IRIS topic with its partition count (compacted where the design says)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=5000)
@@ -43,15 +53,7 @@ async def ensure_topics(settings: Settings, topics: tuple[Topic, ...] = TOPICS) 
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
         if missing:
-            new = [
-                NewTopic(
-                    t.name,
-                    num_partitions=topic_partitions(t, settings),
-                    replication_factor=settings.topic_replication_factor,
-                    topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
-                )
-                for t in missing
-            ]
+            new = [new_topic(t, settings) for t in missing]
             try:
                 response = await admin.create_topics(new)
             except TopicAlreadyExistsError:

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from iris.contracts import ENROLMENT_SUBMITTED, EnrolmentRegistered
+from iris.contracts import ACCESS_GRANTS, ENROLMENT_SUBMITTED, EnrolmentRegistered
 from iris.db import upgrade
 from iris.insz import make_insz
-from iris.kafka import ensure_topics
+from iris.kafka import ensure_topics, new_topic
 from iris.registry import SERVICES
 from iris.settings import Settings
 from tests.conftest import settings_env
@@ -151,3 +151,46 @@ def test_enrolment_api_and_worker_write_only_json_log_lines_without_tokens(
     problems = check_log_files([api_log, worker_log], forbidden=tokens)
     assert problems.lines_read > 0
     assert problems.ok, problems.summary()
+
+
+def test_iris_topics_creates_every_topic_of_the_design_with_partitions_and_compaction(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    from iris.contracts import TOPICS
+    from tests.deploy.design import design
+
+    settings = make_settings("topics")
+    log = tmp_path / "topics.log"
+    with iris_process(["topics"], settings_env(settings), log) as job:
+        assert job.wait(60) == 0, log.read_text()
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        described = {t["name"]: t for t in admin.describe_topics(list(design().topics))}
+        registered = {t.name: t for t in TOPICS}
+        for name in design().topics:
+            assert described[name]["error_code"] == 0, name
+            assert len(described[name]["partitions"]) == registered[name].partitions, name
+        configs = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in design().topics]
+        )
+    finally:
+        admin.close()
+
+    # Apache Kafka reports the settings that differ from its defaults (the compaction of the
+    # grants); the embedded broker reports none, so there only the request below is checked.
+    def policy(entries: dict[str, object]) -> object:
+        value = entries.get("cleanup.policy")
+        return value.get("value") if isinstance(value, dict) else value
+
+    reported = configs.get("topic", {})
+    if any(reported.values()):
+        assert policy(reported[ACCESS_GRANTS.name]) == "compact"
+        others = [n for n in reported if n != ACCESS_GRANTS.name]
+        assert all(policy(reported[n]) != "compact" for n in others)
+    # What `iris topics` asks of the broker, whichever broker it is:
+    asked = {t.name: new_topic(t, settings) for t in TOPICS}
+    assert asked[ACCESS_GRANTS.name].topic_configs == {"cleanup.policy": "compact"}
+    assert all(not asked[n].topic_configs for n in design().topics if n != ACCESS_GRANTS.name)
