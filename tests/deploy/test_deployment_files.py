@@ -385,3 +385,48 @@ def test_iris_topics_knows_every_topic_of_the_design_and_compacts_the_grants() -
     assert set(design().topics) <= set(registered)
     assert registered[ACCESS_GRANTS.name].compacted
     assert [t.name for t in TOPICS if t.compacted] == ["iris.access.grants"]
+
+
+def test_the_docker_build_context_installs_every_source_file_and_migration(
+    tmp_path: Path,
+) -> None:
+    """Build the wheel from exactly what .dockerignore lets in, as `pip install .` does."""
+    import zipfile
+
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, context / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("iris", "services"):
+        shutil.copytree(ROOT / name, context / name, ignore=ignore)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            str(context),
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = tmp_path.glob("iris-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    sources = {
+        str(p.relative_to(context))
+        for name in ("iris", "services")
+        for p in (context / name).rglob("*")
+        if p.is_file()
+    }
+    assert sources - packaged == set()
+    for service in design().services:
+        if (context / "services" / service / "api.py").exists():
+            assert f"services/{service}/migrations/env.py" in packaged, service

@@ -62,6 +62,17 @@ def publish_submissions(settings: Settings, issuer: Issuer, count: int, serial0:
         producer.close()
 
 
+def metric(text: str, name: str, labels: str | None = None) -> float | None:
+    """The value of one sample in Prometheus text (labels as written, in sorted order)."""
+    pattern = (
+        rf"^{re.escape(name)}\{{{re.escape(labels)}\}} (\S+)$"
+        if labels
+        else (rf"^{re.escape(name)}(?:\{{[^}}]*\}})? (\S+)$")
+    )
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1)) if found else None
+
+
 def scrape_lag(port: int) -> dict[tuple[str, int], float] | None:
     try:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
@@ -139,7 +150,17 @@ def test_enrolment_api_and_worker_write_only_json_log_lines_without_tokens(
                 assert client.post("/v1/enrolments", json=body, headers=headers).is_success
             assert client.post("/v1/enrolments", json={"pupil_id": "1"}, headers=headers)
             assert client.post("/v1/enrolments", json={}, headers=bad_token).status_code == 401
-            assert client.get("/metrics").is_success
+            wait_until(
+                lambda: metric(client.get("/metrics").text, "iris_outbox_backlog") == 0,
+                message="the outbox to be published",
+            )
+            scraped = client.get("/metrics").text
+        post = 'method="POST",route="/v1/enrolments",service="enrolment"'
+        assert metric(scraped, "iris_http_requests_total", post + ',status="200"') == 20
+        assert metric(scraped, "iris_http_requests_total", post + ',status="422"') == 1
+        assert metric(scraped, "iris_http_requests_total", post + ',status="401"') == 1
+        assert metric(scraped, "iris_http_request_duration_seconds_count", post) == 22
+        assert metric(scraped, "iris_outbox_published_total") >= 20
         publish_submissions(settings, issuer, 20, serial0=500)
         wait_until(
             lambda: (lag := scrape_lag(metrics_port)) is not None and sum(lag.values()) == 0,
