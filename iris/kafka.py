@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from iris.contracts import TOPICS, Topic
+from iris.contracts import ENROLMENT_CHANGES, REPORT_CHANGES, TOPICS, Topic
 from iris.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,27 @@ def topic_partitions(topic: Topic, settings: Settings) -> int:
     return settings.topic_partitions or topic.partitions
 
 
+# The viewer rebuilds its cache from the beginning of the change topics, so they keep every
+# event: a broker's default retention (a week) would silently drop older enrolments and
+# reports from a rebuild. The grants topic is compacted instead (latest per key).
+KEPT_FOREVER = frozenset({ENROLMENT_CHANGES.name, REPORT_CHANGES.name})
+
+
+def topic_configs(topic: Topic) -> dict[str, str]:
+    if topic.compacted:
+        return {"cleanup.policy": "compact"}
+    if topic.name in KEPT_FOREVER:
+        return {"retention.ms": "-1"}
+    return {}
+
+
 def new_topic(topic: Topic, settings: Settings) -> NewTopic:
-    """How `ensure_topics` asks the broker for a topic (partitions, replicas, compaction)."""
+    """How `ensure_topics` asks the broker for a topic (partitions, replicas, its configs)."""
     return NewTopic(
         topic.name,
         num_partitions=topic_partitions(topic, settings),
         replication_factor=settings.topic_replication_factor,
-        topic_configs={"cleanup.policy": "compact"} if topic.compacted else {},
+        topic_configs=topic_configs(topic),
     )
 
 

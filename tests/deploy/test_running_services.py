@@ -214,4 +214,8 @@ def test_iris_topics_creates_every_topic_of_the_design_with_partitions_and_compa
     # What `iris topics` asks of the broker, whichever broker it is:
     asked = {t.name: new_topic(t, settings) for t in TOPICS}
     assert asked[ACCESS_GRANTS.name].topic_configs == {"cleanup.policy": "compact"}
-    assert all(not asked[n].topic_configs for n in design().topics if n != ACCESS_GRANTS.name)
+    kept = {"iris.enrolment.changes", "iris.report.changes"}
+    for name in kept:
+        assert asked[name].topic_configs == {"retention.ms": "-1"}, name
+    others = set(design().topics) - kept - {ACCESS_GRANTS.name}
+    assert all(not asked[n].topic_configs for n in others)
