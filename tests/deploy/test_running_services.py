@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from kafka import KafkaProducer
+from sqlalchemy import inspect
 
 from iris.contracts import ACCESS_GRANTS, ENROLMENT_SUBMITTED, EnrolmentRegistered
-from iris.db import upgrade
+from iris.db import make_engine, upgrade
 from iris.insz import make_insz
 from iris.kafka import ensure_topics, new_topic
 from iris.registry import SERVICES
@@ -71,6 +75,14 @@ def metric(text: str, name: str, labels: str | None = None) -> float | None:
     )
     found = re.search(pattern, text, re.MULTILINE)
     return float(found.group(1)) if found else None
+
+
+def probe(url: str) -> int:
+    """`iris probe URL`, the image's health check."""
+    done = subprocess.run(
+        [sys.executable, "-m", "iris.cli", "probe", url], capture_output=True, timeout=30
+    )
+    return done.returncode
 
 
 def scrape_lag(port: int) -> dict[tuple[str, int], float] | None:
@@ -140,6 +152,13 @@ def test_enrolment_api_and_worker_write_only_json_log_lines_without_tokens(
                 return False
 
         wait_until(ready, timeout=60, message="the enrolment API to be ready")
+        assert probe(f"{base}/healthz") == 0
+        wait_until(
+            lambda: probe(f"http://127.0.0.1:{metrics_port}/healthz") == 0,
+            timeout=60,
+            message="the worker's health endpoint",
+        )
+        assert probe(f"http://127.0.0.1:{free_port()}/healthz") == 1
         with httpx.Client(base_url=base, timeout=10) as client:
             for i in range(20):
                 body = {
@@ -219,3 +238,34 @@ def test_iris_topics_creates_every_topic_of_the_design_with_partitions_and_compa
         assert asked[name].topic_configs == {"retention.ms": "-1"}, name
     others = set(design().topics) - kept - {ACCESS_GRANTS.name}
     assert all(not asked[n].topic_configs for n in others)
+
+
+def test_iris_migrate_waits_for_its_database_then_migrates_it(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings("enrolment")
+    unreachable = {"IRIS_DATABASE_URL": f"postgresql://iris@127.0.0.1:{free_port()}/none"}
+    gave_up = subprocess.run(
+        [sys.executable, "-m", "iris.cli", "migrate", "enrolment", "--wait", "1"],
+        env={**os.environ, **settings_env(settings), **unreachable},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert gave_up.returncode == 1
+    assert "waiting for the database" in gave_up.stderr
+    assert "database unreachable" in gave_up.stderr
+
+    migrated = subprocess.run(
+        [sys.executable, "-m", "iris.cli", "migrate", "enrolment"],
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    engine = make_engine(settings.database_url_for("enrolment"))
+    try:
+        assert "enrolment_outbox" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
