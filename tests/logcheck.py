@@ -45,10 +45,13 @@ def check_log_lines(
             continue
         problems.lines_read += 1
         place = f"{where}:{number}"
+        leaked = [index for index, secret in enumerate(secrets) if secret in line]
+        problems.leaks += [f"{place}: forbidden text #{index}" for index in leaked]
         try:
             record = json.loads(line)
         except ValueError:
-            problems.not_json.append(f"{place}: {line[:120]}")
+            shown = "(withheld: it holds forbidden text)" if leaked else line[:120]
+            problems.not_json.append(f"{place}: {shown}")
             continue
         if not isinstance(record, dict):
             problems.not_json.append(f"{place}: not an object")
@@ -56,9 +59,6 @@ def check_log_lines(
         missing = [k for k in REQUIRED_KEYS if k not in record]
         if missing:
             problems.missing_keys.append(f"{place}: {missing}")
-        for index, secret in enumerate(secrets):
-            if secret in line:
-                problems.leaks.append(f"{place}: forbidden text #{index}")
     return problems
 
 
