@@ -19,6 +19,7 @@ what an operator sees and never disturbs the worker's consumer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -64,10 +65,14 @@ class LagMeter:
         await self.consumer.start()
 
     async def stop(self) -> None:
-        if self.consumer is not None:
-            await self.consumer.stop()
-        if self.admin is not None:
-            await self.admin.close()
+        consumer, admin = self.consumer, self.admin
+        self.consumer = self.admin = None
+        try:
+            if consumer is not None:
+                await consumer.stop()
+        finally:
+            if admin is not None:
+                await admin.close()
 
     async def measure(self) -> dict[TopicPartition, int]:
         """Lag per partition; also sets the `iris_consumer_lag` gauges."""
@@ -139,8 +144,8 @@ async def run_worker_metrics(
                 await meter.measure()
             except Exception as exc:
                 log.warning("consumer lag not measured", extra={"error": repr(exc)})
-                await meter.stop()
-                meter.admin = meter.consumer = None
+                with contextlib.suppress(Exception):
+                    await meter.stop()
             await asyncio.sleep(interval)
     finally:
         await meter.stop()
