@@ -8,6 +8,7 @@ iris migrate SERVICE          alembic upgrade head for a service's database
 iris topics                   create the topics with their partitions and compaction
 iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
+iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
 """
 
 from __future__ import annotations
@@ -88,11 +89,42 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
     from iris.db import upgrade
 
     spec = SERVICES[args.service]
-    upgrade(spec.migrations_dir, Settings().database_url_for(spec.name))
+    url = Settings().database_url_for(spec.name)
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            upgrade(spec.migrations_dir, url)
+            break
+        except OperationalError as exc:  # the database server is not accepting connections yet
+            if time.monotonic() >= deadline:
+                print(f"iris migrate: database unreachable: {exc.orig!r}", file=sys.stderr)
+                return 1
+            print("iris migrate: waiting for the database", file=sys.stderr)
+            time.sleep(1)
+    print(f"{spec.name}: database at the newest migration")
     return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    import os
+    import urllib.request
+
+    url = args.url or os.environ.get("IRIS_HEALTH_URL")
+    if not url:
+        return 0  # one-shot jobs have nothing to probe
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310
+            return 0 if 200 <= response.status < 300 else 1
+    except OSError as exc:
+        print(f"iris probe: {url}: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_topics(_args: argparse.Namespace) -> int:
@@ -219,7 +251,16 @@ def parser() -> argparse.ArgumentParser:
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("service", type=_service)
+        if name == "migrate":
+            cmd.add_argument(
+                "--wait", type=float, default=60.0, help="seconds to wait for the database"
+            )
         cmd.set_defaults(func=func)
+
+    probe = sub.add_parser("probe", help="exit 0 when a health URL answers 2xx")
+    probe.add_argument("url", nargs="?", help="default: $IRIS_HEALTH_URL")
+    probe.add_argument("--timeout", type=float, default=3.0)
+    probe.set_defaults(func=cmd_probe)
 
     api = sub.add_parser("api", help="run a service's HTTP API")
     api.add_argument("service", type=_service)

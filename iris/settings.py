@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_idempotence: bool = False
     topic_partitions: int | None = None  # override the registry's counts (embedded broker)
+    topic_replication_factor: int = 1  # 3 on a production Kafka cluster
     redis_url: str = "redis://127.0.0.1:16379/0"
     database_url: str | None = None  # default: SQLite file per service under data_dir
 
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"
 
+    # A faust worker serves /metrics, /healthz and /readyz on this port when set.
+    worker_metrics_port: int | None = None
+    worker_metrics_interval: float = 5.0  # seconds between consumer-lag measurements
+
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
         if self.env == "production":
@@ -64,7 +69,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "IRIS_OIDC_ISSUER must name the production issuer when IRIS_ENV=production"
                 )
-            if self.database_url is None or self.database_url.startswith("sqlite"):
+            if self.database_url is not None and self.database_url.startswith("sqlite"):
                 raise ValueError("IRIS_DATABASE_URL must name a server database in production")
         return self
 
@@ -79,6 +84,11 @@ class Settings(BaseSettings):
             return own
         if self.database_url:
             return self.database_url
+        if self.env == "production":
+            raise ValueError(
+                f"IRIS_{service.upper()}_DATABASE_URL or IRIS_DATABASE_URL must name a server "
+                "database in production"
+            )
         path = (self.data_dir / f"{service}.sqlite3").resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"

@@ -24,6 +24,7 @@ from iris.contracts import ENROLMENT_SUBMITTED, describe_error
 from iris.db import make_engine, make_sessionmaker
 from iris.settings import Settings
 from iris.streams import make_faust_app
+from iris.worker_metrics import serve_worker_metrics
 from services.enrolment import domain, service
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ submitted = app.topic(
     key_serializer="raw",
     value_serializer="raw",
 )
+serve_worker_metrics(app, settings, [ENROLMENT_SUBMITTED.name])
 _sessions: sessionmaker[Session] | None = None
 _verifier: TokenVerifier | None = None
 

@@ -1,0 +1,54 @@
+# One image for every IRIS service: `iris api <service>`, `iris worker <service>`,
+# `iris migrate <service>`, `iris topics`, `iris republish <service>`.
+
+# --- builder: compilers are here only, to build any dependency without a wheel ---
+FROM python:3.11-slim AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN python -m venv /opt/iris
+ENV PATH=/opt/iris/bin:$PATH
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY iris ./iris
+COPY services ./services
+# A regular (not editable) install: the venv holds the code, the migrations and the
+# templates; pip and setuptools leave the venv afterwards, they are not needed to run.
+RUN pip install --no-cache-dir . \
+    && pip uninstall -y pip setuptools wheel \
+    && find /opt/iris -name '__pycache__' -type d -prune -exec rm -rf {} +
+
+# --- runtime: the slim base and the venv, nothing else ---
+FROM python:3.11-slim AS runtime
+
+ENV PATH=/opt/iris/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    IRIS_ENV=production \
+    IRIS_DATA_DIR=/var/lib/iris
+
+RUN groupadd --system --gid 10001 iris \
+    && useradd --system --no-log-init --uid 10001 --gid iris --home-dir /var/lib/iris iris \
+    && mkdir -p /var/lib/iris \
+    && chown iris:iris /var/lib/iris
+
+COPY --from=builder /opt/iris /opt/iris
+
+USER 10001:10001
+WORKDIR /var/lib/iris
+EXPOSE 8101 8102 8103 8104 9100
+
+# Each long-running container names its own probe URL in IRIS_HEALTH_URL
+# (an API's /healthz, a worker's metrics port /healthz); one-shot jobs have none.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["iris", "probe"]
+
+ENTRYPOINT ["iris"]
+CMD ["--help"]
