@@ -79,16 +79,14 @@ class Settings(BaseSettings):
 
     def database_url_for(self, service: str) -> str:
         """`IRIS_<SERVICE>_DATABASE_URL`, else `IRIS_DATABASE_URL`, else a SQLite file."""
-        own = os.environ.get(f"IRIS_{service.upper()}_DATABASE_URL")
-        if own:
-            return own
-        if self.database_url:
-            return self.database_url
-        if self.env == "production":
+        url = os.environ.get(f"IRIS_{service.upper()}_DATABASE_URL") or self.database_url
+        if self.env == "production" and (not url or url.startswith("sqlite")):
             raise ValueError(
                 f"IRIS_{service.upper()}_DATABASE_URL or IRIS_DATABASE_URL must name a server "
                 "database in production"
             )
+        if url:
+            return url
         path = (self.data_dir / f"{service}.sqlite3").resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"

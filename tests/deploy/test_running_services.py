@@ -17,6 +17,7 @@ import pytest
 from kafka import KafkaProducer
 from sqlalchemy import inspect
 
+from iris import infra as local
 from iris.contracts import ACCESS_GRANTS, ENROLMENT_SUBMITTED, EnrolmentRegistered
 from iris.db import make_engine, upgrade
 from iris.insz import make_insz
@@ -113,7 +114,7 @@ def test_enrolment_worker_reports_its_consumer_lag_until_it_has_caught_up(
     with iris_process(["worker", "enrolment"], env, tmp_path / "worker.log") as worker:
         first = wait_until(lambda: scrape_lag(port), timeout=60, message="a lag measurement")
         assert sum(first.values()) > 0, "submissions published before the start are not lag"
-        assert len(first) == ENROLMENT_SUBMITTED.partitions
+        assert len(first) == (settings.topic_partitions or ENROLMENT_SUBMITTED.partitions)
 
         wait_until(
             lambda: (lag := scrape_lag(port)) is not None and sum(lag.values()) == 0,
@@ -199,15 +200,22 @@ def test_enrolment_api_and_worker_write_only_json_log_lines_without_tokens(
 def test_iris_topics_creates_every_topic_of_the_design_with_partitions_and_compaction(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
+    broker = local.start_broker(free_port(), tmp_path / "logs")
+    settings = make_settings("topics", kafka_bootstrap=broker.url, topic_partitions=None)
+    log = tmp_path / "topics.log"
+    try:
+        with iris_process(["topics"], settings_env(settings), log) as job:
+            assert job.wait(60) == 0, log.read_text()
+        check_topics(settings)
+    finally:
+        broker.stop()
+
+
+def check_topics(settings: Settings) -> None:
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
     from iris.contracts import TOPICS
     from tests.deploy.design import design
-
-    settings = make_settings("topics")
-    log = tmp_path / "topics.log"
-    with iris_process(["topics"], settings_env(settings), log) as job:
-        assert job.wait(60) == 0, log.read_text()
 
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:

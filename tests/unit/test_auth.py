@@ -64,7 +64,11 @@ def test_production_refuses_the_development_issuer_and_sqlite():
     with pytest.raises(ValueError, match="IRIS_OIDC_ISSUER"):
         Settings(env="production", database_url="postgresql://db/iris")
     with pytest.raises(ValueError, match="IRIS_DATABASE_URL"):
-        Settings(env="production", oidc_issuer="https://idp.example.be")
+        Settings(env="production", oidc_issuer="https://idp.example.be").database_url_for("x")
+    with pytest.raises(ValueError, match="IRIS_DATABASE_URL"):
+        Settings(
+            env="production", oidc_issuer="https://idp.example.be", database_url="sqlite:///iris.db"
+        ).database_url_for("x")
     Settings(
         env="production", oidc_issuer="https://idp.example.be", database_url="postgresql://db/iris"
     )
