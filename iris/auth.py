@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -167,6 +169,32 @@ class TrustedIssuer:
     clients_only: bool = False  # an issuer that may only vouch for school-software clients
 
 
+class JwksClient(PyJWKClient):
+    """A PyJWKClient that also reads a `file://` JWKS URL.
+
+    PyJWT refuses every scheme but http(s), to protect callers that take the URL
+    from a token; here the URL comes from settings only, and offline setups and
+    the tests' issuer publish their keys as a file.
+    """
+
+    def __init__(self, uri: str, **kwargs: Any) -> None:
+        parsed = urlparse(uri)
+        self._file = Path(url2pathname(parsed.path)) if parsed.scheme == "file" else None
+        super().__init__("https://jwks.invalid/" if self._file else uri, **kwargs)
+        self.uri = uri
+
+    def fetch_data(self) -> Any:
+        if self._file is None:
+            return super().fetch_data()
+        try:
+            jwk_set = json.loads(self._file.read_text())
+        except (OSError, ValueError) as exc:
+            raise jwt.PyJWKClientConnectionError(f"cannot read the JWKS file: {exc}") from exc
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(jwk_set)
+        return jwk_set
+
+
 class TokenVerifier:
     """Verifies RS256 bearer tokens from trusted issuers for one audience."""
 
@@ -174,7 +202,7 @@ class TokenVerifier:
         self.issuers = {i.issuer: i for i in issuers}
         self.audience = audience
         self._clients = {
-            i.issuer: PyJWKClient(i.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            i.issuer: JwksClient(i.jwks_url, cache_keys=True, lifespan=300, timeout=5)
             for i in issuers
         }
 

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     audience: str = DEFAULT_AUDIENCE
     internal_audience: str = INTERNAL_AUDIENCE
 
+    # viewer: the reports service's internal API, the viewer's service token for it
+    # (minted from the development issuer when unset outside production), and the
+    # school-software origins that may frame /embed pages.
+    reports_url: str = f"http://127.0.0.1:{SERVICE_PORTS['reports']}"
+    service_token: str | None = None
+    embed_origins: list[str] = []
+
     outbox_relay: bool = True
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"

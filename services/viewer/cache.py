@@ -303,7 +303,7 @@ class AuthCache:
         return cls(aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose()  # type: ignore[attr-defined]
 
     # folding
 

@@ -19,7 +19,7 @@ property-based tests check them against these functions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
@@ -157,11 +157,10 @@ def issued_of(event: ReportIssued) -> IssuedVersion:
 
 
 def withdrawal_of(event: ReportWithdrawn) -> Withdrawal:
-    from datetime import UTC
-
-    return Withdrawal(
-        event.version, str(event.report_id), event.withdrawn_at.astimezone(UTC).date().isoformat()
-    )
+    """The reports service's date of the withdrawal (`withdrawn_on` where the event carries
+    it), else the UTC date of `withdrawn_at`."""
+    withdrawn_on = getattr(event, "withdrawn_on", None) or event.withdrawn_at.astimezone(UTC).date()
+    return Withdrawal(event.version, str(event.report_id), withdrawn_on.isoformat())
 
 
 def _newest(items: list[Any]) -> tuple[Any, ...]:

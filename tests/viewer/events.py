@@ -66,6 +66,7 @@ def issued(
     clb: str = "900001",
 ) -> ReportIssued:
     return ReportIssued(
+        **_sequenced(ReportIssued, version),
         report_id=report_id or uuid.uuid4(),
         pupil_id=pupil,
         version=version,
@@ -79,12 +80,21 @@ def issued(
 def withdrawn(
     pupil: str, report_id: uuid.UUID, version: int, on: str = "2021-01-01"
 ) -> ReportWithdrawn:
+    extra = _sequenced(ReportWithdrawn, version)
+    if "withdrawn_on" in ReportWithdrawn.model_fields:
+        extra["withdrawn_on"] = date.fromisoformat(on)
     return ReportWithdrawn(
+        **extra,
         report_id=report_id,
         pupil_id=pupil,
         version=version,
         withdrawn_at=datetime.fromisoformat(on + "T10:00:00+00:00"),
     )
+
+
+def _sequenced(model: Any, sequence: int) -> dict[str, Any]:
+    """The per-pupil change sequence, where the report contract carries one."""
+    return {"sequence": sequence} if "sequence" in model.model_fields else {}
 
 
 def topic_of(event: Any) -> str:

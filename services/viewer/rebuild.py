@@ -1,0 +1,114 @@
+"""Rebuilding the authorisation cache from the beginning of the three change topics.
+
+The rebuild reads every partition from its first offset to the end offset it saw
+when it began (a plain aiokafka consumer, no group), folds what it reads, and then
+sets the ready marker with those end offsets, but only if no flush happened in the
+meantime (the rebuilding token would be gone). The faust agents keep folding new
+events while a rebuild runs: folding is order-independent, so both may write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES, Topic, describe_error
+from iris.kafka import ensure_topics
+from iris.settings import Settings
+from services.viewer.cache import AuthCache
+
+log = logging.getLogger(__name__)
+
+CHANGE_TOPICS: tuple[Topic, ...] = (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GRANTS)
+_BY_NAME = {t.name: t for t in CHANGE_TOPICS}
+
+
+def parse_change(topic: str, value: bytes | None, where: str) -> Any | None:
+    """The parsed event, or None (logged with the reason) when the value does not parse."""
+    try:
+        return _BY_NAME[topic].parse(value or b"")
+    except ValidationError as exc:
+        log.warning("change event ignored", extra={"reason": describe_error(exc), "at": where})
+        return None
+
+
+async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bool:
+    """Fold the three topics from their beginning; True when the cache was marked ready."""
+    token = uuid.uuid4().hex
+    started = time.monotonic()
+    await cache.begin_rebuild(token)
+    await ensure_topics(settings, CHANGE_TOPICS)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id="iris-viewer-rebuild",
+    )
+    await consumer.start()
+    folded = 0
+    try:
+        await consumer.topics()
+        partitions = [
+            TopicPartition(t.name, p)
+            for t in CHANGE_TOPICS
+            for p in sorted(consumer.partitions_for_topic(t.name) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        pending = {tp for tp in partitions if ends[tp] > 0}
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+        while pending:
+            records = await consumer.getmany(*pending, timeout_ms=500, max_records=batch)
+            events = []
+            for tp, messages in records.items():
+                for m in messages:
+                    if m.offset < ends[tp]:
+                        event = parse_change(tp.topic, m.value, f"{tp.topic}/{tp.partition}")
+                        if event is not None:
+                            events.append(event)
+            if events:
+                await cache.fold(events)
+                folded += len(events)
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()
+    marker = {
+        "offsets": {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()},
+        "rebuilt_at": datetime.now(UTC).isoformat(),
+        "events": folded,
+    }
+    ready = await cache.finish_rebuild(token, marker)
+    log.info(
+        "authorisation cache rebuilt" if ready else "rebuild overtaken by a flush; again",
+        extra={"events": folded, "seconds": round(time.monotonic() - started, 3)},
+    )
+    return ready
+
+
+async def keep_ready(cache: AuthCache, settings: Settings, interval: float = 0.2) -> None:
+    """Rebuild at start and whenever the ready marker goes missing; never returns."""
+    while True:
+        try:
+            if not await cache.is_ready():
+                log.warning("authorisation cache not ready; rebuilding")
+                await rebuild(cache, settings)
+                continue
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis or the broker away: the checks deny meanwhile
+            log.warning("cache rebuild failed; retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(interval)
