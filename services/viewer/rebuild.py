@@ -19,7 +19,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES, Topic, describe_error
+from iris.contracts import (
+    ACCESS_GRANTS,
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+    VIEWER_REJECTED,
+    Topic,
+    describe_error,
+)
 from iris.kafka import ensure_topics
 from iris.settings import Settings
 from services.viewer.cache import AuthCache
@@ -30,13 +37,12 @@ CHANGE_TOPICS: tuple[Topic, ...] = (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GR
 _BY_NAME = {t.name: t for t in CHANGE_TOPICS}
 
 
-def parse_change(topic: str, value: bytes | None, where: str) -> Any | None:
-    """The parsed event, or None (logged with the reason) when the value does not parse."""
+def parse_change(topic: str, value: bytes | None) -> tuple[Any | None, str | None]:
+    """The parsed event, or None and the reason it does not parse."""
     try:
-        return _BY_NAME[topic].parse(value or b"")
+        return _BY_NAME[topic].parse(value or b""), None
     except ValidationError as exc:
-        log.warning("change event ignored", extra={"reason": describe_error(exc), "at": where})
-        return None
+        return None, describe_error(exc)
 
 
 async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bool:
@@ -44,7 +50,7 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
     token = uuid.uuid4().hex
     started = time.monotonic()
     await cache.begin_rebuild(token)
-    await ensure_topics(settings, CHANGE_TOPICS)
+    await ensure_topics(settings, (*CHANGE_TOPICS, VIEWER_REJECTED))
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
@@ -74,8 +80,8 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
             for tp, messages in records.items():
                 for m in messages:
                     if m.offset < ends[tp]:
-                        event = parse_change(tp.topic, m.value, f"{tp.topic}/{tp.partition}")
-                        if event is not None:
+                        event, _reason = parse_change(tp.topic, m.value)
+                        if event is not None:  # the agents reject what does not parse
                             events.append(event)
             if events:
                 await cache.fold(events)

@@ -3,8 +3,8 @@
 from the beginning of those topics at start and whenever Redis has lost it.
 Run with `iris worker viewer`.
 
-A value that does not parse is logged with its reason and skipped (the change
-topics are written only by their owning services' outboxes).
+A value that does not parse goes to `iris.viewer.rejected` with its reason, and
+the worker moves on.
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ import asyncio
 import logging
 from typing import Any
 
+from iris.contracts import (
+    ACCESS_GRANTS,
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+    VIEWER_REJECTED,
+    Rejected,
+)
 from iris.settings import Settings
 from iris.streams import make_faust_app
 from services.viewer.cache import AuthCache
@@ -30,9 +37,10 @@ def _raw_topic(name: str) -> Any:
     )
 
 
-enrolment_changes = _raw_topic("iris.enrolment.changes")
-report_changes = _raw_topic("iris.report.changes")
-access_grants = _raw_topic("iris.access.grants")
+enrolment_changes = _raw_topic(ENROLMENT_CHANGES.name)
+report_changes = _raw_topic(REPORT_CHANGES.name)
+access_grants = _raw_topic(ACCESS_GRANTS.name)
+rejected = _raw_topic(VIEWER_REJECTED.name)
 
 _cache: AuthCache | None = None
 
@@ -44,15 +52,30 @@ def cache() -> AuthCache:
     return _cache
 
 
+async def reject(message: Any, reason: str) -> None:
+    log.warning(
+        "change event rejected",
+        extra={"reason": reason, "partition": message.partition, "offset": message.offset},
+    )
+    rejection = Rejected(
+        original=(message.value or b"").decode("utf-8", errors="replace"),
+        reason=reason,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+    )
+    await rejected.send(key=message.key or b"", value=rejection.to_json())
+
+
 async def fold_stream(stream: Any) -> None:
     async for events in stream.take_events(500, within=0.02):
-        changes = [
-            parse_change(
-                e.message.topic, e.message.value, f"{e.message.topic}/{e.message.partition}"
-            )
-            for e in events
-        ]
-        batch = [c for c in changes if c is not None]
+        batch = []
+        for e in events:
+            change, reason = parse_change(e.message.topic, e.message.value)
+            if change is None:
+                await reject(e.message, reason or "does not parse")
+            else:
+                batch.append(change)
         while True:
             try:
                 await cache().fold(batch)

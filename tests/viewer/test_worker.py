@@ -16,18 +16,20 @@ import redis
 from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
-from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
+from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES, VIEWER_REJECTED
 from iris.kafka import ensure_topics
 from services.viewer.api import create_app
 from services.viewer.cache import READY_KEY
 from tests.conftest import settings_env
-from tests.support import iris_process, wait_until
+from tests.support import TopicReader, iris_process, wait_until
 from tests.viewer.events import enrolment, grant, insz, issued, key_of, topic_of
 
 pytestmark = pytest.mark.integration
 
 SCHOOL = "200001"
 PUPIL, TEACHER = insz(21), insz(621)
+# each test its own school and people: the topics keep every earlier test's events
+LATER_SCHOOL, LATER_PUPIL, LATER_TEACHER = "200002", insz(22), insz(622)
 
 
 class Publisher:
@@ -115,4 +117,39 @@ def test_the_worker_builds_the_cache_keeps_it_current_and_rebuilds_it_after_a_fl
             lambda: viewer.get(page, headers=headers).status_code == 404,
             timeout=30,
             message="the revoked grant honoured",
+        )
+
+
+def test_a_change_event_that_does_not_parse_is_rejected_with_its_reason_and_the_worker_moves_on(
+    viewer_settings, issuer, reports, publisher, redis_db, worker, infra
+):
+    publisher.producer.send(
+        REPORT_CHANGES.name, key=LATER_PUPIL.encode(), value=b'{"type": "Nonsense"}'
+    )
+    report = issued(LATER_PUPIL, 1, valid_from="2024-09-01")
+    reports.publish(report)
+    publisher.publish(
+        enrolment(LATER_PUPIL, LATER_SCHOOL), report, grant(LATER_SCHOOL, LATER_TEACHER)
+    )
+    reader = TopicReader(infra.kafka_bootstrap, VIEWER_REJECTED.name)
+    try:
+        messages = reader.read_until(
+            lambda ms: any('"Nonsense"' in m.value["original"] for m in ms),
+            timeout=60,
+            message="the rejection",
+        )
+    finally:
+        reader.close()
+    rejection = next(m.value for m in messages if '"Nonsense"' in m.value["original"])
+    assert rejection["topic"] == REPORT_CHANGES.name and rejection["reason"]
+    with TestClient(create_app(viewer_settings)) as viewer:
+        wait_until(
+            lambda: (
+                viewer.get(
+                    f"/pupils/{LATER_PUPIL}/report", headers=issuer.headers(LATER_TEACHER)
+                ).status_code
+                == 200
+            ),
+            timeout=60,
+            message="the events after the rejected one folded",
         )
