@@ -218,8 +218,6 @@ ENROLMENT_CHANGES = Topic(
 REPORT_CHANGES = Topic("iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports")
 ACCESS_GRANTS = Topic("iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access")
 VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
-# change events the viewer worker could not parse
-VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
 
 TOPICS: tuple[Topic, ...] = (
     ENROLMENT_SUBMITTED,
@@ -228,7 +226,6 @@ TOPICS: tuple[Topic, ...] = (
     REPORT_CHANGES,
     ACCESS_GRANTS,
     VIEWER_AUDIT,
-    VIEWER_REJECTED,
 )
 
 EVENT_MODELS: tuple[type[Event], ...] = (

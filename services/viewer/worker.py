@@ -17,13 +17,12 @@ from iris.contracts import (
     ACCESS_GRANTS,
     ENROLMENT_CHANGES,
     REPORT_CHANGES,
-    VIEWER_REJECTED,
     Rejected,
 )
 from iris.settings import Settings
 from iris.streams import make_faust_app
 from services.viewer.cache import AuthCache
-from services.viewer.rebuild import keep_ready, parse_change
+from services.viewer.rebuild import VIEWER_REJECTED, keep_ready, parse_change
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,11 @@ import redis
 from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
-from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES, VIEWER_REJECTED
+from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
 from iris.kafka import ensure_topics
 from services.viewer.api import create_app
 from services.viewer.cache import READY_KEY
+from services.viewer.rebuild import VIEWER_REJECTED
 from tests.conftest import settings_env
 from tests.support import TopicReader, iris_process, wait_until
 from tests.viewer.events import enrolment, grant, insz, issued, key_of, topic_of
