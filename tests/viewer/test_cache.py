@@ -51,7 +51,7 @@ def histories(draw):
     versions: dict[object, int] = {}
     issued_ids: dict[str, list[uuid.UUID]] = {p: [] for p in PUPILS}
     events = []
-    for _ in range(draw(st.integers(1, 25))):
+    for _ in range(draw(st.integers(1, 30))):
         kind = draw(st.sampled_from(["enrolment", "grant", "issue", "withdraw"]))
         pupil = draw(st.sampled_from(PUPILS))
         school = draw(st.sampled_from(SCHOOLS))
@@ -59,14 +59,14 @@ def histories(draw):
         if kind == "enrolment":
             key = ("e", pupil, school)
             versions[key] = versions.get(key, 0) + 1
-            end = draw(st.none() | st.sampled_from(DAYS))
-            start = min(day, end) if end else day
+            end = draw(st.none() | st.none() | st.sampled_from(DAYS))
+            start = min(draw(st.sampled_from(DAYS[:3])), end) if end else day
             events.append(enrolment(pupil, school, versions[key], start=start, end=end))
         elif kind == "grant":
             person = draw(st.sampled_from(PERSONS))
             key = ("g", school, person)
             versions[key] = versions.get(key, 0) + 1
-            until = draw(st.sampled_from(DAYS))
+            until = draw(st.sampled_from(DAYS[2:]))
             events.append(
                 grant(
                     school,
@@ -74,9 +74,9 @@ def histories(draw):
                     versions[key],
                     role=draw(st.sampled_from(["teacher", "support_worker"])),
                     pupils=draw(st.none() | st.lists(st.sampled_from(PUPILS), max_size=2)),
-                    valid_from=min(day, until),
-                    valid_until=max(day, until),
-                    status=draw(st.sampled_from(["active", "active", "revoked", "expired"])),
+                    valid_from=min(draw(st.sampled_from(DAYS[:4])), until),
+                    valid_until=until,
+                    status=draw(st.sampled_from(["active"] * 4 + ["revoked", "expired"])),
                 )
             )
         else:
