@@ -26,6 +26,7 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
@@ -56,6 +57,10 @@ STRICT_CSP = (
 )
 UNGUARDED = ("/docs", "/redoc", "/openapi.json")
 BRUSSELS = ZoneInfo("Europe/Brussels")
+REPORT_CHECKS = Counter(
+    "iris_viewer_report_checks_total", "Report page checks by outcome", ["channel", "outcome"]
+)
+CACHE_READY = Gauge("iris_viewer_cache_ready", "1 when the authorisation cache is ready")
 SchoolQuery = Annotated[InstitutionNumber | None, Query()]
 
 
@@ -179,6 +184,7 @@ def create_app(
         return None
 
     async def update_metrics() -> None:
+        CACHE_READY.set(0 if await cache_ready() else 1)
         OUTBOX_BACKLOG.labels(SERVICE).set(await asyncio.to_thread(backlog, sessions, Outbox))
         OUTBOX_PUBLISHED.labels(SERVICE).set(relay.published)
 
@@ -198,8 +204,9 @@ def create_app(
     def denied_page(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "denied.html", status_code=404)
 
-    async def deny(person_id: str, pupil_id: str, reason: str) -> None:
+    async def deny(person_id: str, pupil_id: str, reason: str, channel: str) -> None:
         log.info("report view denied", extra={"reason": reason})
+        REPORT_CHECKS.labels(channel, "denied").inc()
 
         def write() -> None:
             with transaction(sessions) as session:
@@ -239,23 +246,23 @@ def create_app(
     ) -> Response:
         person = principal.subject
         if not principal.is_person:
-            await deny(person, pupil_id, "only people with a grant may view reports")
+            await deny(person, pupil_id, "only people with a grant may view reports", channel)
             return denied_page(request)
         decision = await auth_cache.check(person, pupil_id, clock(), school_id)
         if not decision.allowed or decision.report is None:
-            await deny(person, pupil_id, decision.reason or "denied")
+            await deny(person, pupil_id, decision.reason or "denied", channel)
             return denied_page(request)
         current = decision.report
         try:
             report = await fetch_report(current.report_id)
         except ReportGone:
-            await deny(person, pupil_id, "report no longer current at the reports service")
+            await deny(person, pupil_id, "report no longer current at the reports service", channel)
             return denied_page(request)
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("reports service unavailable", extra={"error": type(exc).__name__})
             return templates.TemplateResponse(request, "unavailable.html", status_code=503)
         if str(report.get("pupil_id")) != pupil_id or report.get("version") != current.version:
-            await deny(person, pupil_id, "reports service answered another version")
+            await deny(person, pupil_id, "reports service answered another version", channel)
             return denied_page(request)
         viewed = service.now()
         key = (
@@ -277,6 +284,7 @@ def create_app(
                 viewed,
             )
         )
+        REPORT_CHECKS.labels(channel, "viewed").inc()
         content = report.get("content") or {}
         stamp = viewed.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
         viewer_name = principal.name or "onbekend"
