@@ -9,7 +9,7 @@ Key layout (everything a check at school S reads carries the hash tag `{S}`):
     iris:v1:{P}:report          string  the pupil's report state    {"i":[...], "w":[...]}
     iris:v1:pupil:{P}:schools   set     schools where pupil P has (had) an enrolment
     iris:v1:person:{X}:schools  set     schools where person X holds (held) a grant
-    iris:v1:ready               string  the ready marker: {"offsets", "rebuilt_at"}
+    iris:v1:ready               string  the ready marker: {"offsets", "rebuilt_at", "redis_run_id"}
     iris:v1:rebuilding          string  the token of the rebuild in progress
 
 A report state is {"i": issued versions newest first, each {"v","id","k","f","c","t"},
@@ -374,6 +374,14 @@ class AuthCache:
     async def ready_marker(self) -> dict[str, Any] | None:
         raw = await self.client.get(READY_KEY)
         return json.loads(raw) if raw else None
+
+    async def redis_run_id(self) -> str:
+        """The id of the running Redis process: it changes whenever Redis restarts."""
+        info = await self.client.info("server")
+        return str(info["run_id"])
+
+    async def unmark_ready(self) -> None:
+        await self.client.delete(READY_KEY)
 
     async def begin_rebuild(self, token: str) -> None:
         await self.client.set(REBUILDING_KEY, token)

@@ -51,6 +51,7 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
     """Fold the three topics from their beginning; True when the cache was marked ready."""
     token = uuid.uuid4().hex
     started = time.monotonic()
+    run_id = await cache.redis_run_id()
     await cache.begin_rebuild(token)
     await ensure_topics(settings, (*CHANGE_TOPICS, VIEWER_REJECTED))
     consumer = AIOKafkaConsumer(
@@ -97,6 +98,7 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
         "offsets": {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()},
         "rebuilt_at": datetime.now(UTC).isoformat(),
         "events": folded,
+        "redis_run_id": run_id,
     }
     ready = await cache.finish_rebuild(token, marker)
     log.info(
@@ -107,13 +109,28 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
 
 
 async def keep_ready(cache: AuthCache, settings: Settings, interval: float = 0.2) -> None:
-    """Rebuild at start and whenever the ready marker goes missing; never returns."""
+    """Rebuild at start and whenever the cache is lost; never returns.
+
+    Lost means: the ready marker is missing (Redis flushed, or restarted empty), or it
+    was written under another Redis process (restarted from an older snapshot, which
+    may lack changes the agents had already folded and committed). At start the cache
+    is rebuilt too; a marker of the same Redis process keeps serving meanwhile, since
+    folding again changes nothing that is current.
+    """
+    refreshed = False
     while True:
         try:
-            if not await cache.is_ready():
+            marker = await cache.ready_marker()
+            run_id = await cache.redis_run_id()
+            if marker is None or marker.get("redis_run_id") != run_id:
+                if marker is not None:
+                    log.warning("ready marker of another Redis process; not trusted")
+                    await cache.unmark_ready()
                 log.warning("authorisation cache not ready; rebuilding")
-                await rebuild(cache, settings)
+                refreshed = await rebuild(cache, settings)
                 continue
+            if not refreshed:
+                refreshed = await rebuild(cache, settings)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Redis or the broker away: the checks deny meanwhile

@@ -113,6 +113,16 @@ def test_the_worker_builds_the_cache_keeps_it_current_and_rebuilds_it_after_a_fl
         )
         assert viewer.get(page, headers=headers).status_code == 200
 
+        # A marker written under another Redis process (a restart from an old snapshot)
+        # is not trusted: the worker rebuilds and marks the cache as its own again.
+        run_id = redis_db.info("server")["run_id"]
+        redis_db.set(READY_KEY, json.dumps({**marker, "redis_run_id": "another-process"}))
+        wait_until(
+            lambda: json.loads(redis_db.get(READY_KEY) or "{}").get("redis_run_id") == run_id,
+            timeout=60,
+            message="the rebuild after a restart from an old snapshot",
+        )
+
         publisher.publish(grant(SCHOOL, TEACHER, 2, status="revoked"))
         wait_until(
             lambda: viewer.get(page, headers=headers).status_code == 404,
