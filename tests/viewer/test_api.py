@@ -236,3 +236,12 @@ def test_the_openapi_of_the_viewer_offers_no_route_that_returns_report_content(v
     text = str(spec)
     for field in ("needs", "advice", "measures_taken", "reasoning"):
         assert field not in text
+
+
+def test_naming_the_school_checks_the_grant_at_that_school_only(viewer, issuer, world):
+    page = f"/pupils/{PUPIL}/report"
+    assert (
+        viewer.get(page, headers=teacher(issuer), params={"school_id": SCHOOL}).status_code == 200
+    )
+    elsewhere = viewer.get(page, headers=teacher(issuer), params={"school_id": OTHER_SCHOOL})
+    assert elsewhere.status_code == 404
