@@ -36,29 +36,38 @@ class View:
     viewed_at: datetime
 
 
+def viewed_event(view: View | ViewRow) -> ReportViewed:
+    at = view.viewed_at if view.viewed_at.tzinfo else view.viewed_at.replace(tzinfo=UTC)
+    return ReportViewed(
+        view_id=uuid.UUID(view.view_id),
+        person_id=view.person_id,
+        role=view.role,
+        school_id=view.school_id,
+        pupil_id=view.pupil_id,
+        report_id=uuid.UUID(view.report_id),
+        version=view.version,
+        channel=view.channel,  # type: ignore[arg-type]
+        occurred_at=at,
+    )
+
+
 def record_view(session: Session, view: View) -> bool:
     """Record a view once; False when this view id was recorded before."""
     if session.get(ViewRow, view.view_id) is not None:
         return False
     session.add(ViewRow(**view.__dict__))
-    add_event(
-        session,
-        Outbox,
-        VIEWER_AUDIT,
-        view.pupil_id,
-        ReportViewed(
-            view_id=uuid.UUID(view.view_id),
-            person_id=view.person_id,
-            role=view.role,
-            school_id=view.school_id,
-            pupil_id=view.pupil_id,
-            report_id=uuid.UUID(view.report_id),
-            version=view.version,
-            channel=view.channel,  # type: ignore[arg-type]
-        ),
-    )
+    add_event(session, Outbox, VIEWER_AUDIT, view.pupil_id, viewed_event(view))
     session.flush()
     return True
+
+
+def republish(session: Session) -> int:
+    """Queue every recorded view again (after the topics were lost); same view ids."""
+    count = 0
+    for row in session.scalars(select(ViewRow).order_by(ViewRow.viewed_at, ViewRow.view_id)):
+        add_event(session, Outbox, VIEWER_AUDIT, row.pupil_id, viewed_event(row))
+        count += 1
+    return count
 
 
 def record_denial(session: Session, person_id: str, pupil_id: str, reason: str) -> None:

@@ -245,3 +245,35 @@ def test_naming_the_school_checks_the_grant_at_that_school_only(viewer, issuer, 
     )
     elsewhere = viewer.get(page, headers=teacher(issuer), params={"school_id": OTHER_SCHOOL})
     assert elsewhere.status_code == 404
+
+
+def test_republishing_queues_every_recorded_view_again_with_its_view_id(
+    viewer_settings, issuer, world, infra
+):
+    from services.viewer.republish import republish
+
+    with TestClient(create_app(viewer_settings)) as viewer:
+        headers = {**teacher(issuer), "Idempotency-Key": "republish-1"}
+        assert viewer.get(f"/pupils/{PUPIL}/report", headers=headers).status_code == 200
+        assert republish(viewer_settings) == 1
+        viewer.app.state.relay.notify()
+        reader = TopicReader(infra.kafka_bootstrap, VIEWER_AUDIT.name)
+        try:
+            messages = reader.read_until(
+                lambda ms: (
+                    len({m.value["event_id"] for m in ms if _view_of(m, "republish-1")}) == 2
+                ),
+                message="the view published twice, the second time by republish",
+            )
+        finally:
+            reader.close()
+    assert len({m.value["view_id"] for m in messages if _view_of(m, "republish-1")}) == 1
+
+
+def _view_of(message, key: str) -> bool:
+    from services.viewer.service import view_id_for
+
+    value = message.value
+    if value.get("type") != "ReportViewed" or message.key != PUPIL:
+        return False
+    return value["view_id"] == view_id_for(TEACHER, str(REPORT.report_id), 1, key)
