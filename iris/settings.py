@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     access_client_token_ttl_seconds: int = 900
     access_expiry_period_seconds: float = 30.0
 
+    # viewer: the reports service's internal API, the viewer's service token for it
+    # (minted from the development issuer when unset outside production), and the
+    # school-software origins that may frame /embed pages.
+    reports_url: str = Field(
+        default_factory=lambda: (
+            f"http://127.0.0.1:{local_port('reports', SERVICE_PORTS['reports'])}"
+        )
+    )
+    service_token: str | None = None
+    embed_origins: list[str] = []
+
     outbox_relay: bool = True
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"

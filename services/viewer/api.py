@@ -1,0 +1,405 @@
+"""Viewer HTTP API: which pupils have a current report, the view-only report page,
+and who viewed a pupil's report.
+
+Authentication is the bearer token in the `Authorization` header on every route,
+the HTML pages included (school software frames and tests set the header; session
+cookies for plain browser navigation come with the login issue). Every check reads
+the authorisation cache in Redis and fails closed: a missing cache, a cache not yet
+rebuilt or any Redis error denies. A denial of a report page looks the same (404,
+same body) whatever the reason; the reason goes to the audit topic and the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from iris.auth import Principal, dev_issuer_key, mint, verifier_for
+from iris.db import make_engine, make_sessionmaker, transaction
+from iris.insz import INSZ, InstitutionNumber, mask_insz
+from iris.outbox import OutboxRelay, backlog
+from iris.settings import Settings
+from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, CurrentPrincipal, create_base_app
+from services.viewer import domain, service
+from services.viewer.cache import AuthCache, CacheNotReady
+from services.viewer.models import Outbox
+
+SERVICE = "viewer"
+HERE = FilePath(__file__).parent
+log = logging.getLogger(__name__)
+
+KIND_LABELS = {
+    "IAC": "IAC-verslag",
+    "OV4": "OV4-verslag",
+    "GC": "GC-verslag",
+    "V": "Verslag",
+    "GV": "Gemotiveerd verslag",
+}
+STRICT_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+UNGUARDED = ("/docs", "/redoc", "/openapi.json")
+BRUSSELS = ZoneInfo("Europe/Brussels")
+REPORT_CHECKS = Counter(
+    "iris_viewer_report_checks_total", "Report page checks by outcome", ["channel", "outcome"]
+)
+CACHE_READY = Gauge("iris_viewer_cache_ready", "1 when the authorisation cache is ready")
+SchoolQuery = Annotated[InstitutionNumber | None, Query()]
+
+
+def today() -> str:
+    """The date in Belgium: enrolments, grants and reports start and end on Belgian dates."""
+    return datetime.now(BRUSSELS).date().isoformat()
+
+
+class ReportFlag(BaseModel):
+    pupil_id: str
+    display_name: str | None
+    kind: str
+    version: int
+    valid_from: date
+
+
+class PupilsWithReport(BaseModel):
+    school_id: str
+    pupils: list[ReportFlag]
+
+
+class ViewOut(BaseModel):
+    view_id: str
+    person_id: str
+    person_name: str | None
+    role: str
+    school_id: str
+    report_id: str
+    version: int
+    channel: str
+    viewed_at: datetime
+
+
+class ServiceToken:
+    """The viewer's token for the reports service's internal API."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._minted: tuple[str, float] | None = None
+
+    def __call__(self) -> str:
+        if self.settings.service_token:
+            return self.settings.service_token
+        if self.settings.env == "production":
+            raise RuntimeError("IRIS_SERVICE_TOKEN must be set in production")
+        if self._minted is None or self._minted[1] < time.monotonic():
+            token = mint(
+                dev_issuer_key(self.settings),
+                self.settings.oidc_issuer,
+                "service:viewer",
+                self.settings.internal_audience,
+                ttl_seconds=300,
+                service="viewer",
+            )
+            self._minted = (token, time.monotonic() + 240)
+        return self._minted[0]
+
+
+class ReportGone(Exception):
+    """The reports service no longer serves this version as current."""
+
+
+def security_headers(settings: Settings) -> Callable[..., Awaitable[Response]]:
+    embed_ancestors = " ".join(settings.embed_origins) or "'none'"
+
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        path = request.url.path
+        if path in UNGUARDED:
+            return response
+        ancestors = embed_ancestors if path.startswith("/embed/") else "'none'"
+        response.headers["Content-Security-Policy"] = f"{STRICT_CSP}; frame-ancestors {ancestors}"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not path.startswith("/embed/"):
+            response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    return middleware
+
+
+def create_app(
+    settings: Settings | None = None,
+    cache: AuthCache | None = None,
+    clock: Callable[[], str] = today,
+) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url_for(SERVICE))
+    sessions = make_sessionmaker(engine)
+    relay = OutboxRelay(SERVICE, sessions, Outbox, settings)
+    auth_cache = cache or AuthCache.from_url(settings.redis_url)
+    token_for_reports = ServiceToken(settings)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    http = httpx.AsyncClient(timeout=5.0)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(relay.run()) if settings.outbox_relay else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                await relay.stop()
+                await asyncio.wait_for(task, 10)
+            await http.aclose()
+            await auth_cache.close()
+            engine.dispose()
+
+    async def cache_ready() -> str | None:
+        try:
+            return None if await auth_cache.is_ready() else domain.CACHE_NOT_READY
+        except Exception as exc:
+            return f"authorisation cache unavailable: {type(exc).__name__}"
+
+    async def database_ready() -> str | None:
+        await asyncio.to_thread(lambda: backlog(sessions, Outbox))
+        return None
+
+    async def update_metrics() -> None:
+        CACHE_READY.set(0 if await cache_ready() else 1)
+        OUTBOX_BACKLOG.labels(SERVICE).set(await asyncio.to_thread(backlog, sessions, Outbox))
+        OUTBOX_PUBLISHED.labels(SERVICE).set(relay.published)
+
+    app = create_base_app(
+        SERVICE,
+        readiness=[("authorisation cache", cache_ready), ("database", database_ready)],
+        lifespan=lifespan,
+    )
+    app.state.verifier = verifier_for(settings)
+    app.state.sessions = sessions
+    app.state.relay = relay
+    app.state.cache = auth_cache
+    app.state.metrics_hooks = [update_metrics]
+    app.middleware("http")(security_headers(settings))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def denied_page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "denied.html", status_code=404)
+
+    async def deny(person_id: str, pupil_id: str, reason: str, channel: str) -> None:
+        log.info("report view denied", extra={"reason": reason})
+        REPORT_CHECKS.labels(channel, "denied").inc()
+
+        def write() -> None:
+            with transaction(sessions) as session:
+                service.record_denial(session, person_id, pupil_id, reason)
+
+        await asyncio.to_thread(write)
+        relay.notify()
+
+    async def fetch_report(report_id: str) -> dict[str, Any]:
+        response = await http.get(
+            f"{settings.reports_url.rstrip('/')}/internal/reports/{report_id}",
+            headers={"Authorization": f"Bearer {token_for_reports()}"},
+        )
+        if response.status_code == 404:
+            raise ReportGone
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def record(view: service.View) -> None:
+        def write() -> bool:
+            try:
+                with transaction(sessions) as session:
+                    return service.record_view(session, view)
+            except IntegrityError:  # the same view recorded by a concurrent retry
+                return False
+
+        if await asyncio.to_thread(write):
+            relay.notify()
+
+    async def show_report(
+        request: Request,
+        pupil_id: str,
+        school_id: str | None,
+        principal: Principal,
+        channel: str,
+    ) -> Response:
+        person = principal.subject
+        if not principal.is_person:
+            await deny(person, pupil_id, "only people with a grant may view reports", channel)
+            return denied_page(request)
+        decision = await auth_cache.check(person, pupil_id, clock(), school_id)
+        if not decision.allowed or decision.report is None:
+            await deny(person, pupil_id, decision.reason or "denied", channel)
+            return denied_page(request)
+        current = decision.report
+        try:
+            report = await fetch_report(current.report_id)
+        except ReportGone:
+            await deny(person, pupil_id, "report no longer current at the reports service", channel)
+            return denied_page(request)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("reports service unavailable", extra={"error": type(exc).__name__})
+            return templates.TemplateResponse(request, "unavailable.html", status_code=503)
+        if str(report.get("pupil_id")) != pupil_id or report.get("version") != current.version:
+            await deny(person, pupil_id, "reports service answered another version", channel)
+            return denied_page(request)
+        viewed = service.now()
+        key = (
+            request.headers.get("idempotency-key")
+            or request.headers.get("x-request-id")
+            or f"{channel}|{viewed.strftime('%Y-%m-%dT%H:%M')}"
+        )
+        await record(
+            service.View(
+                service.view_id_for(person, current.report_id, current.version, key),
+                pupil_id,
+                person,
+                principal.name,
+                decision.role or "",
+                decision.school_id or "",
+                current.report_id,
+                current.version,
+                channel,
+                viewed,
+            )
+        )
+        REPORT_CHECKS.labels(channel, "viewed").inc()
+        content = report.get("content") or {}
+        stamp = viewed.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
+        viewer_name = principal.name or "onbekend"
+        return templates.TemplateResponse(
+            request,
+            "report.html",
+            {
+                "report": report,
+                "content": content,
+                "kind_label": KIND_LABELS.get(str(report.get("kind")), "Verslag"),
+                "pupil_name": None,
+                "pupil_masked": mask_insz(pupil_id),
+                "viewer_name": viewer_name,
+                "viewer_masked": mask_insz(person),
+                "role": decision.role,
+                "viewed_at": stamp,
+                "watermark": f"{viewer_name} · {mask_insz(person)} · {stamp}",
+            },
+        )
+
+    @app.get("/pupils/{pupil_id}/report", response_class=HTMLResponse, include_in_schema=True)
+    async def view_report(
+        request: Request,
+        pupil_id: Annotated[str, Path(max_length=20)],
+        principal: CurrentPrincipal,
+        school_id: SchoolQuery = None,
+    ) -> Response:
+        """The pupil's current report as a view-only page (granted staff)."""
+        return await show_report(request, pupil_id, school_id, principal, "web")
+
+    @app.get("/embed/pupils/{pupil_id}/report", response_class=HTMLResponse)
+    async def view_embedded_report(
+        request: Request,
+        pupil_id: Annotated[str, Path(max_length=20)],
+        principal: CurrentPrincipal,
+        school_id: SchoolQuery = None,
+    ) -> Response:
+        """The same page for a school-software frame (allowed origins: IRIS_EMBED_ORIGINS)."""
+        return await show_report(request, pupil_id, school_id, principal, "embedded")
+
+    @app.get("/v1/schools/{school_id}/pupils-with-report", response_model=PupilsWithReport)
+    async def list_pupils_with_report(
+        school_id: Annotated[InstitutionNumber, Path()], principal: CurrentPrincipal
+    ) -> PupilsWithReport:
+        """The pupils enrolled at the school today who have a current report (no content)."""
+        whole_school = principal.school_client_of is not None
+        if whole_school and principal.school_client_of != school_id:
+            raise HTTPException(403, "school_id: a client may only list its own school")
+        if not whole_school and not principal.is_person:
+            raise HTTPException(403, "only granted staff or the school's software may list")
+        try:
+            enrolments, reports, held = await auth_cache.school_listing(
+                school_id, None if whole_school else principal.subject
+            )
+        except CacheNotReady as exc:
+            raise HTTPException(503, str(exc)) from exc
+        except Exception as exc:
+            log.warning("listing refused, cache unavailable", extra={"error": repr(exc)})
+            raise HTTPException(503, "authorisation cache unavailable") from exc
+        day = clock()
+        if not whole_school and (held is None or not held.active_on(day)):
+            raise HTTPException(403, "no active grant at this school")
+        pupils = domain.pupils_with_report(day, enrolments, reports, held, whole_school)
+        return PupilsWithReport(
+            school_id=school_id,
+            pupils=[
+                ReportFlag(
+                    pupil_id=p.pupil_id,
+                    display_name=p.display_name,
+                    kind=p.report.kind,
+                    version=p.report.version,
+                    valid_from=date.fromisoformat(p.report.valid_from),
+                )
+                for p in pupils
+            ],
+        )
+
+    @app.get("/v1/pupils/{pupil_id}/views", response_model=list[ViewOut])
+    async def list_views(
+        pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal
+    ) -> list[ViewOut]:
+        """Who viewed the pupil's report: for the pupil, a parent, or a school responsible
+        of a school where the pupil is or was enrolled (that school's views only)."""
+        schools: set[str] | None = None
+        if not principal.is_person:
+            raise HTTPException(403, "only the pupil, a parent or the school responsible")
+        if principal.subject != pupil_id and pupil_id not in principal.parent_of:
+            try:
+                enrolled_at = await auth_cache.schools_of_pupil(pupil_id)
+            except CacheNotReady as exc:
+                raise HTTPException(503, str(exc)) from exc
+            except Exception as exc:
+                raise HTTPException(503, "authorisation cache unavailable") from exc
+            schools = enrolled_at & set(principal.school_admin_of)
+            if not schools:
+                raise HTTPException(403, "only the pupil, a parent or the school responsible")
+
+        def read() -> list[service.View]:
+            with sessions() as session:
+                return service.views_of(session, pupil_id, schools)
+
+        views = await asyncio.to_thread(read)
+        return [
+            ViewOut(
+                view_id=v.view_id,
+                person_id=v.person_id,
+                person_name=v.person_name,
+                role=v.role,
+                school_id=v.school_id,
+                report_id=v.report_id,
+                version=v.version,
+                channel=v.channel,
+                viewed_at=v.viewed_at.astimezone(UTC),
+            )
+            for v in views
+        ]
+
+    return app

@@ -1,0 +1,304 @@
+"""Viewer rules, free of frameworks: the authorisation decision and how the three
+change topics fold into the state it reads.
+
+The decision (ARCHITECTURE.md, Authorisation): person P may see pupil X's report
+iff there is a school S such that X is enrolled at S today, P holds a grant at S
+that is active today and covers X, and X has a current report.
+
+Folding: enrolments are kept per (pupil, school) and grants per (school, person),
+last writer wins by `version` (a version not newer than the one held is ignored).
+A pupil's report state is an order-independent merge: the issued versions (the
+newest `REPORT_VERSIONS_KEPT` by version) and the withdrawals (likewise), so a
+duplicate, a replay or any reordering of report events gives the same state.
+Which version is current is decided at check time from today's date.
+
+The Lua scripts in `cache.py` implement the same rules over Redis; the
+property-based tests check them against these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date
+from typing import Any
+
+from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+
+REPORT_VERSIONS_KEPT = 5
+CACHE_NOT_READY = "authorisation cache not ready"
+
+# Why a school does not grant sight, in the order a check gets further.
+NO_GRANT = "no grant at any school"
+GRANT_NOT_ACTIVE = "grant not active today"
+GRANT_NOT_FOR_PUPIL = "grant does not cover this pupil"
+NOT_ENROLLED = "pupil not enrolled at the granting school today"
+NO_CURRENT_REPORT = "pupil has no current report"
+STAGES = (NO_GRANT, GRANT_NOT_ACTIVE, GRANT_NOT_FOR_PUPIL, NOT_ENROLLED, NO_CURRENT_REPORT)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    start_date: str  # ISO dates as text: they compare correctly and match the cache
+    end_date: str | None
+    display_name: str | None
+    version: int
+
+    def active_on(self, today: str) -> bool:
+        return self.start_date <= today and (self.end_date is None or today <= self.end_date)
+
+
+@dataclass(frozen=True)
+class Grant:
+    grant_id: str
+    role: str
+    pupil_ids: tuple[str, ...] | None
+    valid_from: str
+    valid_until: str
+    status: str
+    version: int
+
+    def active_on(self, today: str) -> bool:
+        return self.status == "active" and self.valid_from <= today <= self.valid_until
+
+    def covers(self, pupil_id: str) -> bool:
+        return self.pupil_ids is None or pupil_id in self.pupil_ids
+
+
+@dataclass(frozen=True)
+class IssuedVersion:
+    version: int
+    report_id: str
+    kind: str
+    valid_from: str
+    clb_id: str
+    issued_at: str
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    version: int
+    report_id: str
+    withdrawn_on: str  # the UTC date of withdrawn_at
+
+
+@dataclass(frozen=True)
+class ReportState:
+    issued: tuple[IssuedVersion, ...] = ()  # newest version first
+    withdrawn: tuple[Withdrawal, ...] = ()  # newest version first
+
+    def current(self, today: str) -> IssuedVersion | None:
+        """The newest version in force today, unless it was lifted.
+
+        A version counts from its `valid_from`; a version withdrawn before its
+        `valid_from` never takes effect. When the newest version in force was
+        withdrawn, the pupil has no current report (superseded versions never
+        come back).
+        """
+        withdrawn = {w.report_id: w.withdrawn_on for w in self.withdrawn}
+        for issued in self.issued:  # newest first
+            if issued.valid_from > today:
+                continue
+            lifted_on = withdrawn.get(issued.report_id)
+            if lifted_on is not None and lifted_on < issued.valid_from:
+                continue  # cancelled before it took effect
+            return None if lifted_on is not None else issued
+        return None
+
+
+@dataclass(frozen=True)
+class State:
+    enrolments: dict[tuple[str, str], Enrolment] = field(default_factory=dict)  # (pupil, school)
+    grants: dict[tuple[str, str], Grant] = field(default_factory=dict)  # (school, person)
+    reports: dict[str, ReportState] = field(default_factory=dict)  # pupil
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str | None = None
+    school_id: str | None = None
+    role: str | None = None
+    report: IssuedVersion | None = None
+
+
+# -- folding -----------------------------------------------------------------------------
+
+
+def enrolment_of(event: EnrolmentChanged) -> Enrolment:
+    return Enrolment(
+        event.start_date.isoformat(),
+        event.end_date.isoformat() if event.end_date else None,
+        event.display_name,
+        event.version,
+    )
+
+
+def grant_of(event: GrantChanged) -> Grant:
+    return Grant(
+        str(event.grant_id),
+        event.role,
+        tuple(event.pupil_ids) if event.pupil_ids is not None else None,
+        event.valid_from.isoformat(),
+        event.valid_until.isoformat(),
+        event.status,
+        event.version,
+    )
+
+
+def issued_of(event: ReportIssued) -> IssuedVersion:
+    return IssuedVersion(
+        event.version,
+        str(event.report_id),
+        event.kind,
+        event.valid_from.isoformat(),
+        event.clb_id,
+        event.issued_at.isoformat(),
+    )
+
+
+def withdrawal_of(event: ReportWithdrawn) -> Withdrawal:
+    """The reports service's date of the withdrawal (`withdrawn_on` where the event carries
+    it), else the UTC date of `withdrawn_at`."""
+    withdrawn_on = getattr(event, "withdrawn_on", None) or event.withdrawn_at.astimezone(UTC).date()
+    return Withdrawal(event.version, str(event.report_id), withdrawn_on.isoformat())
+
+
+def _newest(items: list[Any]) -> tuple[Any, ...]:
+    unique = {item.version: item for item in items}
+    ordered = sorted(unique.values(), key=lambda i: i.version, reverse=True)
+    return tuple(ordered[:REPORT_VERSIONS_KEPT])
+
+
+def merge_report(
+    state: ReportState, issued: IssuedVersion | None = None, withdrawal: Withdrawal | None = None
+) -> ReportState:
+    """Add one report event; the result does not depend on the order of events."""
+    new_issued, new_withdrawn = list(state.issued), list(state.withdrawn)
+    if issued is not None and all(i.version != issued.version for i in state.issued):
+        new_issued.append(issued)
+    if withdrawal is not None and all(w.version != withdrawal.version for w in state.withdrawn):
+        new_withdrawn.append(withdrawal)
+    return ReportState(_newest(new_issued), _newest(new_withdrawn))
+
+
+def apply(state: State, event: Any) -> State:
+    """The state after one event from the three change topics."""
+    if isinstance(event, EnrolmentChanged):
+        key = (event.pupil_id, event.school_id)
+        held = state.enrolments.get(key)
+        if held is not None and held.version >= event.version:
+            return state
+        return replace(state, enrolments={**state.enrolments, key: enrolment_of(event)})
+    if isinstance(event, GrantChanged):
+        gkey = (event.school_id, event.person_id)
+        held_grant = state.grants.get(gkey)
+        if held_grant is not None and held_grant.version >= event.version:
+            return state
+        return replace(state, grants={**state.grants, gkey: grant_of(event)})
+    if isinstance(event, ReportIssued | ReportWithdrawn):
+        report = state.reports.get(event.pupil_id, ReportState())
+        if isinstance(event, ReportIssued):
+            merged = merge_report(report, issued=issued_of(event))
+        else:
+            merged = merge_report(report, withdrawal=withdrawal_of(event))
+        return replace(state, reports={**state.reports, event.pupil_id: merged})
+    return state
+
+
+def fold(events: list[Any], state: State | None = None) -> State:
+    state = state or State()
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+# -- the decision ------------------------------------------------------------------------
+
+
+def school_decision(
+    pupil_id: str,
+    school_id: str,
+    today: str,
+    enrolment: Enrolment | None,
+    grant: Grant | None,
+    report: ReportState | None,
+) -> Decision:
+    """Whether one school's grant lets its holder see the pupil's report today."""
+    if grant is None:
+        return Decision(False, NO_GRANT, school_id)
+    if not grant.active_on(today):
+        return Decision(False, GRANT_NOT_ACTIVE, school_id, grant.role)
+    if not grant.covers(pupil_id):
+        return Decision(False, GRANT_NOT_FOR_PUPIL, school_id, grant.role)
+    if enrolment is None or not enrolment.active_on(today):
+        return Decision(False, NOT_ENROLLED, school_id, grant.role)
+    current = report.current(today) if report else None
+    if current is None:
+        return Decision(False, NO_CURRENT_REPORT, school_id, grant.role)
+    return Decision(True, None, school_id, grant.role, current)
+
+
+def may_view(
+    person_id: str,
+    pupil_id: str,
+    today: date | str,
+    state: State,
+    school_id: str | None = None,
+) -> Decision:
+    """The reference decision: may `person_id` see `pupil_id`'s report today?
+
+    Every school where the person holds a grant is tried (or only `school_id`
+    when given), in school-id order; the first that allows decides. A denial
+    names the reason of the school that got furthest (ties: the lowest school id).
+    """
+    day = today if isinstance(today, str) else today.isoformat()
+    if school_id is not None:
+        schools = [school_id]
+    else:
+        schools = sorted({s for (s, p) in state.grants if p == person_id})
+    best = Decision(False, NO_GRANT)
+    for school in schools:
+        decision = school_decision(
+            pupil_id,
+            school,
+            day,
+            state.enrolments.get((pupil_id, school)),
+            state.grants.get((school, person_id)),
+            state.reports.get(pupil_id),
+        )
+        if decision.allowed:
+            return decision
+        if STAGES.index(decision.reason or NO_GRANT) > STAGES.index(best.reason or NO_GRANT):
+            best = decision
+    return Decision(False, best.reason, best.school_id, best.role)
+
+
+@dataclass(frozen=True)
+class PupilWithReport:
+    pupil_id: str
+    display_name: str | None
+    report: IssuedVersion
+
+
+def pupils_with_report(
+    today: str,
+    enrolments: dict[str, Enrolment],
+    reports: dict[str, ReportState],
+    grant: Grant | None,
+    whole_school: bool,
+) -> list[PupilWithReport]:
+    """The pupils enrolled at one school today with a current report that the caller may
+    know of: all of them for the school's own software (`whole_school`), else those the
+    caller's grant covers while it is active."""
+    if not whole_school and (grant is None or not grant.active_on(today)):
+        return []
+    found = []
+    for pupil_id in sorted(enrolments):
+        if not enrolments[pupil_id].active_on(today):
+            continue
+        if not whole_school and grant is not None and not grant.covers(pupil_id):
+            continue
+        current = reports[pupil_id].current(today) if pupil_id in reports else None
+        if current is not None:
+            found.append(PupilWithReport(pupil_id, enrolments[pupil_id].display_name, current))
+    return found

@@ -1,0 +1,139 @@
+"""Rebuilding the authorisation cache from the beginning of the three change topics.
+
+The rebuild reads every partition from its first offset to the end offset it saw
+when it began (a plain aiokafka consumer, no group), folds what it reads, and then
+sets the ready marker with those end offsets, but only if no flush happened in the
+meantime (the rebuilding token would be gone). The faust agents keep folding new
+events while a rebuild runs: folding is order-independent, so both may write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from iris.contracts import (
+    ACCESS_GRANTS,
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+    Rejected,
+    Topic,
+    describe_error,
+)
+from iris.kafka import ensure_topics
+from iris.settings import Settings
+from services.viewer.cache import AuthCache
+
+log = logging.getLogger(__name__)
+
+# Change events the viewer worker could not parse, with the reason (the viewer's own topic).
+VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
+CHANGE_TOPICS: tuple[Topic, ...] = (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GRANTS)
+_BY_NAME = {t.name: t for t in CHANGE_TOPICS}
+
+
+def parse_change(topic: str, value: bytes | None) -> tuple[Any | None, str | None]:
+    """The parsed event, or None and the reason it does not parse."""
+    try:
+        return _BY_NAME[topic].parse(value or b""), None
+    except ValidationError as exc:
+        return None, describe_error(exc)
+
+
+async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bool:
+    """Fold the three topics from their beginning; True when the cache was marked ready."""
+    token = uuid.uuid4().hex
+    started = time.monotonic()
+    run_id = await cache.redis_run_id()
+    await cache.begin_rebuild(token)
+    await ensure_topics(settings, (*CHANGE_TOPICS, VIEWER_REJECTED))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id="iris-viewer-rebuild",
+    )
+    await consumer.start()
+    folded = 0
+    try:
+        await consumer.topics()
+        partitions = [
+            TopicPartition(t.name, p)
+            for t in CHANGE_TOPICS
+            for p in sorted(consumer.partitions_for_topic(t.name) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        pending = {tp for tp in partitions if ends[tp] > 0}
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+        while pending:
+            records = await consumer.getmany(*pending, timeout_ms=500, max_records=batch)
+            events = []
+            for tp, messages in records.items():
+                for m in messages:
+                    if m.offset < ends[tp]:
+                        event, _reason = parse_change(tp.topic, m.value)
+                        if event is not None:  # the agents reject what does not parse
+                            events.append(event)
+            if events:
+                await cache.fold(events)
+                folded += len(events)
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()
+    marker = {
+        "offsets": {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()},
+        "rebuilt_at": datetime.now(UTC).isoformat(),
+        "events": folded,
+        "redis_run_id": run_id,
+    }
+    ready = await cache.finish_rebuild(token, marker)
+    log.info(
+        "authorisation cache rebuilt" if ready else "rebuild overtaken by a flush; again",
+        extra={"events": folded, "seconds": round(time.monotonic() - started, 3)},
+    )
+    return ready
+
+
+async def keep_ready(cache: AuthCache, settings: Settings, interval: float = 0.2) -> None:
+    """Rebuild at start and whenever the cache is lost; never returns.
+
+    Lost means: the ready marker is missing (Redis flushed, or restarted empty), or it
+    was written under another Redis process (restarted from an older snapshot, which
+    may lack changes the agents had already folded and committed). At start the cache
+    is rebuilt too; a marker of the same Redis process keeps serving meanwhile, since
+    folding again changes nothing that is current.
+    """
+    refreshed = False
+    while True:
+        try:
+            marker = await cache.ready_marker()
+            run_id = await cache.redis_run_id()
+            if marker is None or marker.get("redis_run_id") != run_id:
+                if marker is not None:
+                    log.warning("ready marker of another Redis process; not trusted")
+                    await cache.unmark_ready()
+                log.warning("authorisation cache not ready; rebuilding")
+                refreshed = await rebuild(cache, settings)
+                continue
+            if not refreshed:
+                refreshed = await rebuild(cache, settings)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis or the broker away: the checks deny meanwhile
+            log.warning("cache rebuild failed; retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(interval)

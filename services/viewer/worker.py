@@ -1,0 +1,104 @@
+"""Viewer worker: folds `iris.enrolment.changes`, `iris.report.changes` and
+`iris.access.grants` into the authorisation cache in Redis, and rebuilds the cache
+from the beginning of those topics at start and whenever Redis has lost it.
+Run with `iris worker viewer`.
+
+A value that does not parse goes to `iris.viewer.rejected` with its reason, and
+the worker moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from iris.contracts import (
+    ACCESS_GRANTS,
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+    Rejected,
+)
+from iris.settings import Settings
+from iris.streams import make_faust_app
+from services.viewer.cache import AuthCache
+from services.viewer.rebuild import VIEWER_REJECTED, keep_ready, parse_change
+
+log = logging.getLogger(__name__)
+
+settings = Settings()
+app = make_faust_app("iris-viewer", settings)
+
+
+def _raw_topic(name: str) -> Any:
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+enrolment_changes = _raw_topic(ENROLMENT_CHANGES.name)
+report_changes = _raw_topic(REPORT_CHANGES.name)
+access_grants = _raw_topic(ACCESS_GRANTS.name)
+rejected = _raw_topic(VIEWER_REJECTED.name)
+
+_cache: AuthCache | None = None
+
+
+def cache() -> AuthCache:
+    global _cache
+    if _cache is None:
+        _cache = AuthCache.from_url(settings.redis_url)
+    return _cache
+
+
+async def reject(message: Any, reason: str) -> None:
+    log.warning(
+        "change event rejected",
+        extra={"reason": reason, "partition": message.partition, "offset": message.offset},
+    )
+    rejection = Rejected(
+        original=(message.value or b"").decode("utf-8", errors="replace"),
+        reason=reason,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+    )
+    await rejected.send(key=message.key or b"", value=rejection.to_json())
+
+
+async def fold_stream(stream: Any) -> None:
+    async for events in stream.take_events(500, within=0.02):
+        batch = []
+        for e in events:
+            change, reason = parse_change(e.message.topic, e.message.value)
+            if change is None:
+                await reject(e.message, reason or "does not parse")
+            else:
+                batch.append(change)
+        while True:
+            try:
+                await cache().fold(batch)
+                break
+            except Exception as exc:  # Redis away: keep the batch; checks deny meanwhile
+                log.warning("folding paused", extra={"error": repr(exc)})
+                await asyncio.sleep(0.5)
+
+
+@app.agent(enrolment_changes)
+async def fold_enrolment_changes(stream: Any) -> None:
+    await fold_stream(stream)
+
+
+@app.agent(report_changes)
+async def fold_report_changes(stream: Any) -> None:
+    await fold_stream(stream)
+
+
+@app.agent(access_grants)
+async def fold_access_grants(stream: Any) -> None:
+    await fold_stream(stream)
+
+
+@app.task
+async def keep_cache_ready() -> None:
+    await keep_ready(cache(), settings)

@@ -1,0 +1,113 @@
+"""Builders of the change events the viewer consumes, as the other services publish them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+from iris.insz import make_insz
+
+
+def insz(n: int) -> str:
+    return make_insz("2012-03-04", n)
+
+
+def enrolment(
+    pupil: str,
+    school: str,
+    version: int = 1,
+    start: str = "2020-09-01",
+    end: str | None = None,
+    name: str | None = "Pupil",
+) -> EnrolmentChanged:
+    return EnrolmentChanged(
+        pupil_id=pupil,
+        school_id=school,
+        start_date=date.fromisoformat(start),
+        end_date=date.fromisoformat(end) if end else None,
+        display_name=name,
+        version=version,
+    )
+
+
+def grant(
+    school: str,
+    person: str,
+    version: int = 1,
+    role: str = "teacher",
+    pupils: list[str] | None = None,
+    valid_from: str = "2020-01-01",
+    valid_until: str = "2099-12-31",
+    status: str = "active",
+    grant_id: uuid.UUID | None = None,
+) -> GrantChanged:
+    return GrantChanged(
+        grant_id=grant_id or uuid.uuid5(uuid.NAMESPACE_URL, f"{school}:{person}"),
+        school_id=school,
+        person_id=person,
+        role=role,  # type: ignore[arg-type]
+        pupil_ids=pupils,
+        valid_from=date.fromisoformat(valid_from),
+        valid_until=date.fromisoformat(valid_until),
+        status=status,  # type: ignore[arg-type]
+        version=version,
+        changed_by="test",
+    )
+
+
+def issued(
+    pupil: str,
+    version: int = 1,
+    valid_from: str = "2020-09-01",
+    kind: str = "IAC",
+    report_id: uuid.UUID | None = None,
+    clb: str = "900001",
+) -> ReportIssued:
+    return ReportIssued(
+        **_sequenced(ReportIssued, version),
+        report_id=report_id or uuid.uuid4(),
+        pupil_id=pupil,
+        version=version,
+        kind=kind,  # type: ignore[arg-type]
+        clb_id=clb,
+        issued_at=datetime(2020, 1, 1, tzinfo=UTC),
+        valid_from=date.fromisoformat(valid_from),
+    )
+
+
+def withdrawn(
+    pupil: str, report_id: uuid.UUID, version: int, on: str = "2021-01-01"
+) -> ReportWithdrawn:
+    extra = _sequenced(ReportWithdrawn, version)
+    if "withdrawn_on" in ReportWithdrawn.model_fields:
+        extra["withdrawn_on"] = date.fromisoformat(on)
+    return ReportWithdrawn(
+        **extra,
+        report_id=report_id,
+        pupil_id=pupil,
+        version=version,
+        withdrawn_at=datetime.fromisoformat(on + "T10:00:00+00:00"),
+    )
+
+
+def _sequenced(model: Any, sequence: int) -> dict[str, Any]:
+    """The per-pupil change sequence, where the report contract carries one."""
+    return {"sequence": sequence} if "sequence" in model.model_fields else {}
+
+
+def topic_of(event: Any) -> str:
+    from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
+
+    if isinstance(event, EnrolmentChanged):
+        return ENROLMENT_CHANGES.name
+    if isinstance(event, GrantChanged):
+        return ACCESS_GRANTS.name
+    return REPORT_CHANGES.name
+
+
+def key_of(event: Any) -> str:
+    if isinstance(event, GrantChanged):
+        return f"{event.school_id}:{event.person_id}"
+    return str(event.pupil_id)

@@ -1,0 +1,279 @@
+"""The viewer's HTTP side against real Redis, SQL and the broker, with a stand-in for
+the reports service's internal content API."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from iris.contracts import VIEWER_AUDIT
+from iris.insz import mask_insz
+from services.viewer.api import create_app
+from services.viewer.cache import READY_KEY
+from tests.support import TopicReader
+from tests.viewer.events import enrolment, grant, insz, issued
+
+pytestmark = pytest.mark.integration
+
+SCHOOL, OTHER_SCHOOL = "100001", "100002"
+PUPIL, OTHER_PUPIL, UNREPORTED = insz(11), insz(12), insz(13)
+TEACHER, STRANGER, DIRECTOR, PARENT = insz(601), insz(602), insz(603), insz(604)
+REPORT = issued(PUPIL, 1, valid_from="2024-09-01", kind="OV4")
+OTHER_REPORT = issued(OTHER_PUPIL, 1, valid_from="2024-09-01")
+
+
+@pytest.fixture
+def world(cache_state, reports):
+    cache_state(
+        enrolment(PUPIL, SCHOOL, name="Lotte"),
+        enrolment(OTHER_PUPIL, SCHOOL, name="Milan"),
+        enrolment(UNREPORTED, SCHOOL),
+        REPORT,
+        OTHER_REPORT,
+        grant(SCHOOL, TEACHER, pupils=[PUPIL, UNREPORTED]),
+    )
+    reports.publish(REPORT, needs="Needs a quiet corner during tests.")
+    reports.publish(OTHER_REPORT)
+
+
+def teacher(issuer, **extra):
+    return issuer.headers(TEACHER, name="An Peeters", **extra)
+
+
+def test_a_granted_teacher_sees_the_current_report_as_a_view_only_page(viewer, issuer, world):
+    page = viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Needs a quiet corner during tests." in page.text
+    assert "OV4-verslag" in page.text
+    assert "An Peeters" in page.text and mask_insz(TEACHER) in page.text
+    assert TEACHER not in page.text  # only the masked INSZ is shown
+
+
+def test_the_page_is_not_stored_not_framed_and_loads_nothing_from_elsewhere(viewer, issuer, world):
+    page = viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "style-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "content-disposition" not in page.headers
+
+
+def test_the_page_offers_no_download_no_link_and_no_script(viewer, issuer, world):
+    html = viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer)).text
+    assert "<script" not in html
+    assert "download" not in html.lower()
+    assert not re.search(r"<a\s", html)
+    assert '<link rel="stylesheet" href="/static/viewer.css">' in html
+    css = viewer.get("/static/viewer.css").text
+    assert "@media print" in css and "display: none !important" in css
+
+
+def test_the_embedded_page_may_be_framed_by_the_configured_school_software_only(
+    viewer, issuer, world
+):
+    page = viewer.get(f"/embed/pupils/{PUPIL}/report", headers=teacher(issuer))
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors https://school-software.example" in csp
+    assert "x-frame-options" not in page.headers
+
+
+def test_a_denial_looks_the_same_whether_the_pupil_is_unknown_unreported_or_not_covered(
+    viewer, issuer, world
+):
+    answers = [
+        viewer.get(f"/pupils/{pupil}/report", headers=teacher(issuer))
+        for pupil in (insz(99), UNREPORTED, OTHER_PUPIL, "not-an-insz")
+    ]
+    answers.append(viewer.get(f"/pupils/{PUPIL}/report", headers=issuer.headers(STRANGER)))
+    assert {a.status_code for a in answers} == {404}
+    assert len({a.text for a in answers}) == 1
+    assert "quiet corner" not in answers[0].text
+
+
+def test_every_denial_and_every_view_is_published_on_the_audit_topic(viewer, issuer, world, infra):
+    viewer.get(f"/pupils/{OTHER_PUPIL}/report", headers=teacher(issuer))
+    viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
+    reader = TopicReader(infra.kafka_bootstrap, VIEWER_AUDIT.name)
+    try:
+        messages = reader.read_until(
+            lambda ms: (
+                {m.value["type"] for m in ms if m.key in (PUPIL, OTHER_PUPIL)}
+                >= {"ReportViewed", "AccessDenied"}
+            ),
+            message="a view and a denial on the audit topic",
+        )
+    finally:
+        reader.close()
+    denial = next(
+        m.value for m in messages if m.value["type"] == "AccessDenied" and m.key == OTHER_PUPIL
+    )
+    assert denial["person_id"] == TEACHER and denial["reason"] == "grant does not cover this pupil"
+    view = next(m.value for m in messages if m.value["type"] == "ReportViewed" and m.key == PUPIL)
+    assert (view["school_id"], view["role"], view["version"], view["channel"]) == (
+        SCHOOL,
+        "teacher",
+        1,
+        "web",
+    )
+    assert "content" not in view and "needs" not in str(view)
+
+
+def test_a_view_is_recorded_once_even_when_the_request_is_retried(viewer, issuer, world):
+    headers = {**teacher(issuer), "Idempotency-Key": "retry-1"}
+    for _ in range(3):
+        assert viewer.get(f"/pupils/{PUPIL}/report", headers=headers).status_code == 200
+    viewer.get(f"/pupils/{PUPIL}/report", headers={**teacher(issuer), "Idempotency-Key": "b"})
+    views = viewer.get(f"/v1/pupils/{PUPIL}/views", headers=issuer.headers(PUPIL)).json()
+    assert len(views) == 2
+    assert {(v["person_id"], v["role"], v["school_id"], v["version"]) for v in views} == {
+        (TEACHER, "teacher", SCHOOL, 1)
+    }
+
+
+def test_views_are_shown_to_the_pupil_a_parent_and_the_school_responsible_only(
+    viewer, issuer, world
+):
+    viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
+    path = f"/v1/pupils/{PUPIL}/views"
+    for allowed in (
+        issuer.headers(PUPIL),
+        issuer.headers(PARENT, parent_of=[PUPIL]),
+        issuer.headers(DIRECTOR, school_admin_of=[SCHOOL]),
+    ):
+        answer = viewer.get(path, headers=allowed)
+        assert answer.status_code == 200
+        assert [v["person_name"] for v in answer.json()] == ["An Peeters"]
+    for refused in (
+        teacher(issuer),
+        issuer.headers(DIRECTOR, school_admin_of=[OTHER_SCHOOL]),
+        issuer.school_client(SCHOOL),
+    ):
+        assert viewer.get(path, headers=refused).status_code == 403
+
+
+def test_pupils_with_report_flags_pupils_without_any_content(viewer, issuer, world):
+    answer = viewer.get(
+        f"/v1/schools/{SCHOOL}/pupils-with-report", headers=issuer.school_client(SCHOOL)
+    )
+    assert answer.status_code == 200
+    pupils = answer.json()["pupils"]
+    assert {(p["pupil_id"], p["display_name"], p["kind"], p["version"]) for p in pupils} == {
+        (PUPIL, "Lotte", "OV4", 1),
+        (OTHER_PUPIL, "Milan", "IAC", 1),
+    }
+    assert "quiet corner" not in answer.text and "content" not in answer.text
+    covered = viewer.get(f"/v1/schools/{SCHOOL}/pupils-with-report", headers=teacher(issuer))
+    assert [p["pupil_id"] for p in covered.json()["pupils"]] == [PUPIL]
+
+
+def test_pupils_with_report_is_refused_to_other_schools_and_to_people_without_a_grant(
+    viewer, issuer, world
+):
+    path = f"/v1/schools/{SCHOOL}/pupils-with-report"
+    assert viewer.get(path, headers=issuer.school_client(OTHER_SCHOOL)).status_code == 403
+    assert viewer.get(path, headers=issuer.headers(STRANGER)).status_code == 403
+    assert viewer.get(path).status_code == 401
+
+
+def test_without_a_valid_token_nothing_is_shown(viewer, issuer, world):
+    assert viewer.get(f"/pupils/{PUPIL}/report").status_code == 401
+    forged = {"Authorization": "Bearer " + issuer.token(TEACHER, audience="elsewhere")}
+    assert viewer.get(f"/pupils/{PUPIL}/report", headers=forged).status_code == 401
+
+
+def test_a_report_the_reports_service_no_longer_serves_is_denied(viewer, issuer, world, reports):
+    reports.reports.clear()
+    page = viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
+    assert page.status_code == 404 and "quiet corner" not in page.text
+
+
+def test_while_the_cache_is_not_ready_every_check_is_denied_and_readyz_says_so(
+    viewer, issuer, world, infra
+):
+    assert viewer.get("/readyz").status_code == 200
+    redis.Redis.from_url(infra.redis_url).delete(READY_KEY)
+    ready = viewer.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["problems"]["authorisation cache"] == "authorisation cache not ready"
+    assert viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer)).status_code == 404
+    listing = viewer.get(
+        f"/v1/schools/{SCHOOL}/pupils-with-report", headers=issuer.school_client(SCHOOL)
+    )
+    assert listing.status_code == 503
+    reader = TopicReader(infra.kafka_bootstrap, VIEWER_AUDIT.name)
+    try:
+        reader.read_until(
+            lambda ms: any(
+                m.value.get("reason") == "authorisation cache not ready" and m.key == PUPIL
+                for m in ms
+            ),
+            message="the denial with its reason",
+        )
+    finally:
+        reader.close()
+
+
+def test_when_redis_cannot_be_reached_the_viewer_denies(viewer_settings, issuer, world):
+    settings = viewer_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    with TestClient(create_app(settings)) as viewer:
+        assert viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer)).status_code == 404
+        assert viewer.get("/readyz").status_code == 503
+        listing = viewer.get(
+            f"/v1/schools/{SCHOOL}/pupils-with-report", headers=issuer.school_client(SCHOOL)
+        )
+        assert listing.status_code == 503
+
+
+def test_the_openapi_of_the_viewer_offers_no_route_that_returns_report_content(viewer):
+    spec = viewer.get("/openapi.json").json()
+    text = str(spec)
+    for field in ("needs", "advice", "measures_taken", "reasoning"):
+        assert field not in text
+
+
+def test_naming_the_school_checks_the_grant_at_that_school_only(viewer, issuer, world):
+    page = f"/pupils/{PUPIL}/report"
+    assert (
+        viewer.get(page, headers=teacher(issuer), params={"school_id": SCHOOL}).status_code == 200
+    )
+    elsewhere = viewer.get(page, headers=teacher(issuer), params={"school_id": OTHER_SCHOOL})
+    assert elsewhere.status_code == 404
+
+
+def test_republishing_queues_every_recorded_view_again_with_its_view_id(
+    viewer_settings, issuer, world, infra
+):
+    from services.viewer.republish import republish
+
+    with TestClient(create_app(viewer_settings)) as viewer:
+        headers = {**teacher(issuer), "Idempotency-Key": "republish-1"}
+        assert viewer.get(f"/pupils/{PUPIL}/report", headers=headers).status_code == 200
+        assert republish(viewer_settings) == 1
+        viewer.app.state.relay.notify()
+        reader = TopicReader(infra.kafka_bootstrap, VIEWER_AUDIT.name)
+        try:
+            messages = reader.read_until(
+                lambda ms: (
+                    len({m.value["event_id"] for m in ms if _view_of(m, "republish-1")}) == 2
+                ),
+                message="the view published twice, the second time by republish",
+            )
+        finally:
+            reader.close()
+    assert len({m.value["view_id"] for m in messages if _view_of(m, "republish-1")}) == 1
+
+
+def _view_of(message, key: str) -> bool:
+    from services.viewer.service import view_id_for
+
+    value = message.value
+    if value.get("type") != "ReportViewed" or message.key != PUPIL:
+        return False
+    return value["view_id"] == view_id_for(TEACHER, str(REPORT.report_id), 1, key)

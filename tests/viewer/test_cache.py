@@ -1,0 +1,168 @@
+"""The Redis folding (Lua) against the reference decision in the domain module."""
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.viewer import domain
+from services.viewer.cache import READY_KEY, AuthCache
+from tests.viewer.events import enrolment, grant, insz, issued, withdrawn
+
+pytestmark = pytest.mark.integration
+
+PUPILS = [insz(1), insz(2)]
+PERSONS = [insz(501), insz(502)]
+SCHOOLS = ["100001", "100002"]
+DAYS = [f"2026-09-0{d}" for d in range(1, 8)]
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def cache(infra, loop) -> Iterator[AuthCache]:
+    cache = AuthCache.from_url(infra.redis_url)
+    yield cache
+    loop.run_until_complete(cache.close())
+
+
+def flush(redis_url: str, ready: bool = True) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    if ready:
+        client.set(READY_KEY, json.dumps({"offsets": {}}))
+    client.close()
+
+
+@st.composite
+def histories(draw):
+    """A random history of change events in the order their owners published them."""
+    versions: dict[object, int] = {}
+    issued_ids: dict[str, list[uuid.UUID]] = {p: [] for p in PUPILS}
+    events = []
+    for _ in range(draw(st.integers(1, 30))):
+        kind = draw(st.sampled_from(["enrolment", "grant", "issue", "withdraw"]))
+        pupil = draw(st.sampled_from(PUPILS))
+        school = draw(st.sampled_from(SCHOOLS))
+        day = draw(st.sampled_from(DAYS))
+        if kind == "enrolment":
+            key = ("e", pupil, school)
+            versions[key] = versions.get(key, 0) + 1
+            end = draw(st.none() | st.none() | st.sampled_from(DAYS))
+            start = min(draw(st.sampled_from(DAYS[:3])), end) if end else day
+            events.append(enrolment(pupil, school, versions[key], start=start, end=end))
+        elif kind == "grant":
+            person = draw(st.sampled_from(PERSONS))
+            key = ("g", school, person)
+            versions[key] = versions.get(key, 0) + 1
+            until = draw(st.sampled_from(DAYS[2:]))
+            events.append(
+                grant(
+                    school,
+                    person,
+                    versions[key],
+                    role=draw(st.sampled_from(["teacher", "support_worker"])),
+                    pupils=draw(st.none() | st.lists(st.sampled_from(PUPILS), max_size=2)),
+                    valid_from=min(draw(st.sampled_from(DAYS[:4])), until),
+                    valid_until=until,
+                    status=draw(st.sampled_from(["active"] * 4 + ["revoked", "expired"])),
+                )
+            )
+        else:
+            key = ("r", pupil)
+            versions[key] = versions.get(key, 0) + 1
+            if kind == "issue" or not issued_ids[pupil]:
+                rid = uuid.uuid4()
+                issued_ids[pupil].append(rid)
+                events.append(issued(pupil, versions[key], valid_from=day, report_id=rid))
+            else:
+                rid = draw(st.sampled_from(issued_ids[pupil]))
+                events.append(withdrawn(pupil, rid, versions[key], on=day))
+    return events
+
+
+def delivered(events, rng: random.Random):
+    """At-least-once delivery: duplicates, and any order."""
+    out = events + [rng.choice(events) for _ in range(len(events) // 2)]
+    rng.shuffle(out)
+    return out
+
+
+def fold_in_batches(cache, loop, events, rng):
+    n = 0
+    while n < len(events):
+        size = rng.randint(1, 6)
+        loop.run_until_complete(cache.fold(events[n : n + size]))
+        n += size
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(events=histories(), seed=st.integers(0, 2**32))
+def test_every_decision_from_redis_agrees_with_the_reference_whatever_the_delivery_order(
+    infra, cache, loop, events, seed
+):
+    rng = random.Random(seed)
+    flush(infra.redis_url)
+    fold_in_batches(cache, loop, delivered(events, rng), rng)
+    reference = domain.fold(events)
+    for person in PERSONS:
+        for pupil in PUPILS:
+            for day in DAYS:
+                for school in [None, *SCHOOLS]:
+                    expected = domain.may_view(person, pupil, day, reference, school)
+                    got = loop.run_until_complete(cache.check(person, pupil, day, school))
+                    assert got == expected, (person, pupil, day, school)
+
+
+def test_an_empty_cache_without_its_ready_marker_denies_with_the_reason(infra, cache, loop):
+    flush(infra.redis_url, ready=False)
+    loop.run_until_complete(
+        cache.fold(
+            [enrolment(PUPILS[0], SCHOOLS[0]), grant(SCHOOLS[0], PERSONS[0]), issued(PUPILS[0])]
+        )
+    )
+    decision = loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[0]))
+    assert decision == domain.Decision(False, domain.CACHE_NOT_READY)
+
+
+def test_an_unreachable_redis_denies_and_says_why(loop):
+    unreachable = AuthCache.from_url("redis://127.0.0.1:1/0")
+    decision = loop.run_until_complete(unreachable.check(PERSONS[0], PUPILS[0], DAYS[0]))
+    loop.run_until_complete(unreachable.close())
+    assert not decision.allowed
+    assert decision.reason.startswith("authorisation cache unavailable")
+
+
+def test_the_school_listing_reads_enrolments_reports_and_the_grant_of_one_school(
+    infra, cache, loop
+):
+    flush(infra.redis_url)
+    loop.run_until_complete(
+        cache.fold(
+            [
+                issued(PUPILS[0], valid_from="2026-09-01"),
+                enrolment(PUPILS[0], SCHOOLS[0], start="2026-09-01"),
+                grant(SCHOOLS[0], PERSONS[0], pupils=[PUPILS[0]]),
+            ]
+        )
+    )
+    enrolments, reports, held = loop.run_until_complete(
+        cache.school_listing(SCHOOLS[0], PERSONS[0])
+    )
+    listed = domain.pupils_with_report("2026-09-02", enrolments, reports, held, False)
+    assert [p.pupil_id for p in listed] == [PUPILS[0]]

@@ -1,0 +1,166 @@
+"""The viewer worker as a child process (`iris worker viewer`) against the test broker
+and Redis: it builds the cache from the change topics, keeps it current, and rebuilds
+it by itself after Redis has lost it. The events are published as the enrolment,
+reports and access services' outbox relays publish them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from kafka import KafkaProducer
+
+from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
+from iris.kafka import ensure_topics
+from services.viewer.api import create_app
+from services.viewer.cache import READY_KEY
+from services.viewer.rebuild import VIEWER_REJECTED
+from tests.conftest import settings_env
+from tests.support import TopicReader, iris_process, wait_until
+from tests.viewer.events import enrolment, grant, insz, issued, key_of, topic_of
+
+pytestmark = pytest.mark.integration
+
+SCHOOL = "200001"
+PUPIL, TEACHER = insz(21), insz(621)
+# each test its own school and people: the topics keep every earlier test's events
+LATER_SCHOOL, LATER_PUPIL, LATER_TEACHER = "200002", insz(22), insz(622)
+
+
+class Publisher:
+    def __init__(self, bootstrap: str) -> None:
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+
+    def publish(self, *events) -> None:
+        for event in events:
+            self.producer.send(
+                topic_of(event),
+                key=key_of(event).encode(),
+                value=event.to_json(),
+                headers=[("event_type", event.type.encode())],
+            )
+        self.producer.flush()
+
+    def close(self) -> None:
+        self.producer.close()
+
+
+@pytest.fixture
+def publisher(infra, viewer_settings) -> Iterator[Publisher]:
+    asyncio.run(ensure_topics(viewer_settings, (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GRANTS)))
+    publisher = Publisher(infra.kafka_bootstrap)
+    yield publisher
+    publisher.close()
+
+
+@pytest.fixture
+def redis_db(infra) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(infra.redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def worker(viewer_settings, redis_db, artifacts) -> Iterator[subprocess.Popen[bytes]]:
+    log = artifacts / "viewer-worker.log"
+    with iris_process(["worker", "viewer"], settings_env(viewer_settings), log) as process:
+        yield process
+        assert process.poll() is None, f"the worker stopped; see {log}"
+
+
+def test_the_worker_builds_the_cache_keeps_it_current_and_rebuilds_it_after_a_flush(
+    viewer_settings, issuer, reports, publisher, redis_db, worker
+):
+    report = issued(PUPIL, 1, valid_from="2024-09-01")
+    reports.publish(report)
+    publisher.publish(enrolment(PUPIL, SCHOOL), report, grant(SCHOOL, TEACHER))
+    headers = issuer.headers(TEACHER, name="Jo Claes")
+    page = f"/pupils/{PUPIL}/report"
+
+    with TestClient(create_app(viewer_settings)) as viewer:
+        wait_until(
+            lambda: viewer.get(page, headers=headers).status_code == 200,
+            timeout=60,
+            message="the teacher sees the report once the worker has folded the events",
+        )
+        marker = json.loads(redis_db.get(READY_KEY))
+        assert set(marker["offsets"]) >= {f"{ENROLMENT_CHANGES.name}:0"}
+
+        worker.send_signal(signal.SIGSTOP)  # hold the worker so the empty cache is observed
+        try:
+            redis_db.flushdb()
+            assert viewer.get(page, headers=headers).status_code == 404
+            readiness = viewer.get("/readyz")
+            assert readiness.status_code == 503
+            assert readiness.json()["problems"]["authorisation cache"] == (
+                "authorisation cache not ready"
+            )
+        finally:
+            worker.send_signal(signal.SIGCONT)
+
+        wait_until(
+            lambda: viewer.get("/readyz").status_code == 200,
+            timeout=60,
+            message="the cache rebuilt by itself",
+        )
+        assert viewer.get(page, headers=headers).status_code == 200
+
+        # A marker written under another Redis process (a restart from an old snapshot)
+        # is not trusted: the worker rebuilds and marks the cache as its own again.
+        run_id = redis_db.info("server")["run_id"]
+        redis_db.set(READY_KEY, json.dumps({**marker, "redis_run_id": "another-process"}))
+        wait_until(
+            lambda: json.loads(redis_db.get(READY_KEY) or "{}").get("redis_run_id") == run_id,
+            timeout=60,
+            message="the rebuild after a restart from an old snapshot",
+        )
+
+        publisher.publish(grant(SCHOOL, TEACHER, 2, status="revoked"))
+        wait_until(
+            lambda: viewer.get(page, headers=headers).status_code == 404,
+            timeout=30,
+            message="the revoked grant honoured",
+        )
+
+
+def test_a_change_event_that_does_not_parse_is_rejected_with_its_reason_and_the_worker_moves_on(
+    viewer_settings, issuer, reports, publisher, redis_db, worker, infra
+):
+    publisher.producer.send(
+        REPORT_CHANGES.name, key=LATER_PUPIL.encode(), value=b'{"type": "Nonsense"}'
+    )
+    report = issued(LATER_PUPIL, 1, valid_from="2024-09-01")
+    reports.publish(report)
+    publisher.publish(
+        enrolment(LATER_PUPIL, LATER_SCHOOL), report, grant(LATER_SCHOOL, LATER_TEACHER)
+    )
+    reader = TopicReader(infra.kafka_bootstrap, VIEWER_REJECTED.name)
+    try:
+        messages = reader.read_until(
+            lambda ms: any('"Nonsense"' in m.value["original"] for m in ms),
+            timeout=60,
+            message="the rejection",
+        )
+    finally:
+        reader.close()
+    rejection = next(m.value for m in messages if '"Nonsense"' in m.value["original"])
+    assert rejection["topic"] == REPORT_CHANGES.name and rejection["reason"]
+    with TestClient(create_app(viewer_settings)) as viewer:
+        wait_until(
+            lambda: (
+                viewer.get(
+                    f"/pupils/{LATER_PUPIL}/report", headers=issuer.headers(LATER_TEACHER)
+                ).status_code
+                == 200
+            ),
+            timeout=60,
+            message="the events after the rejected one folded",
+        )
