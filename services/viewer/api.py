@@ -60,6 +60,12 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 REPORT_CHECKS = Counter(
     "iris_viewer_report_checks_total", "Report page checks by outcome", ["channel", "outcome"]
 )
+AUTHZ_DECISIONS = Counter(
+    "iris_authz_decisions_total",
+    "Authorisation decisions for report views: allowed, denied, or unavailable "
+    "(denied because Redis or the cache could not answer)",
+    ["outcome"],
+)
 CACHE_READY = Gauge("iris_viewer_cache_ready", "1 when the authorisation cache is ready")
 SchoolQuery = Annotated[InstitutionNumber | None, Query()]
 
@@ -207,6 +213,10 @@ def create_app(
     async def deny(person_id: str, pupil_id: str, reason: str, channel: str) -> None:
         log.info("report view denied", extra={"reason": reason})
         REPORT_CHECKS.labels(channel, "denied").inc()
+        unavailable = reason.startswith(
+            (domain.CACHE_NOT_READY, "authorisation cache unavailable")
+        )
+        AUTHZ_DECISIONS.labels("unavailable" if unavailable else "denied").inc()
 
         def write() -> None:
             with transaction(sessions) as session:
@@ -285,6 +295,7 @@ def create_app(
             )
         )
         REPORT_CHECKS.labels(channel, "viewed").inc()
+        AUTHZ_DECISIONS.labels("allowed").inc()
         content = report.get("content") or {}
         stamp = viewed.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
         viewer_name = principal.name or "onbekend"

@@ -1,3 +1,4 @@
+import os
 import time
 
 import jwt
@@ -60,7 +61,9 @@ def test_an_issuer_trusted_for_clients_only_cannot_vouch_for_a_person(test_issue
         verifier.verify(test_issuer.token("85073003328", school_admin_of=["1"]))
 
 
-def test_production_refuses_the_development_issuer_and_sqlite():
+def test_production_refuses_the_development_issuer_and_sqlite(monkeypatch):
+    for name in [n for n in os.environ if n.startswith("IRIS_")]:
+        monkeypatch.delenv(name)
     with pytest.raises(ValueError, match="IRIS_OIDC_ISSUER"):
         Settings(env="production", database_url="postgresql://db/iris")
     with pytest.raises(ValueError, match="IRIS_DATABASE_URL"):
