@@ -25,7 +25,7 @@ from iris import infra
 from iris.db import upgrade
 from iris.kafka import ensure_topics, wait_for_broker
 from iris.registry import ServiceSpec, available
-from iris.settings import DEV_ISSUER_PORT, Settings, local_port
+from iris.settings import DEV_ISSUER_PORT, Settings
 
 
 @dataclass
@@ -36,8 +36,8 @@ class Child:
     url: str | None = None
 
 
-def port_for(name: str, default: int) -> int:
-    return local_port(name, default)
+def port_for(env: dict[str, str], name: str, default: int) -> int:
+    return int(env.get(f"IRIS_{name.upper()}_PORT", default))
 
 
 @dataclass
@@ -64,18 +64,18 @@ class Stack:
         env["IRIS_DATA_DIR"] = str(self.data_dir.resolve())
         env.setdefault("IRIS_ENV", "development")
         if not env.get("IRIS_KAFKA_BOOTSTRAP"):
-            broker = infra.start_broker(port_for("broker", 19092), self.log_dir)
+            broker = infra.start_broker(port_for(env, "broker", 19092), self.log_dir)
             self.infra.append(broker)
             env["IRIS_KAFKA_BOOTSTRAP"] = broker.url
             env.setdefault("IRIS_TOPIC_PARTITIONS", "3")
             env["IRIS_KAFKA_IDEMPOTENCE"] = "false"
         if not env.get("IRIS_REDIS_URL"):
-            redis = infra.start_redis(port_for("redis", 16379), self.data_dir)
+            redis = infra.start_redis(port_for(env, "redis", 16379), self.data_dir)
             self.infra.append(redis)
             env["IRIS_REDIS_URL"] = redis.url
-        issuer_port = port_for("issuer", DEV_ISSUER_PORT)
+        issuer_port = port_for(env, "issuer", DEV_ISSUER_PORT)
         env.setdefault("IRIS_OIDC_ISSUER", f"http://127.0.0.1:{issuer_port}")
-        ports = {spec.name: port_for(spec.name, spec.port) for spec in self.services}
+        ports = {spec.name: port_for(env, spec.name, spec.port) for spec in self.services}
         if "access" in ports:
             env.setdefault("IRIS_CLIENT_ISSUER", f"http://127.0.0.1:{ports['access']}")
         for name, port in ports.items():
@@ -95,7 +95,13 @@ class Stack:
             url = f"http://127.0.0.1:{ports[spec.name]}"
             self._spawn(spec.name, ["api", spec.name, "--port", str(ports[spec.name])], url)
             if spec.has_worker:
-                self._spawn(f"{spec.name}-worker", ["worker", spec.name], None)
+                metrics_port = port_for(env, f"{spec.name}_worker_metrics", 9000 + spec.port % 1000)
+                self._spawn(
+                    f"{spec.name}-worker",
+                    ["worker", spec.name],
+                    f"http://127.0.0.1:{metrics_port}",
+                    {"IRIS_WORKER_METRICS_PORT": str(metrics_port)},
+                )
         self._wait_ready(ready_timeout)
 
     def settings(self) -> Settings:
@@ -111,14 +117,16 @@ class Stack:
         await wait_for_broker(settings)
         await ensure_topics(settings)
 
-    def _spawn(self, name: str, args: list[str], url: str | None) -> None:
+    def _spawn(
+        self, name: str, args: list[str], url: str | None, extra: dict[str, str] | None = None
+    ) -> None:
         log_path = self.log_dir / f"{name}.log"
         log = log_path.open("ab")
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "iris.cli", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=self.env,
+            env={**self.env, **(extra or {})},
             start_new_session=True,
         )
         self.children.append(Child(name, process, log_path, url))
@@ -138,7 +146,7 @@ class Stack:
                         continue
                     if answer.status_code == 200:
                         pending.remove(child)
-                        if child.name != "issuer":
+                        if child.name != "issuer" and not child.name.endswith("-worker"):
                             self.say(f"{child.name} ready at {child.url}")
                 if pending and time.monotonic() > deadline:
                     names = ", ".join(c.name for c in pending)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ISSUER_PORT = 8100
@@ -26,6 +26,7 @@ def local_port(name: str, default: int) -> int:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IRIS_", extra="ignore")
+    _service_database_urls: dict[str, str] = PrivateAttr(default_factory=dict)
 
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path(".iris")
@@ -84,13 +85,23 @@ class Settings(BaseSettings):
                 raise ValueError("IRIS_DATABASE_URL must name a server database in production")
         return self
 
+    def model_post_init(self, _context: object) -> None:
+        self._service_database_urls = {
+            name.removeprefix("IRIS_").removesuffix("_DATABASE_URL").lower(): value
+            for name, value in os.environ.items()
+            if name.startswith("IRIS_")
+            and name.endswith("_DATABASE_URL")
+            and value
+            and name != "IRIS_DATABASE_URL"
+        }
+
     @property
     def jwks_url(self) -> str:
         return self.oidc_jwks_url or self.oidc_issuer.rstrip("/") + "/jwks.json"
 
     def database_url_for(self, service: str) -> str:
         """`IRIS_<SERVICE>_DATABASE_URL`, else `IRIS_DATABASE_URL`, else a SQLite file."""
-        url = os.environ.get(f"IRIS_{service.upper()}_DATABASE_URL") or self.database_url
+        url = self._service_database_urls.get(service) or self.database_url
         if self.env == "production" and (not url or url.startswith("sqlite")):
             raise ValueError(
                 f"IRIS_{service.upper()}_DATABASE_URL or IRIS_DATABASE_URL must name a server "

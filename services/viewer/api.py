@@ -213,9 +213,7 @@ def create_app(
     async def deny(person_id: str, pupil_id: str, reason: str, channel: str) -> None:
         log.info("report view denied", extra={"reason": reason})
         REPORT_CHECKS.labels(channel, "denied").inc()
-        unavailable = reason.startswith(
-            (domain.CACHE_NOT_READY, "authorisation cache unavailable")
-        )
+        unavailable = reason.startswith((domain.CACHE_NOT_READY, "authorisation cache unavailable"))
         AUTHZ_DECISIONS.labels("unavailable" if unavailable else "denied").inc()
 
         def write() -> None:

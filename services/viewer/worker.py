@@ -21,6 +21,7 @@ from iris.contracts import (
 )
 from iris.settings import Settings
 from iris.streams import make_faust_app
+from iris.worker_metrics import serve_worker_metrics
 from services.viewer.cache import AuthCache
 from services.viewer.rebuild import VIEWER_REJECTED, keep_ready, parse_change
 
@@ -102,3 +103,8 @@ async def fold_access_grants(stream: Any) -> None:
 @app.task
 async def keep_cache_ready() -> None:
     await keep_ready(cache(), settings)
+
+
+serve_worker_metrics(
+    app, settings, [ENROLMENT_CHANGES.name, REPORT_CHANGES.name, ACCESS_GRANTS.name]
+)

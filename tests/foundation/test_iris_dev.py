@@ -45,6 +45,11 @@ def assert_the_demo_world_is_there(env: dict[str, str], urls: dict[str, str]) ->
 
 def test_iris_dev_runs_the_platform_prints_each_url_and_stops_cleanly(tmp_path):
     ports = {f"IRIS_{spec.name.upper()}_PORT": str(infra.free_port()) for spec in available()}
+    ports |= {
+        f"IRIS_{spec.name.upper()}_WORKER_METRICS_PORT": str(infra.free_port())
+        for spec in available()
+        if spec.has_worker
+    }
     env = {
         key: value
         for key, value in os.environ.items()
