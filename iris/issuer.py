@@ -34,6 +34,7 @@ from iris.web import create_base_app
 CODE_TTL_SECONDS = 60
 TOKEN_TTL_SECONDS = 3600
 CALLBACK_PATH = "/auth/callback"
+ISSUER_SESSION_COOKIE = "iris_issuer_session"  # not the services' cookie on a shared host
 
 ROLE_LABELS = {
     "school responsible": N_("school responsible"),
@@ -125,7 +126,9 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
     issuer = settings.oidc_issuer.rstrip("/")
     clients = dict(clients if clients is not None else registered_clients())
     codes = Codes()
-    pages = install_pages(app, settings, "issuer", signin=False, home=False)
+    pages = install_pages(
+        app, settings, "issuer", signin=False, home=False, session_cookie=ISSUER_SESSION_COOKIE
+    )
     app.state.codes = codes
     app.state.clients = clients
 

@@ -31,6 +31,7 @@ from iris.ui import i18n
 from iris.ui.home import home_router
 from iris.ui.pages import Pages, mount_static, safe_next, wants_html
 from iris.ui.session import (
+    SESSION_COOKIE,
     CsrfProtected,
     OptionalPrincipal,
     PagePrincipal,
@@ -63,6 +64,7 @@ def install_pages(
     template_dirs: Sequence[Path] = (),
     signin: bool = True,
     home: bool = True,
+    session_cookie: str = SESSION_COOKIE,
 ) -> Pages:
     """Give `app` the shared look, the language switch, sessions and (optionally) sign-in.
 
@@ -74,7 +76,7 @@ def install_pages(
     pages = Pages(template_dirs)
     app.state.pages = pages
     app.state.signin = signin
-    install_session(app, settings)
+    install_session(app, settings, session_cookie)
     mount_static(app)
     app.add_api_route("/language/{code}", choose_language, methods=["GET"], include_in_schema=False)
     if signin:

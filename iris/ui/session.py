@@ -37,11 +37,12 @@ def session_secret(settings: Settings) -> str:
     return secret
 
 
-def install_session(app: FastAPI, settings: Settings) -> None:
+def install_session(app: FastAPI, settings: Settings, cookie: str = SESSION_COOKIE) -> None:
+    """Sign session cookies; services on one host share `iris_session` (one sign-in)."""
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings),
-        session_cookie=SESSION_COOKIE,
+        session_cookie=cookie,
         max_age=8 * 3600,
         same_site="lax",
         https_only=settings.env not in ("development", "test"),
