@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import secrets
 import threading
@@ -24,7 +25,14 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from iris.auth import SigningKey, dev_issuer_key, mint
+from iris.auth import (
+    SigningKey,
+    TokenVerifier,
+    TrustedIssuer,
+    dev_issuer_key,
+    dev_issuer_key_path,
+    mint,
+)
 from iris.seed import PEOPLE, SCHOOLS, Person, claims_of
 from iris.settings import SERVICE_PORTS, Settings, local_port
 from iris.ui import install_pages, require_csrf
@@ -125,9 +133,19 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
     app = create_base_app("issuer")
     issuer = settings.oidc_issuer.rstrip("/")
     clients = dict(clients if clients is not None else registered_clients())
+    # The issuer's own landing page signs people in through the issuer, as any service does.
+    clients.setdefault("issuer", issuer + CALLBACK_PATH)
     codes = Codes()
+    jwks_file = dev_issuer_key_path(settings).with_name("jwks.json")
+    jwks_file.write_text(json.dumps({"keys": [key.jwk()]}))
+    app.state.verifier = TokenVerifier(
+        [TrustedIssuer(issuer, jwks_file.resolve().as_uri())], settings.audience
+    )
     pages = install_pages(
-        app, settings, "issuer", signin=False, home=False, session_cookie=ISSUER_SESSION_COOKIE
+        app,
+        settings.model_copy(update={"oidc_client_id": "issuer"}),
+        "issuer",
+        session_cookie=ISSUER_SESSION_COOKIE,
     )
     app.state.codes = codes
     app.state.clients = clients
@@ -298,12 +316,6 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
             issue_tokens(key, issuer, settings.audience, grant),
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
-
-    @app.get("/", response_class=HTMLResponse)
-    def about(request: Request) -> HTMLResponse:
-        """What this issuer is, and where to sign in."""
-        links = {name: uri.removesuffix(CALLBACK_PATH) for name, uri in clients.items()}
-        return pages.render(request, "issuer/about.html", {"links": links})
 
     return app
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from iris.settings import Settings
@@ -105,7 +106,8 @@ def install_pages(
             403: _("You may not do this, or the form had expired. Go back, reload and try again."),
             404: _("This page does not exist."),
         }
-        return pages.render(
+        return await run_in_threadpool(
+            pages.render,
             request,
             "error.html",
             {

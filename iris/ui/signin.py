@@ -15,6 +15,7 @@ from typing import Annotated
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from iris.auth import AuthError
 from iris.settings import Settings
@@ -67,10 +68,14 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
         client = oauth.create_client(CLIENT)
         try:
             token = await client.authorize_access_token(request)
-            principal = app_verifier(request).verify(str(token["access_token"]))
+            # verification may fetch the issuer's JWKS: keep it off the event loop
+            principal = await run_in_threadpool(
+                app_verifier(request).verify, str(token["access_token"])
+            )
         except (OAuthError, AuthError, KeyError) as exc:
             log.warning("sign-in failed: %s", type(exc).__name__)
-            return pages.render(
+            return await run_in_threadpool(
+                pages.render,
                 request,
                 "error.html",
                 {
@@ -84,7 +89,7 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
         return RedirectResponse(target, status_code=303)
 
     @router.get("/logout", name="auth_logout")
-    async def confirm_logout(request: Request) -> Response:
+    def confirm_logout(request: Request) -> Response:
         """Ask to confirm signing out (the form posts back here)."""
         _ = gettext_for(request).gettext
         return pages.confirm(

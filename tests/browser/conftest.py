@@ -49,6 +49,10 @@ def demo_service(settings: Settings) -> FastAPI:
     def private_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
         return pages.render(request, "demo_private.html")
 
+    @app.get("/secret", response_class=HTMLResponse)
+    def secret_page(request: Request) -> HTMLResponse:
+        return pages.render(request, "demo_secret.html")
+
     @app.get("/note", response_class=HTMLResponse)
     def note_form(request: Request, principal: PagePrincipal) -> HTMLResponse:
         return pages.render(request, "demo_note.html", {"errors": {}, "values": {}, "saved": False})

@@ -84,5 +84,15 @@ class Steps:
         return path
 
 
+def printed_text(page: Any) -> str:
+    """The text of the page as Chromium prints it to PDF."""
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(page.pdf()))
+    return "\n".join(p.extract_text() or "" for p in reader.pages)
+
+
 def chromium_available() -> bool:
     return os.access(CHROMIUM, os.X_OK)

@@ -124,3 +124,19 @@ def test_a_form_shows_its_validation_error_next_to_the_field(web_stack, new_page
     field.fill("Een notitie")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
+
+
+def test_the_development_issuer_has_its_own_landing_page_to_sign_in_at(
+    web_stack, new_page, steps, axe
+):
+    page = new_page("en-GB")
+    shots = steps(page)
+    page.goto(web_stack.issuer_url + "/")
+    page.get_by_role("main").get_by_role("link", name="Sign in").click()
+    sign_in_as(page, "Sofie Lambrechts", dutch=False)
+    expect(page).to_have_url(web_stack.issuer_url + "/")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("heading", level=2)).to_have_text("Signed in as Sofie Lambrechts")
+    expect(main).to_contain_text("granted by your school responsible")
+    assert axe(page) == []
+    shots.shot("signed in at the issuer")
