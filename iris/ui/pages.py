@@ -117,6 +117,7 @@ class Pages:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Vary", "Cookie, Accept-Language")
+        response.headers.setdefault("Cache-Control", "no-store")  # pages name people
         return response
 
     def confirm(

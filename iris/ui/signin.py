@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
+import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -58,7 +59,21 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
         request.session[NEXT_KEY] = safe_next(next)
         client = oauth.create_client(CLIENT)
         redirect_uri = str(request.url_for("auth_callback"))
-        response: Response = await client.authorize_redirect(request, redirect_uri)
+        try:
+            response: Response = await client.authorize_redirect(request, redirect_uri)
+        except httpx.HTTPError as exc:
+            log.warning("the sign-in service did not answer: %s", type(exc).__name__)
+            _ = gettext_for(request).gettext
+            return await run_in_threadpool(
+                pages.render,
+                request,
+                "error.html",
+                {
+                    "title": _("Sign-in is unavailable"),
+                    "message": _("The sign-in service does not answer. Please try again later."),
+                },
+                status_code=503,
+            )
         return response
 
     @router.get("/callback", name="auth_callback")

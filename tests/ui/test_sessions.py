@@ -158,3 +158,18 @@ def test_pages_are_served_with_a_strict_content_security_policy_and_local_styles
     css = client.get("/static/iris/iris.css")
     assert css.status_code == 200
     assert "http" not in css.text
+
+
+def test_signing_in_while_the_issuer_does_not_answer_shows_a_page_saying_so(tmp_path):
+    from tests.browser.rig import free_port
+
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        oidc_issuer=f"http://127.0.0.1:{free_port()}",
+        client_issuer=None,
+    )
+    with TestClient(app_with_pages(settings)) as client:
+        answer = client.get("/auth/login", headers={"accept-language": "en"})
+    assert answer.status_code == 503
+    assert "Sign-in is unavailable" in answer.text
