@@ -89,8 +89,11 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
         yield WebStack(issuer_url, service_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Playwright's sync API keeps its event loop marked as
+    running in this thread while it is open, so asyncio.run() fails meanwhile: keep browser
+    tests in modules of their own, and the browser no longer than one module."""
     if not chromium_available():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing (.ci/run installs the chromium package)")
