@@ -106,10 +106,12 @@ def sign_in(request: Request, principal: Principal, access_token: str) -> None:
     request.session.clear()
     request.session[USER_KEY] = {"claims": principal.claims, "access_token": access_token}
     rotate_csrf_token(request)
+    request.state.principal = principal
 
 
 def sign_out(request: Request) -> None:
     request.session.clear()
+    request.state.principal = None
 
 
 def session_principal(request: Request) -> Principal | None:
@@ -136,17 +138,22 @@ def optional_principal(request: Request) -> Principal | None:
 
     A bearer header that is present but invalid is a 401, never a fallback.
     """
+    if hasattr(request.state, "principal"):  # already answered for this request
+        known: Principal | None = request.state.principal
+        return known
     token = _bearer_token(request)
+    principal: Principal | None = None
     if token is not None:
         try:
-            return app_verifier(request).verify(token)
+            principal = app_verifier(request).verify(token)
         except AuthError as exc:
             raise HTTPException(
                 401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from exc
-    if "session" not in request.scope:
-        return None
-    return session_principal(request)
+    elif "session" in request.scope:
+        principal = session_principal(request)
+    request.state.principal = principal
+    return principal
 
 
 def api_or_session_principal(request: Request) -> Principal:
