@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     )
     audience: str = DEFAULT_AUDIENCE
     internal_audience: str = INTERNAL_AUDIENCE
+    # Pages: the OIDC client a service signs people in as, and the secret that signs
+    # session cookies (production refuses the development default; see iris.ui.session).
+    oidc_client_id: str | None = None  # default: the service's name
+    oidc_client_secret: str | None = None  # none: a public client with PKCE
+    session_secret: str = "iris-development-session-secret"  # noqa: S105
 
     # The access service: its client-token signing key (default: under data_dir), the lifetime
     # of client tokens, and how often it looks for grants whose period has passed.

@@ -1,0 +1,52 @@
+"""Server-side form validation shown next to each field.
+
+Parse the posted form with a pydantic model; on failure, `errors_by_field`
+turns the errors into one translated message per field for the `forms.html`
+macros (`errors=errors`):
+
+    try:
+        grant = GrantForm.model_validate(dict(await request.form()))
+    except ValidationError as exc:
+        errors = errors_by_field(exc, request)
+        return pages.render(request, "grant.html", {"errors": errors, ...}, status_code=422)
+
+A validator's own message (`raise ValueError(N_("Pick a date after the start date."))`)
+is translated through the catalogue; the submitted value is never echoed.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.requests import Request
+
+from iris.ui.i18n import N_, gettext_for
+
+MESSAGES = {
+    "missing": N_("This field is required."),
+    "string_too_short": N_("This field is required."),
+    "string_too_long": N_("This text is too long."),
+    "date_parsing": N_("Enter a date as YYYY-MM-DD."),
+    "date_from_datetime_parsing": N_("Enter a date as YYYY-MM-DD."),
+    "date_type": N_("Enter a date as YYYY-MM-DD."),
+    "enum": N_("Choose one of the options."),
+    "literal_error": N_("Choose one of the options."),
+    "int_parsing": N_("Enter a whole number."),
+}
+FALLBACK = N_("This value is not valid.")
+
+
+def errors_by_field(exc: ValidationError, request: Request) -> dict[str, str]:
+    """The first error of each field, in the request's language."""
+    gettext = gettext_for(request).gettext
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error.get("loc", ())) or "form"
+        if name in errors:
+            continue
+        kind = error.get("type", "")
+        if kind == "value_error":
+            own = str(error.get("ctx", {}).get("error", "")) or FALLBACK
+            errors[name] = gettext(own)
+        else:
+            errors[name] = gettext(MESSAGES.get(kind, FALLBACK))
+    return errors

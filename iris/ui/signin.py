@@ -1,0 +1,126 @@
+"""Signing in with OpenID Connect: authorization code flow with PKCE (S256), via authlib.
+
+A service mounts `signin_router(settings, service)`; it serves
+`/auth/login?next=/path`, `/auth/callback` and `/auth/logout` (GET asks to
+confirm, POST with the CSRF token signs out). The access token is verified with
+the app's `TokenVerifier` (issuer, audience "iris", expiry, RS256) before it is
+kept in the session, together with its claims.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import httpx
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from iris.auth import AuthError
+from iris.settings import Settings
+from iris.ui.i18n import gettext_for
+from iris.ui.pages import Pages, safe_next
+from iris.ui.session import require_csrf, sign_in, sign_out
+from iris.web import app_verifier
+
+log = logging.getLogger(__name__)
+NEXT_KEY = "next"
+CLIENT = "iris"
+
+
+def oauth_client(settings: Settings, service: str) -> OAuth:
+    oauth = OAuth()
+    issuer = settings.oidc_issuer.rstrip("/")
+    oauth.register(
+        name=CLIENT,
+        client_id=settings.oidc_client_id or service,
+        client_secret=settings.oidc_client_secret,
+        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+        client_kwargs={
+            "scope": "openid profile",
+            "code_challenge_method": "S256",
+            "token_endpoint_auth_method": (
+                "client_secret_post" if settings.oidc_client_secret else "none"
+            ),
+        },
+    )
+    return oauth
+
+
+def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
+    oauth = oauth_client(settings, service)
+    router = APIRouter(prefix="/auth", include_in_schema=False)
+
+    @router.get("/login", name="auth_login")
+    async def login(request: Request, next: str | None = None) -> Response:
+        """Send the browser to the issuer's sign-in page."""
+        request.session[NEXT_KEY] = safe_next(next)
+        client = oauth.create_client(CLIENT)
+        redirect_uri = str(request.url_for("auth_callback"))
+        try:
+            response: Response = await client.authorize_redirect(request, redirect_uri)
+        except httpx.HTTPError as exc:
+            log.warning("the sign-in service did not answer: %s", type(exc).__name__)
+            _ = gettext_for(request).gettext
+            return await run_in_threadpool(
+                pages.render,
+                request,
+                "error.html",
+                {
+                    "title": _("Sign-in is unavailable"),
+                    "message": _("The sign-in service does not answer. Please try again later."),
+                },
+                status_code=503,
+            )
+        return response
+
+    @router.get("/callback", name="auth_callback")
+    async def callback(request: Request) -> Response:
+        """Exchange the code, verify the token, keep the identity in the session."""
+        _ = gettext_for(request).gettext
+        client = oauth.create_client(CLIENT)
+        try:
+            token = await client.authorize_access_token(request)
+            # verification may fetch the issuer's JWKS: keep it off the event loop
+            principal = await run_in_threadpool(
+                app_verifier(request).verify, str(token["access_token"])
+            )
+        except (OAuthError, AuthError, KeyError) as exc:
+            log.warning("sign-in failed: %s", type(exc).__name__)
+            return await run_in_threadpool(
+                pages.render,
+                request,
+                "error.html",
+                {
+                    "title": _("Sign-in failed"),
+                    "message": _("Signing in did not succeed. Please try again."),
+                },
+                status_code=400,
+            )
+        target = safe_next(request.session.get(NEXT_KEY))
+        sign_in(request, principal, str(token["access_token"]))
+        return RedirectResponse(target, status_code=303)
+
+    @router.get("/logout", name="auth_logout")
+    def confirm_logout(request: Request) -> Response:
+        """Ask to confirm signing out (the form posts back here)."""
+        _ = gettext_for(request).gettext
+        return pages.confirm(
+            request,
+            title=_("Sign out"),
+            question=_("Do you want to sign out of IRIS?"),
+            action=str(request.url_for("auth_logout_post").path),
+            confirm_label=_("Sign out"),
+            cancel_url="/",
+            danger=False,
+        )
+
+    @router.post("/logout", name="auth_logout_post", dependencies=[Depends(require_csrf)])
+    async def logout(request: Request, next: Annotated[str | None, Form()] = None) -> Response:
+        """Forget the session's identity."""
+        sign_out(request)
+        return RedirectResponse(safe_next(next), status_code=303)
+
+    return router
