@@ -45,7 +45,9 @@ def sibling_redis_database(url: str, index: int) -> str:
 
 
 @pytest.fixture(scope="package")
-def running(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def running(
+    infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("stack")
     env: dict[str, str] = {
         "IRIS_ENV": "test",
