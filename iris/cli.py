@@ -171,10 +171,10 @@ def cmd_api(args: argparse.Namespace) -> int:
 def cmd_serve_issuer(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from iris.issuer import create_app
-
     settings = Settings()
     logs.configure("issuer", settings.log_level)
+    from iris.issuer import create_app
+
     uvicorn.run(
         create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
     )
@@ -186,6 +186,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     spec = SERVICES[args.service]
     settings = Settings()
+    logs.configure(f"{spec.name}-worker", settings.log_level)
     app = spec.load("worker", "app")
     worker = Worker(
         app,
