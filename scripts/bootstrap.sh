@@ -17,8 +17,3 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"
-# axe-core for the browser tests' accessibility checks, pinned by package-lock.json
-if [ ! -f node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
-  echo "installing the browser tests' npm packages (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
-fi
