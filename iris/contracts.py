@@ -231,6 +231,7 @@ ENROLMENT_CHANGES = Topic(
 REPORT_CHANGES = Topic("iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports")
 ACCESS_GRANTS = Topic("iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access")
 VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
+VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
 
 TOPICS: tuple[Topic, ...] = (
     ENROLMENT_SUBMITTED,
@@ -239,6 +240,7 @@ TOPICS: tuple[Topic, ...] = (
     REPORT_CHANGES,
     ACCESS_GRANTS,
     VIEWER_AUDIT,
+    VIEWER_REJECTED,
 )
 
 EVENT_MODELS: tuple[type[Event], ...] = (

@@ -23,7 +23,7 @@ from iris.contracts import (
     ACCESS_GRANTS,
     ENROLMENT_CHANGES,
     REPORT_CHANGES,
-    Rejected,
+    VIEWER_REJECTED,
     Topic,
     describe_error,
 )
@@ -34,7 +34,6 @@ from services.viewer.cache import AuthCache
 log = logging.getLogger(__name__)
 
 # Change events the viewer worker could not parse, with the reason (the viewer's own topic).
-VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
 CHANGE_TOPICS: tuple[Topic, ...] = (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GRANTS)
 _BY_NAME = {t.name: t for t in CHANGE_TOPICS}
 

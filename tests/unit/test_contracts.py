@@ -73,6 +73,7 @@ def test_every_topic_names_its_value_contract():
         "iris.report.changes",
         "iris.access.grants",
         "iris.viewer.audit",
+        "iris.viewer.rejected",
     }
 
 
