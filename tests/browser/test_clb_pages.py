@@ -160,6 +160,7 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     expect(vorm).to_have_attribute("aria-invalid", "true")
     expect(vorm).to_have_accessible_description(re.compile("reik in de plaats een OV4-verslag uit"))
     expect(page.get_by_role("alert")).to_contain_text("OV4-verslag")
+    expect(page.get_by_role("alert")).to_be_focused()
     expect(page.get_by_label("Onderwijsbehoeften van de leerling")).to_have_value(NEEDS)
     assert NEEDS not in page.url
     accessible(page, axe)
@@ -295,3 +296,37 @@ def test_the_issue_and_withdraw_forms_refuse_a_post_without_their_csrf_token(
     shots.shot("the withdrawal refused without its token")
     page.goto(f"{platform.url}/clb/pupils/{PUPILS[3].insz}")
     expect(status_of(page, 1)).to_have_text("Huidig")
+
+
+def test_without_javascript_every_field_shows_and_the_server_checks_the_rules(
+    platform: ReportsPlatform, browser, steps
+):
+    context = browser.new_context(locale="nl-BE", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        shots = steps(page)
+        page.goto(f"{platform.url}/clb/pupils")
+        sign_in_as_clb_staff(page)
+        page.get_by_label("Rijksregisternummer (INSZ) van de leerling").fill(PUPILS[7].insz)
+        page.get_by_role("button", name="Zoeken").click()
+        page.get_by_role("link", name="Een verslag uitreiken").click()
+
+        page.get_by_label("Soort verslag (verplicht)").select_option(value="GC")
+        page.get_by_label("Onderwijsniveau").select_option(value="secondary")
+        vorm = page.get_by_label("Opleidingsvorm", exact=True)
+        expect(vorm).to_be_visible()
+        vorm.select_option(value="2")
+        fill_sections(page)
+        page.get_by_role("button", name="Het verslag uitreiken").click()
+        expect(vorm).to_have_accessible_description(re.compile("gemeenschappelijk curriculum"))
+        shots.shot("without javascript, the rule is checked on the server")
+
+        vorm.select_option(value="")
+        page.get_by_role("button", name="Het verslag uitreiken").click()
+        expect(status_of(page, 1)).to_have_text("Huidig")
+        page.get_by_role("link", name="Opheffen versie 1").click()
+        page.get_by_role("button", name="Versie 1 opheffen").click()
+        expect(status_of(page, 1)).to_have_text("Opgeheven")
+        shots.shot("issued and withdrawn without javascript")
+    finally:
+        context.close()

@@ -322,3 +322,16 @@ def test_every_form_refuses_a_post_without_its_csrf_token(reports: Reports):
         assert reports.current_version(pupil) is None
     finally:
         reports.client.cookies.clear()
+
+
+def test_the_pages_run_no_inline_script_and_only_scripts_of_their_own(reports: Reports):
+    pupil = new_pupil()
+    headers = staff(reports)
+    for path in ("/clb/pupils", f"/clb/pupils/{pupil}", f"/clb/pupils/{pupil}/reports/new"):
+        answer = reports.client.get(path, headers=headers)
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["cache-control"] == "no-store"
+        scripts = page(answer.text).find_all("script")
+        assert all(s.get("src", "").startswith("/static/") and not s.string for s in scripts)
+        for script in scripts:
+            assert reports.client.get(script["src"]).status_code == 200

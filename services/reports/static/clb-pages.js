@@ -1,7 +1,13 @@
-/* The issue form: hide the type and opleidingsvorm fields where they do not apply.
-   Without JavaScript every field shows and the server checks the same rules. */
+/* The CLB pages' small enhancements; without JavaScript everything works the same.
+   - A form that comes back with errors puts the keyboard focus on their summary.
+   - The issue form hides the type and opleidingsvorm fields where they do not apply
+     (without JavaScript every field shows and the server checks the same rules). */
 (function () {
   "use strict";
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    summary.focus();
+  }
   var form = document.querySelector("form[data-report-form]");
   if (!form) {
     return;
