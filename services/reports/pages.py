@@ -74,6 +74,8 @@ SECTION_LABELS = {
     "reasoning": N_("Reasoning"),
 }
 PLACEMENT_FIELDS = ("kind", "type", "opleidingsvorm", "level")
+# The order of the issue form's fields, which the error summary follows.
+FORM_ORDER = ("clb_id", "kind", "level", "type", "opleidingsvorm", "valid_from", *SECTION_LABELS)
 
 
 # -- the issue form -------------------------------------------------------------------------
@@ -146,20 +148,6 @@ def check_issue_form(
     ordered = {name: errors[name] for name in FORM_ORDER if name in errors}
     ordered.update({k: v for k, v in errors.items() if k not in ordered})
     return (form, placement, {}) if not ordered and form and placement else (None, None, ordered)
-
-
-FORM_ORDER = (
-    "clb_id",
-    "kind",
-    "level",
-    "type",
-    "opleidingsvorm",
-    "valid_from",
-    "needs",
-    "advice",
-    "measures_taken",
-    "reasoning",
-)
 
 
 # -- what the pages show --------------------------------------------------------------------
