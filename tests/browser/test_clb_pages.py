@@ -330,3 +330,47 @@ def test_without_javascript_every_field_shows_and_the_server_checks_the_rules(
         shots.shot("issued and withdrawn without javascript")
     finally:
         context.close()
+
+
+def test_clb_staff_reach_every_step_with_the_keyboard_in_a_sensible_order(
+    platform: ReportsPlatform, new_page, steps
+):
+    page = new_page("nl-BE")
+    shots = steps(page)
+    page.goto(f"{platform.url}/clb/pupils")
+    sign_in_as_clb_staff(page)
+
+    def skip_to_main() -> None:
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("link", name="Naar de hoofdinhoud")).to_be_focused()
+        page.keyboard.press("Enter")
+
+    skip_to_main()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Rijksregisternummer (INSZ) van de leerling")).to_be_focused()
+    page.keyboard.type(shown(PUPILS[9].insz))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Verslagen van leerling {shown(PUPILS[9].insz)}"
+    )
+
+    skip_to_main()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Een andere leerling zoeken")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Een verslag uitreiken")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Een verslag uitreiken"))
+
+    skip_to_main()
+    order = [
+        page.get_by_role("link", name="Terug naar de versiegeschiedenis"),
+        page.get_by_label("Soort verslag (verplicht)"),
+        page.get_by_label("Onderwijsniveau"),
+        page.get_by_label("Type (buitengewoon onderwijs)"),
+        page.get_by_label("Opleidingsvorm", exact=True),
+    ]
+    for element in order:
+        page.keyboard.press("Tab")
+        expect(element).to_be_focused()
+    shots.shot("the form's fields in reading order")

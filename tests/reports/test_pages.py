@@ -335,3 +335,18 @@ def test_the_pages_run_no_inline_script_and_only_scripts_of_their_own(reports: R
         assert all(s.get("src", "").startswith("/static/") and not s.string for s in scripts)
         for script in scripts:
             assert reports.client.get(script["src"]).status_code == 200
+
+
+def test_the_start_page_sends_clb_staff_to_find_a_pupil_and_shows_others_who_they_are(
+    reports: Reports,
+):
+    to_find = reports.client.get("/", headers=staff(reports), follow_redirects=False)
+    assert to_find.status_code == 303
+    assert to_find.headers["location"] == "/clb/pupils"
+
+    responsible = {**HTML, **reports.issuer.headers(STAFF, school_admin_of=["031112"])}
+    home = reports.client.get("/", headers=responsible)
+    assert home.status_code == 200
+    assert "Schoolverantwoordelijke bij 031112" in home.text
+    anonymous = page(reports.client.get("/", headers=HTML).text)
+    assert anonymous.select_one("main a[href='/auth/login?next=/']") is not None
