@@ -203,6 +203,10 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     accessible(page, axe)
     shots.shot("version 2 withdrawn")
 
+    logs = {path.name: path.read_text() for path in platform.stack.log_dir.glob("*.log")}
+    assert "reports.log" in logs and "report issued" in logs["reports.log"]
+    assert all(NEEDS not in text and "visueel dagschema" not in text for text in logs.values())
+
 
 def test_the_clb_pages_pass_axe_in_english_too(platform: ReportsPlatform, new_page, steps, axe):
     page = new_page("en-GB")
