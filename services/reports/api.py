@@ -35,6 +35,7 @@ from iris.web import (
 )
 from services.reports import domain, service
 from services.reports.models import Outbox
+from services.reports.pages import add_pages
 
 SERVICE = "reports"
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -308,6 +309,7 @@ def create_app(
                 principal.subject,
                 utcnow(),
                 retry,
+                principal.name,
             )
             return _out(done.report, service.versions_of(session, pupil_id), today()), done.created
 
@@ -403,4 +405,24 @@ def create_app(
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
+    def issued(report: domain.ReportVersion) -> None:
+        REPORT_CHANGES.labels("issued", report.kind).inc()
+        log.info(
+            "report issued",
+            extra={
+                "pupil": mask_insz(report.pupil_id),
+                "version": report.version,
+                "kind": report.kind,
+                "clb_id": report.clb_id,
+            },
+        )
+
+    def withdrawn(report: domain.ReportVersion) -> None:
+        REPORT_CHANGES.labels("withdrawn", report.kind).inc()
+        log.info(
+            "report withdrawn",
+            extra={"pupil": mask_insz(report.pupil_id), "version": report.version},
+        )
+
+    add_pages(app, settings, SERVICE, sessions, write, today, issued, withdrawn)
     return app

@@ -56,12 +56,25 @@ TYPES_BY_OPLEIDINGSVORM: dict[int, frozenset[str]] = {
 }
 
 
-class ReportRuleBroken(ValueError):
-    """A request the register cannot accept; `field` names the culprit, never its value."""
+def N_(message: str) -> str:
+    """Marks a rule's message for the pages' catalogue (translated where it is shown)."""
+    return message
 
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
+
+class ReportRuleBroken(ValueError):
+    """A request the register cannot accept; `field` names the culprit, never its value.
+
+    `template` is an English sentence with `%(name)s` placeholders and `params`
+    their values (kinds, types, numbers: never submitted text), so pages can show
+    the message in the visitor's language: `gettext(exc.template) % exc.params`.
+    """
+
+    def __init__(self, field: str, template: str, status: int = 422, **params: str | int) -> None:
+        message = template % params if params else template
         super().__init__(message)
         self.field = field
+        self.template = template
+        self.params = params
         self.message = message
         self.status = status
 
@@ -82,45 +95,62 @@ def check_placement(
     """The placement a report states, with the level made explicit where it follows
     from the rest; raises ReportRuleBroken naming the first field that breaks a rule."""
     if kind not in KINDS:
-        raise ReportRuleBroken("kind", f"kind must be one of {', '.join(KINDS)}")
+        raise ReportRuleBroken(
+            "kind", N_("The kind must be one of %(options)s."), options=", ".join(KINDS)
+        )
     if type_ is not None and type_ not in BO_TYPES:
-        raise ReportRuleBroken("type", f"type must be one of {', '.join(BO_TYPES)}")
+        raise ReportRuleBroken(
+            "type", N_("The type must be one of %(options)s."), options=", ".join(BO_TYPES)
+        )
     if opleidingsvorm is not None and opleidingsvorm not in OPLEIDINGSVORMEN:
-        raise ReportRuleBroken("opleidingsvorm", "opleidingsvorm must be 1, 2, 3 or 4")
+        raise ReportRuleBroken("opleidingsvorm", N_("The opleidingsvorm must be 1, 2, 3 or 4."))
     if level is not None and level not in LEVELS:
-        raise ReportRuleBroken("level", f"level must be one of {', '.join(LEVELS)}")
+        raise ReportRuleBroken(
+            "level", N_("The level must be one of %(options)s."), options=", ".join(LEVELS)
+        )
 
     if level is None and (opleidingsvorm is not None or kind == "OV4"):
         level = "secondary"
     if opleidingsvorm is not None and level != "secondary":
         raise ReportRuleBroken(
-            "opleidingsvorm", "opleidingsvorm exists only in secondary education"
+            "opleidingsvorm", N_("An opleidingsvorm exists only in secondary education.")
         )
 
     if kind in KINDS_WITH_TYPE and type_ is None:
-        raise ReportRuleBroken("type", f"a {kind} report names the buitengewoon-onderwijs type")
+        raise ReportRuleBroken(
+            "type", N_("A %(kind)s report names the buitengewoon-onderwijs type."), kind=kind
+        )
     if kind in MAINSTREAM_KINDS and opleidingsvorm is not None:
         raise ReportRuleBroken(
             "opleidingsvorm",
-            f"a {kind} report concerns the common curriculum in a mainstream school; "
-            "opleidingsvorm belongs to buitengewoon secundair onderwijs",
+            N_(
+                "A %(kind)s report concerns the common curriculum in a mainstream school; "
+                "an opleidingsvorm belongs to buitengewoon secundair onderwijs."
+            ),
+            kind=kind,
         )
     if type_ == "basisaanbod" and level == "nursery":
-        raise ReportRuleBroken("type", "type basisaanbod is not organised in nursery education")
+        raise ReportRuleBroken(
+            "type", N_("Type basisaanbod is not organised in nursery education.")
+        )
 
     if kind == "OV4":
         if level != "secondary":
-            raise ReportRuleBroken("level", "an OV4 report is for secondary education")
+            raise ReportRuleBroken("level", N_("An OV4 report is for secondary education."))
         if opleidingsvorm != 4:
-            raise ReportRuleBroken("opleidingsvorm", "an OV4 report goes with opleidingsvorm 4")
+            raise ReportRuleBroken(
+                "opleidingsvorm", N_("An OV4 report goes with opleidingsvorm 4.")
+            )
     if kind in ("IAC", "V") and level == "secondary" and opleidingsvorm is None:
         raise ReportRuleBroken(
-            "opleidingsvorm", f"in secondary education a {kind} report names the opleidingsvorm"
+            "opleidingsvorm",
+            N_("In secondary education a %(kind)s report names the opleidingsvorm."),
+            kind=kind,
         )
     if kind == "IAC" and opleidingsvorm == 4:
         raise ReportRuleBroken(
             "opleidingsvorm",
-            "opleidingsvorm 4 follows the common curriculum: issue an OV4 report instead",
+            N_("Opleidingsvorm 4 follows the common curriculum: issue an OV4 report instead."),
         )
     if (
         kind in KINDS_WITH_TYPE
@@ -128,7 +158,9 @@ def check_placement(
         and type_ not in TYPES_BY_OPLEIDINGSVORM[opleidingsvorm]
     ):
         raise ReportRuleBroken(
-            "type", f"this type is not organised in opleidingsvorm {opleidingsvorm}"
+            "type",
+            N_("This type is not organised in opleidingsvorm %(opleidingsvorm)s."),
+            opleidingsvorm=opleidingsvorm,
         )
     return Placement(kind, type_, opleidingsvorm, level)
 
@@ -139,12 +171,12 @@ def section_problem(text: str) -> str | None:
     The answer never quotes the text: sections hold private information.
     """
     if not text.strip():
-        return "a section may not be empty"
+        return N_("A section may not be empty.")
     if len(text) > SECTION_MAX_CHARS:
-        return f"a section holds at most {SECTION_MAX_CHARS} characters"
+        return N_("A section holds at most 20,000 characters.")
     for char in text:
         if char not in "\n\r\t" and unicodedata.category(char) in ("Cc", "Cs"):
-            return "a section is plain text without control characters"
+            return N_("A section is plain text without control characters.")
     return None
 
 
@@ -169,6 +201,8 @@ class ReportVersion:
     withdrawn_at: datetime | None = None
     withdrawn_on: date | None = None
     withdraw_sequence: int | None = None
+    issued_by: str = ""
+    issued_by_name: str | None = None
 
     @property
     def withdrawn(self) -> bool:

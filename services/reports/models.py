@@ -66,6 +66,7 @@ class ReportRow(Base):
     level: Mapped[str | None] = mapped_column(String(16))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     issued_by: Mapped[str] = mapped_column(String(200))
+    issued_by_name: Mapped[str | None] = mapped_column(String(200))
     issue_sequence: Mapped[int] = mapped_column(Integer)
     # A client's Idempotency-Key and a digest of its request: a retry finds its report.
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -91,6 +92,8 @@ class ReportRow(Base):
             withdrawn_at=aware(self.withdrawn_at) if self.withdrawn_at else None,
             withdrawn_on=self.withdrawn_on,
             withdraw_sequence=self.withdraw_sequence,
+            issued_by=self.issued_by,
+            issued_by_name=self.issued_by_name,
         )
 
 

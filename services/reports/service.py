@@ -107,6 +107,7 @@ def issue(
     issued_by: str,
     now: datetime,
     retry: Retry | None = None,
+    issued_by_name: str | None = None,
 ) -> Issue:
     """Issue the pupil's next version; the previous one is superseded once this takes effect.
 
@@ -139,6 +140,7 @@ def issue(
         level=placement.level,
         issued_at=now,
         issued_by=issued_by,
+        issued_by_name=issued_by_name,
         issue_sequence=after.last_sequence,
         idempotency_key=retry.key if retry else None,
         request_digest=retry.digest if retry else None,
