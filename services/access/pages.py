@@ -113,6 +113,13 @@ class GrantForm(BaseModel):
             raise ValueError(PERSON_INVALID)
         return text
 
+    @field_validator("valid_from", mode="before")
+    @classmethod
+    def _from(cls, value: Any) -> Any:
+        if value is None or str(value).strip() == "":
+            raise ValueError(N_("This field is required."))
+        return value
+
     @field_validator("valid_until", mode="before")
     @classmethod
     def _until(cls, value: Any) -> Any:
