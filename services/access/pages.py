@@ -30,7 +30,7 @@ from iris.ui.pages import Pages
 from services.access import domain, service
 
 HERE = Path(__file__).parent
-SCHOOL_ID = re.compile(r"^\d{6}$")
+SCHOOL_ID = re.compile(r"^\d{1,12}$")
 
 ROLE_LABELS = {
     "teacher": N_("Teacher"),

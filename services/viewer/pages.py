@@ -28,7 +28,7 @@ from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-SCHOOL_ID = re.compile(r"^\d{6}$")
+SCHOOL_ID = re.compile(r"^\d{1,12}$")
 
 ROLE_LABELS = {
     "teacher": N_("Teacher"),
