@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from iris.auth import Principal
 from iris.insz import is_valid_insz, mask_insz
 from iris.settings import Settings
-from iris.ui import CsrfProtected, PagePrincipal, install_pages
+from iris.ui import CsrfProtected, OptionalPrincipal, PagePrincipal, install_pages
 from iris.ui.forms import errors_by_field
+from iris.ui.home import roles_of
 from iris.ui.i18n import N_, gettext_for
 from iris.ui.pages import Pages
 from services.access import domain, service
@@ -203,7 +204,9 @@ def install_access_pages(
     write: Callable[[Callable[[Session], Any]], Any],
     today: Callable[[], date],
 ) -> Pages:
-    pages = install_pages(app, settings, service_name, template_dirs=[HERE / "templates"])
+    pages = install_pages(
+        app, settings, service_name, template_dirs=[HERE / "templates"], home=False
+    )
 
     def translate(request: Request) -> Callable[[str], str]:
         return gettext_for(request).gettext
@@ -247,7 +250,15 @@ def install_access_pages(
             status_code=status_code,
         )
 
-    # -- picking a school ------------------------------------------------------------------
+    # -- home and picking a school ---------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, principal: OptionalPrincipal) -> Response:
+        """A school responsible goes to their school; anyone else sees who they are."""
+        if principal is not None and principal.is_person and principal.school_admin_of:
+            return RedirectResponse("/schools", status_code=303)
+        roles = roles_of(principal, request) if principal else []
+        return pages.render(request, "home.html", {"roles": roles})
 
     @app.get("/schools", response_class=HTMLResponse)
     def schools_page(request: Request, principal: PagePrincipal) -> Response:

@@ -177,3 +177,17 @@ def test_a_request_is_rejected_with_a_reason_and_another_approved_into_a_grant(a
     assert "Er wacht geen aanvraag." in decided.text
     audit = access.client.get(f"/schools/{school}/audit", headers=page_headers(access, school))
     assert "Aanvraag geweigerd" in audit.text and "Aanvraag goedgekeurd" in audit.text
+
+
+def test_the_home_page_sends_a_responsible_to_their_school_and_shows_others_who_they_are(
+    access, issuer
+):
+    school = school_id()
+    home = access.client.get("/", headers=page_headers(access, school), follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/schools"
+    schools = access.client.get(
+        "/schools", headers=page_headers(access, school), follow_redirects=False
+    )
+    assert schools.headers["location"] == f"/schools/{school}/grants"
+    visitor = access.client.get("/", headers={**HTML, "Accept-Language": "nl"})
+    assert visitor.status_code == 200 and "Welkom bij IRIS" in visitor.text
