@@ -191,3 +191,17 @@ def test_the_home_page_sends_a_responsible_to_their_school_and_shows_others_who_
     assert schools.headers["location"] == f"/schools/{school}/grants"
     visitor = access.client.get("/", headers={**HTML, "Accept-Language": "nl"})
     assert visitor.status_code == 200 and "Welkom bij IRIS" in visitor.text
+
+
+def test_a_person_responsible_at_several_schools_picks_one(access, issuer):
+    first, second = sorted([school_id(), school_id()])
+    headers = {
+        **issuer.headers(access.responsible_id, school_admin_of=[second, first]),
+        **HTML,
+        "Accept-Language": "en",
+    }
+    page = access.client.get("/schools", headers=headers)
+    assert page.status_code == 200 and "Choose a school" in page.text
+    assert page.text.index(f'href="/schools/{first}/grants"') < page.text.index(
+        f'href="/schools/{second}/grants"'
+    )

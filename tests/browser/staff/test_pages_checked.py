@@ -11,9 +11,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from iris.seed import CARE_COORDINATOR, PARENT, PUPILS, RESPONSIBLE_A, SCHOOL_A, SUPPORT_WORKER
+from iris.seed import (
+    CARE_COORDINATOR,
+    PARENT,
+    PUPILS,
+    RESPONSIBLE_A,
+    RESPONSIBLE_B,
+    SCHOOL_A,
+    SCHOOL_B,
+    SUPPORT_WORKER,
+)
 from tests.browser.rig import describe, printed_text
-from tests.browser.staff.conftest import sign_in_as
+from tests.browser.staff.conftest import reload_until, sign_in_as
 
 pytestmark = pytest.mark.integration
 
@@ -142,6 +151,33 @@ def test_every_page_of_the_responsible_staff_and_parent_has_no_serious_accessibi
     accessible(parent, axe, parent_shots, "who looked at the report")
 
 
+def test_the_school_picker_of_staff_granted_at_two_schools_is_accessible_in_both_languages(
+    platform, new_page, steps, axe
+):
+    responsible = new_page("nl-BE")
+    shots = steps(responsible)
+    responsible.goto(platform.access + "/schools")
+    sign_in_as(responsible, RESPONSIBLE_B.name)
+    responsible.get_by_role("main").get_by_role("link", name="Toegang verlenen").click()
+    responsible.get_by_label("Rijksregisternummer van de persoon").fill(CARE_COORDINATOR.insz)
+    responsible.get_by_label("Rol").select_option(label="Zorgcoördinator")
+    responsible.get_by_role("button", name="Toegang bewaren").click()
+    expect(responsible.get_by_role("status")).to_have_text("De toegang is bewaard.")
+    shots.shot(f"the care coordinator granted at school {SCHOOL_B} too")
+
+    staff = new_page("nl-BE")
+    staff.goto(platform.viewer + "/schools")
+    sign_in_as(staff, CARE_COORDINATOR.name)
+    reload_until(staff, lambda: staff.get_by_role("heading", name="Kies een school").count() == 1)
+    expect(staff.get_by_role("link", name=f"School {SCHOOL_B}")).to_be_visible()
+    accessible(staff, axe, shots, "the staff's school picker in Dutch")
+    staff.get_by_role("link", name="English").click()
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Choose a school")
+    accessible(staff, axe, shots, "the staff's school picker in English")
+    staff.get_by_role("link", name=f"School {SCHOOL_A}").click()
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Pupils with a report")
+
+
 def without_csrf_token(page: Any, button: str) -> None:
     """Submit the form of `button` as a forged page would: without the CSRF token."""
     form = page.get_by_role("main").locator("form", has=page.get_by_role("button", name=button))
@@ -259,8 +295,9 @@ def test_every_form_shows_the_servers_errors_next_to_the_field(platform, new_pag
 def test_the_report_page_printed_to_pdf_contains_none_of_the_report(platform, new_page, steps):
     page = new_page("nl-BE")
     shots = steps(page)
-    page.goto(platform.viewer + "/schools")
+    page.goto(platform.viewer + "/")
     sign_in_as(page, CARE_COORDINATOR.name)
+    page.get_by_role("link", name=WORDS["nl-BE"]["pupils_link"]).click()
     page.get_by_role("link", name=LOTTE.name).click()
     for text in CONTENT:
         expect(page.get_by_text(text)).to_be_visible()
