@@ -243,6 +243,7 @@ def install_access_pages(
             {
                 "school_id": school_id,
                 "section": section,
+                "viewer_url": settings.viewer_url.rstrip("/"),
                 "notice": _(NOTICES[notice]) if notice in NOTICES else "",
                 **labels(request),
                 **values,

@@ -217,7 +217,7 @@ def create_app(
     app.middleware("http")(security_headers(settings))
     pages = install_pages(app, settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    install_viewer_pages(app, pages, sessions, auth_cache, clock)
+    install_viewer_pages(app, pages, sessions, auth_cache, clock, settings.access_url)
 
     def denied_page(request: Request) -> HTMLResponse:
         return pages.render(request, "denied.html", status_code=404)

@@ -67,6 +67,7 @@ def install_viewer_pages(
     sessions: sessionmaker[Session],
     cache: AuthCache,
     clock: Callable[[], str],
+    access_url: str,
 ) -> None:
     def unavailable(request: Request) -> HTMLResponse:
         _ = gettext_for(request).gettext
@@ -110,6 +111,7 @@ def install_viewer_pages(
                 "schools": schools,
                 "responsible_of": sorted(principal.school_admin_of),
                 "parent_of": bool(principal.parent_of),
+                "access_url": access_url.rstrip("/"),
             },
         )
 
@@ -206,7 +208,11 @@ def install_viewer_pages(
             pages.render,
             request,
             "viewer_school_views.html",
-            {"school_id": school_id, "views": view_rows(request, views, names)},
+            {
+                "school_id": school_id,
+                "views": view_rows(request, views, names),
+                "access_url": access_url.rstrip("/"),
+            },
         )
 
     async def name_of_pupil(pupil_id: str) -> str | None:
