@@ -666,21 +666,43 @@ def install_access_pages(
     return pages
 
 
+CHANGE_FIELDS = {
+    "role": N_("Role"),
+    "pupil_ids": N_("Pupils"),
+    "valid_from": N_("From"),
+    "valid_until": N_("Until"),
+    "status": N_("Status"),
+    "name": N_("Name"),
+    "grant_id": N_("Access"),
+}
+
+
 def describe_change(before: str | None, after: str | None, request: Request) -> str:
-    """What changed, as `field: old → new` for the fields that changed."""
+    """What changed, as `field: old → new` for the fields that changed, translated."""
+    _ = gettext_for(request).gettext
     old = json.loads(before) if before else {}
     new = json.loads(after) if after else {}
     parts = []
     for key in sorted(set(old) | set(new)):
         if key == "version" or old.get(key) == new.get(key):
             continue
-        parts.append(f"{key}: {_short(old.get(key))} → {_short(new.get(key))}")
+        label = _(CHANGE_FIELDS[key]) if key in CHANGE_FIELDS else key
+        now = _shown(key, new.get(key), _)
+        if key not in old:
+            parts.append(f"{label}: {now}")
+        else:
+            parts.append(f"{label}: {_shown(key, old[key], _)} → {now}")
     return "; ".join(parts)
 
 
-def _short(value: Any) -> str:
+def _shown(key: str, value: Any, _: Callable[[str], str]) -> str:
     if value is None:
-        return "-"
+        return _("Whole school") if key == "pupil_ids" else "-"
+    if key == "valid_until" and value == domain.OPEN_ENDED.isoformat():
+        return _("no end date")
+    labels = {**ROLE_LABELS, **STATUS_LABELS, **REQUEST_STATUS_LABELS}
+    if key in ("role", "status") and value in labels:
+        return _(labels[value])
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)

@@ -177,6 +177,8 @@ def test_a_request_is_rejected_with_a_reason_and_another_approved_into_a_grant(a
     assert "Er wacht geen aanvraag." in decided.text
     audit = access.client.get(f"/schools/{school}/audit", headers=page_headers(access, school))
     assert "Aanvraag geweigerd" in audit.text and "Aanvraag goedgekeurd" in audit.text
+    assert "Status: In behandeling → Geweigerd" in audit.text
+    assert "Rol: Ondersteuner; Status: Actief; Vanaf: 2026-11-28; Tot: 2030-11-28" in audit.text
 
 
 def test_the_home_page_sends_a_responsible_to_their_school_and_shows_others_who_they_are(
