@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     service_token: str | None = None
     embed_origins: list[str] = []
 
+    # where people find the pages of the access service and the viewer (links between them)
+    access_url: str = Field(
+        default_factory=lambda: f"http://127.0.0.1:{local_port('access', SERVICE_PORTS['access'])}"
+    )
+    viewer_url: str = Field(
+        default_factory=lambda: f"http://127.0.0.1:{local_port('viewer', SERVICE_PORTS['viewer'])}"
+    )
+
     outbox_relay: bool = True
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"

@@ -32,6 +32,7 @@ from iris.settings import Settings
 from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, CurrentPrincipal, create_base_app
 from services.access import domain, service
 from services.access.models import AccessRequestRow, AuditRow, ClientRow, Outbox
+from services.access.pages import install_access_pages
 
 SERVICE = "access"
 log = logging.getLogger(__name__)
@@ -338,6 +339,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                     raise
         relay.notify()
         return result
+
+    install_access_pages(app, settings, SERVICE, sessions, write, today)
 
     @app.exception_handler(domain.AccessRuleBroken)
     async def _rule_broken(_request: Request, exc: domain.AccessRuleBroken) -> JSONResponse:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +26,6 @@ import httpx
 from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
@@ -35,26 +35,34 @@ from iris.db import make_engine, make_sessionmaker, transaction
 from iris.insz import INSZ, InstitutionNumber, mask_insz
 from iris.outbox import OutboxRelay, backlog
 from iris.settings import Settings
+from iris.ui import install_pages
+from iris.ui.i18n import N_, gettext_for
 from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, CurrentPrincipal, create_base_app
 from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.models import Outbox
+from services.viewer.pages import ROLE_LABELS, StaffPrincipal, install_viewer_pages
 
 SERVICE = "viewer"
 HERE = FilePath(__file__).parent
 log = logging.getLogger(__name__)
 
 KIND_LABELS = {
-    "IAC": "IAC-verslag",
-    "OV4": "OV4-verslag",
-    "GC": "GC-verslag",
-    "V": "Verslag",
-    "GV": "Gemotiveerd verslag",
+    "IAC": N_("IAC report"),
+    "OV4": N_("OV4 report"),
+    "GC": N_("GC report"),
+    "V": N_("Report"),
+    "GV": N_("Motivated report"),
 }
 STRICT_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'"
 )
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'"
+)
+REPORT_PATH = re.compile(r"^/(embed/)?pupils/[^/]+/report$")
 UNGUARDED = ("/docs", "/redoc", "/openapi.json")
 BRUSSELS = ZoneInfo("Europe/Brussels")
 REPORT_CHECKS = Counter(
@@ -140,7 +148,10 @@ def security_headers(settings: Settings) -> Callable[..., Awaitable[Response]]:
         if path in UNGUARDED:
             return response
         ancestors = embed_ancestors if path.startswith("/embed/") else "'none'"
-        response.headers["Content-Security-Policy"] = f"{STRICT_CSP}; frame-ancestors {ancestors}"
+        # the report page allows no form at all; the other pages post their forms to
+        # this service (sign-out, search) and load nothing from elsewhere
+        policy = STRICT_CSP if REPORT_PATH.match(path) else PAGE_CSP
+        response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -163,7 +174,6 @@ def create_app(
     relay = OutboxRelay(SERVICE, sessions, Outbox, settings)
     auth_cache = cache or AuthCache.from_url(settings.redis_url)
     token_for_reports = ServiceToken(settings)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
     http = httpx.AsyncClient(timeout=5.0)
 
     @asynccontextmanager
@@ -205,10 +215,12 @@ def create_app(
     app.state.cache = auth_cache
     app.state.metrics_hooks = [update_metrics]
     app.middleware("http")(security_headers(settings))
+    pages = install_pages(app, settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    install_viewer_pages(app, pages, sessions, auth_cache, clock, settings.access_url)
 
     def denied_page(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "denied.html", status_code=404)
+        return pages.render(request, "denied.html", status_code=404)
 
     async def deny(person_id: str, pupil_id: str, reason: str, channel: str) -> None:
         log.info("report view denied", extra={"reason": reason})
@@ -268,7 +280,7 @@ def create_app(
             return denied_page(request)
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("reports service unavailable", extra={"error": type(exc).__name__})
-            return templates.TemplateResponse(request, "unavailable.html", status_code=503)
+            return pages.render(request, "unavailable.html", status_code=503)
         if str(report.get("pupil_id")) != pupil_id or report.get("version") != current.version:
             await deny(person, pupil_id, "reports service answered another version", channel)
             return denied_page(request)
@@ -296,19 +308,20 @@ def create_app(
         AUTHZ_DECISIONS.labels("allowed").inc()
         content = report.get("content") or {}
         stamp = viewed.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
-        viewer_name = principal.name or "onbekend"
-        return templates.TemplateResponse(
+        _ = gettext_for(request).gettext
+        viewer_name = principal.name or _("unknown")
+        return pages.render(
             request,
             "report.html",
             {
                 "report": report,
                 "content": content,
-                "kind_label": KIND_LABELS.get(str(report.get("kind")), "Verslag"),
+                "kind_label": _(KIND_LABELS.get(str(report.get("kind")), KIND_LABELS["V"])),
                 "pupil_name": None,
                 "pupil_masked": mask_insz(pupil_id),
                 "viewer_name": viewer_name,
                 "viewer_masked": mask_insz(person),
-                "role": decision.role,
+                "role_label": _(ROLE_LABELS.get(decision.role or "", decision.role or "")),
                 "viewed_at": stamp,
                 "watermark": f"{viewer_name} · {mask_insz(person)} · {stamp}",
             },
@@ -318,10 +331,11 @@ def create_app(
     async def view_report(
         request: Request,
         pupil_id: Annotated[str, Path(max_length=20)],
-        principal: CurrentPrincipal,
+        principal: StaffPrincipal,
         school_id: SchoolQuery = None,
     ) -> Response:
-        """The pupil's current report as a view-only page (granted staff)."""
+        """The pupil's current report as a view-only page (granted staff; a browser signs
+        in with the session cookie, school software and tests send a bearer token)."""
         return await show_report(request, pupil_id, school_id, principal, "web")
 
     @app.get("/embed/pupils/{pupil_id}/report", response_class=HTMLResponse)

@@ -451,6 +451,16 @@ class AuthCache:
             raise CacheNotReady(domain.CACHE_NOT_READY)
         return {_text(s) for s in schools}
 
+    async def schools_of_person(self, person_id: str) -> set[str]:
+        """The schools where the person holds (or held) a grant."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(READY_KEY)
+        pipe.smembers(person_schools_key(person_id))
+        ready, schools = await pipe.execute()
+        if not ready:
+            raise CacheNotReady(domain.CACHE_NOT_READY)
+        return {_text(s) for s in schools}
+
 
 class CacheNotReady(RuntimeError):
     """The ready marker is missing: the cache is being (re)built."""

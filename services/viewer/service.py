@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,6 +86,16 @@ def views_of(session: Session, pupil_id: str, schools: set[str] | None = None) -
     query = select(ViewRow).where(ViewRow.pupil_id == pupil_id)
     if schools is not None:
         query = query.where(ViewRow.school_id.in_(sorted(schools)))
+    return _views(session, query)
+
+
+def views_at_school(session: Session, school_id: str, limit: int = 1000) -> list[View]:
+    """The views of reports at one school, newest first."""
+    query = select(ViewRow).where(ViewRow.school_id == school_id)
+    return _views(session, query.limit(limit))
+
+
+def _views(session: Session, query: Any) -> list[View]:
     rows = session.scalars(query.order_by(ViewRow.viewed_at.desc(), ViewRow.view_id))
     return [
         View(

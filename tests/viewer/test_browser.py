@@ -54,7 +54,9 @@ def test_a_teacher_sees_the_report_and_watermark_on_screen_and_nothing_of_it_in_
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"})
+            context = browser.new_context(
+                locale="nl-BE", extra_http_headers={"Authorization": f"Bearer {token}"}
+            )
             page = context.new_page()
             response = page.goto(f"{served_viewer}/pupils/{PUPIL}/report")
             assert response is not None and response.status == 200

@@ -1,0 +1,117 @@
+"""The path through the pages, by clicking and typing only: the school responsible
+limits a teacher to one pupil, the teacher reads that pupil's report, the responsible
+revokes and the teacher's next attempt is refused, and the parent sees who looked."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from iris.seed import PARENT, PUPILS, RESPONSIBLE_A, SCHOOL_A, SCHOOL_B, TEACHER
+from tests.browser.staff.conftest import reload_until, sign_in_as
+
+pytestmark = pytest.mark.integration
+
+LOTTE, EMMA = PUPILS[0], PUPILS[2]
+
+
+def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_parent_sees_it(
+    platform, new_page, steps
+):
+    # The school responsible limits the teacher to one pupil.
+    responsible = new_page("nl-BE")
+    shots = steps(responsible)
+    responsible.goto(platform.access + "/schools")
+    sign_in_as(responsible, RESPONSIBLE_A.name)
+    expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegangen")
+    shots.shot("the responsible's grants")
+
+    responsible.get_by_role("link", name="Toegang verlenen").click()
+    expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegang verlenen")
+    responsible.get_by_label("Rijksregisternummer van de persoon").fill(TEACHER.insz)
+    responsible.get_by_label("Rol").select_option(label="Leraar")
+    responsible.get_by_label("Enkel deze leerlingen").fill(LOTTE.insz)
+    shots.shot("the grant form filled in")
+    responsible.get_by_role("button", name="Toegang bewaren").click()
+    expect(responsible.get_by_role("status")).to_have_text("De toegang is bewaard.")
+    teacher_row = responsible.get_by_role("row").filter(has_text=TEACHER.insz)
+    expect(teacher_row).to_contain_text(LOTTE.insz)
+    expect(teacher_row).not_to_contain_text(EMMA.insz)
+    expect(teacher_row).to_contain_text("Actief")
+    shots.shot("the teacher limited to one pupil")
+
+    # The teacher signs in, picks the school and reads that pupil's report.
+    teacher = new_page("nl-BE")
+    teacher_shots = steps(teacher)
+    teacher.goto(platform.viewer + "/")
+    sign_in_as(teacher, TEACHER.name)
+    expect(teacher.get_by_role("heading", level=1)).to_have_text("Welkom bij IRIS")
+    teacher.get_by_role("link", name="Leerlingen met een verslag bij school 031112").click()
+    expect(teacher.get_by_role("heading", level=1)).to_have_text("Leerlingen met een verslag")
+    links = teacher.get_by_role("table").get_by_role("link")
+    reload_until(teacher, lambda: links.count() == 1)
+    teacher.get_by_label("Zoeken op naam").fill("lotte")
+    teacher.get_by_role("button", name="Zoeken").click()
+    expect(teacher.get_by_role("link", name=LOTTE.name)).to_be_visible()
+    teacher.get_by_label("Zoeken op naam").fill("")
+    teacher.get_by_role("button", name="Zoeken").click()
+    expect(teacher.get_by_role("table").get_by_role("link")).to_have_count(1)
+    expect(teacher.get_by_role("link", name=EMMA.name)).to_have_count(0)
+    teacher_shots.shot("the teacher's pupils: only the one granted")
+
+    teacher.get_by_role("link", name=LOTTE.name).click()
+    expect(teacher.get_by_role("heading", level=1)).to_have_text("IAC-verslag")
+    expect(teacher.get_by_text("Lotte heeft nood aan voorspelbaarheid")).to_be_visible()
+    expect(teacher.locator(".watermark span").first).to_contain_text(TEACHER.name)
+    teacher_shots.shot("the report with the watermark")
+
+    # The responsible sees the view, then revokes.
+    responsible.get_by_role("navigation").get_by_role("link", name="Wie verslagen inzag").click()
+    expect(responsible.get_by_role("heading", level=1)).to_have_text("Wie verslagen inzag")
+    view_row = responsible.get_by_role("row").filter(has_text=TEACHER.name)
+    expect(view_row.first).to_contain_text(LOTTE.name)
+    shots.shot("who viewed reports at the school")
+
+    responsible.get_by_role("link", name=f"Toegang beheren bij school {SCHOOL_A}").click()
+    responsible.get_by_label("Rol").select_option(label="Leraar")
+    responsible.get_by_role("button", name="Tonen").click()
+    expect(responsible).to_have_url(re.compile(r"role=teacher"))
+    responsible.get_by_role("link", name=f"Intrekken {TEACHER.insz}").click()
+    expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegang intrekken")
+    shots.shot("asked to confirm the revoke")
+    responsible.get_by_role("button", name="Toegang intrekken").click()
+    expect(responsible.get_by_role("status")).to_have_text("De toegang is ingetrokken.")
+    expect(responsible.get_by_role("row").filter(has_text=TEACHER.insz)).to_contain_text(
+        "Ingetrokken"
+    )
+    shots.shot("the grant revoked")
+
+    # The teacher's next attempt is refused; her other school is not this pupil's.
+    refused = teacher.get_by_role("heading", name="Geen verslag om te tonen")
+    reload_until(teacher, lambda: refused.count() == 1)
+    expect(teacher.get_by_text("Lotte heeft nood aan voorspelbaarheid")).to_have_count(0)
+    teacher_shots.shot("the next attempt refused")
+    teacher.go_back()
+    expect(teacher.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
+    teacher_shots.shot("the school's pupils refused too")
+    teacher.get_by_role("link", name=re.compile("^IRIS")).click()
+    school_b = f"Leerlingen met een verslag bij school {SCHOOL_B}"
+    expect(teacher.get_by_role("link", name=school_b)).to_be_visible()
+    expect(
+        teacher.get_by_role("link", name=f"Leerlingen met een verslag bij school {SCHOOL_A}")
+    ).to_have_count(0)
+
+    # The parent sees the teacher's view listed.
+    parent = new_page("nl-BE")
+    parent_shots = steps(parent)
+    parent.goto(platform.viewer + "/")
+    sign_in_as(parent, PARENT.name)
+    parent.get_by_role("link", name="Wie het verslag inzag").click()
+    expect(parent.get_by_role("heading", level=1)).to_have_text("Wie het verslag inzag")
+    expect(parent.get_by_role("heading", level=2)).to_have_text(LOTTE.name)
+    row = parent.get_by_role("row").filter(has_text=TEACHER.name)
+    expect(row.first).to_contain_text("Leraar")
+    expect(row.first).to_contain_text(SCHOOL_A)
+    parent_shots.shot("the parent sees who looked")
