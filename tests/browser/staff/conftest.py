@@ -35,6 +35,10 @@ class Platform:
     def viewer(self) -> str:
         return self.stack.urls["viewer"]
 
+    @property
+    def reports(self) -> str:
+        return self.stack.urls["reports"]
+
 
 @pytest.fixture(scope="package")
 def platform(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:

@@ -1,25 +1,53 @@
-"""The path through the pages, by clicking and typing only: the school responsible
-limits a teacher to one pupil, the teacher reads that pupil's report, the responsible
+"""The path through the pages, by clicking and typing only: a CLB staff member issues a
+new version of a pupil's report, the school responsible limits a teacher to that pupil,
+the teacher reads that pupil's report, the responsible
 revokes and the teacher's next attempt is refused, and the parent sees who looked."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 
-from iris.seed import PARENT, PUPILS, RESPONSIBLE_A, SCHOOL_A, SCHOOL_B, TEACHER
+from iris.seed import CLB_STAFF, PARENT, PUPILS, RESPONSIBLE_A, SCHOOL_A, SCHOOL_B, TEACHER
 from tests.browser.staff.conftest import reload_until, sign_in_as
 
 pytestmark = pytest.mark.integration
 
 LOTTE, EMMA = PUPILS[0], PUPILS[2]
+NEW_NEEDS = "Lotte heeft dit schooljaar vooral nood aan vaste rustmomenten in de klas."
 
 
 def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_parent_sees_it(
     platform, new_page, steps
 ):
+    # A CLB staff member issues a new version of Lotte's report, starting today.
+    clb = new_page("nl-BE")
+    clb_shots = steps(clb)
+    clb.goto(platform.reports + "/")
+    clb.get_by_role("main").get_by_role("link", name="Aanmelden").click()
+    sign_in_as(clb, CLB_STAFF.name)
+    clb.get_by_label("Rijksregisternummer (INSZ) van de leerling").fill(LOTTE.insz)
+    clb.get_by_role("button", name="Zoeken").click()
+    clb.get_by_role("link", name="Een verslag uitreiken").click()
+    clb.get_by_label("Soort verslag (verplicht)").select_option(
+        label="IAC: individueel aangepast curriculum"
+    )
+    clb.get_by_label("Onderwijsniveau").select_option(label="Lager onderwijs")
+    clb.get_by_label("Type (buitengewoon onderwijs)").select_option(label="Type 9")
+    clb.get_by_label("Ingangsdatum").fill(date.today().isoformat())
+    clb.get_by_label("Onderwijsbehoeften van de leerling").fill(NEW_NEEDS)
+    clb.get_by_label("Advies aan de school").fill("Voorzie een rustplek en een dagschema.")
+    clb.get_by_label("Maatregelen die al genomen zijn").fill("Koptelefoon; onvoldoende.")
+    clb.get_by_label("Motivering").fill("De redelijke aanpassingen volstaan niet meer.")
+    clb_shots.shot("the CLB issues a new version")
+    clb.get_by_role("button", name="Het verslag uitreiken").click()
+    expect(clb.get_by_role("status")).to_have_text("Versie 3 is uitgereikt.")
+    expect(clb.get_by_test_id("version-3").locator(".status")).to_have_text("Huidig")
+    clb_shots.shot("version 3 is current, version 2 superseded")
+
     # The school responsible limits the teacher to one pupil.
     responsible = new_page("nl-BE")
     shots = steps(responsible)
@@ -63,7 +91,8 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 
     teacher.get_by_role("link", name=LOTTE.name).click()
     expect(teacher.get_by_role("heading", level=1)).to_have_text("IAC-verslag")
-    expect(teacher.get_by_text("Lotte heeft nood aan voorspelbaarheid")).to_be_visible()
+    reload_until(teacher, lambda: teacher.get_by_text(NEW_NEEDS).count() == 1)
+    expect(teacher.get_by_text("Lotte heeft nood aan voorspelbaarheid")).to_have_count(0)
     expect(teacher.locator(".watermark span").first).to_contain_text(TEACHER.name)
     teacher_shots.shot("the report with the watermark")
 
@@ -91,7 +120,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     # The teacher's next attempt is refused; her other school is not this pupil's.
     refused = teacher.get_by_role("heading", name="Geen verslag om te tonen")
     reload_until(teacher, lambda: refused.count() == 1)
-    expect(teacher.get_by_text("Lotte heeft nood aan voorspelbaarheid")).to_have_count(0)
+    expect(teacher.get_by_text(NEW_NEEDS)).to_have_count(0)
     teacher_shots.shot("the next attempt refused")
     teacher.go_back()
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
