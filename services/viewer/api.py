@@ -54,6 +54,11 @@ KIND_LABELS = {
     "V": N_("Report"),
     "GV": N_("Motivated report"),
 }
+LEVEL_LABELS = {
+    "nursery": N_("Nursery education"),
+    "primary": N_("Primary education"),
+    "secondary": N_("Secondary education"),
+}
 STRICT_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'"
@@ -317,6 +322,9 @@ def create_app(
                 "report": report,
                 "content": content,
                 "kind_label": _(KIND_LABELS.get(str(report.get("kind")), KIND_LABELS["V"])),
+                "level_label": _(LEVEL_LABELS[level])
+                if (level := report.get("level")) in LEVEL_LABELS
+                else None,
                 "pupil_name": None,
                 "pupil_masked": mask_insz(pupil_id),
                 "viewer_name": viewer_name,
