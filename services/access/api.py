@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 
 from iris.auth import Principal, SigningKey, mint, verifier_for
 from iris.contracts import IsoDate
-from iris.db import make_engine, make_sessionmaker, transaction
+from iris.db import transaction
 from iris.insz import INSZ, InstitutionNumber
-from iris.outbox import OutboxRelay, backlog
 from iris.settings import Settings
-from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, CurrentPrincipal, create_base_app
+from iris.store import ServiceStore
+from iris.web import CurrentPrincipal, create_base_app
 from services.access import domain, service
 from services.access.models import AccessRequestRow, AuditRow, ClientRow, Outbox
 from services.access.pages import install_access_pages
@@ -270,9 +270,8 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     now = clock or brussels_now
-    engine = make_engine(settings.database_url_for(SERVICE))
-    sessions = make_sessionmaker(engine)
-    relay = OutboxRelay(SERVICE, sessions, Outbox, settings)
+    store = ServiceStore.open(SERVICE, settings, Outbox)
+    sessions, relay = store.sessions, store.relay
     key = signing_key_for(settings)
 
     def today() -> date:
@@ -300,32 +299,22 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        relay_task = asyncio.create_task(relay.run()) if settings.outbox_relay else None
-        expiry_task = asyncio.create_task(expire_periodically())
-        try:
-            yield
-        finally:
-            expiry_task.cancel()
-            await asyncio.gather(expiry_task, return_exceptions=True)
-            if relay_task is not None:
-                await relay.stop()
-                await asyncio.wait_for(relay_task, 10)
-            engine.dispose()
+        async with store.running():
+            expiry_task = asyncio.create_task(expire_periodically())
+            try:
+                yield
+            finally:
+                expiry_task.cancel()
+                await asyncio.gather(expiry_task, return_exceptions=True)
 
-    async def database_ready() -> str | None:
-        await asyncio.to_thread(lambda: backlog(sessions, Outbox))
-        return None
-
-    async def update_metrics() -> None:
-        OUTBOX_BACKLOG.labels(SERVICE).set(await asyncio.to_thread(backlog, sessions, Outbox))
-        OUTBOX_PUBLISHED.labels(SERVICE).set(relay.published)
-
-    app = create_base_app(SERVICE, readiness=[("database", database_ready)], lifespan=lifespan)
+    app = create_base_app(
+        SERVICE, readiness=[("database", store.database_ready)], lifespan=lifespan
+    )
     app.state.verifier = verifier_for(settings)
     app.state.sessions = sessions
     app.state.relay = relay
     app.state.expire_once = expire_once
-    app.state.metrics_hooks = [update_metrics]
+    app.state.metrics_hooks = [store.update_metrics]
 
     def write(change: Callable[[Session], Any]) -> Any:
         """Run `change` in one transaction (retried when a first grant raced another)."""

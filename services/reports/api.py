@@ -3,7 +3,6 @@ the viewer alone reads the content of a pupil's current report."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -22,13 +21,11 @@ from sqlalchemy.orm import Session
 
 from iris.auth import Principal, TokenVerifier, verifier_for
 from iris.contracts import IsoDate, utcnow
-from iris.db import make_engine, make_sessionmaker, transaction
+from iris.db import transaction
 from iris.insz import INSZ, InstitutionNumber, mask_insz
-from iris.outbox import OutboxRelay, backlog
 from iris.settings import Settings
+from iris.store import ServiceStore
 from iris.web import (
-    OUTBOX_BACKLOG,
-    OUTBOX_PUBLISHED,
     CurrentPrincipal,
     bearer_principal,
     create_base_app,
@@ -220,36 +217,24 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     today = clock or today_in_brussels
-    engine = make_engine(settings.database_url_for(SERVICE), hide_parameters=True)
-    sessions = make_sessionmaker(engine)
-    relay = OutboxRelay(SERVICE, sessions, Outbox, settings)
+    # hide_parameters: a failing statement never carries report content into a log line
+    store = ServiceStore.open(SERVICE, settings, Outbox, hide_parameters=True)
+    sessions, relay = store.sessions, store.relay
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(relay.run()) if settings.outbox_relay else None
-        try:
+        async with store.running():
             yield
-        finally:
-            if task is not None:
-                await relay.stop()
-                await asyncio.wait_for(task, 10)
-            engine.dispose()
 
-    async def database_ready() -> str | None:
-        await asyncio.to_thread(lambda: backlog(sessions, Outbox))
-        return None
-
-    async def update_metrics() -> None:
-        OUTBOX_BACKLOG.labels(SERVICE).set(await asyncio.to_thread(backlog, sessions, Outbox))
-        OUTBOX_PUBLISHED.labels(SERVICE).set(relay.published)
-
-    app = create_base_app(SERVICE, readiness=[("database", database_ready)], lifespan=lifespan)
+    app = create_base_app(
+        SERVICE, readiness=[("database", store.database_ready)], lifespan=lifespan
+    )
     app.state.verifier = verifier_for(settings)
     app.state.internal_verifier = verifier_for(settings, settings.internal_audience)
     app.state.sessions = sessions
     app.state.relay = relay
     app.state.clock = today
-    app.state.metrics_hooks = [update_metrics]
+    app.state.metrics_hooks = [store.update_metrics]
 
     def write(change: Callable[[Session], T]) -> T:
         with transaction(sessions) as session:

@@ -31,13 +31,13 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from iris.auth import Principal, dev_issuer_key, mint, verifier_for
-from iris.db import make_engine, make_sessionmaker, transaction
+from iris.db import transaction
 from iris.insz import INSZ, InstitutionNumber, mask_insz
-from iris.outbox import OutboxRelay, backlog
 from iris.settings import Settings
+from iris.store import ServiceStore
 from iris.ui import install_pages
 from iris.ui.i18n import N_, gettext_for
-from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, CurrentPrincipal, create_base_app
+from iris.web import CurrentPrincipal, create_base_app
 from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.models import Outbox
@@ -174,25 +174,20 @@ def create_app(
     clock: Callable[[], str] = today,
 ) -> FastAPI:
     settings = settings or Settings()
-    engine = make_engine(settings.database_url_for(SERVICE))
-    sessions = make_sessionmaker(engine)
-    relay = OutboxRelay(SERVICE, sessions, Outbox, settings)
+    store = ServiceStore.open(SERVICE, settings, Outbox)
+    sessions, relay = store.sessions, store.relay
     auth_cache = cache or AuthCache.from_url(settings.redis_url)
     token_for_reports = ServiceToken(settings)
     http = httpx.AsyncClient(timeout=5.0)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(relay.run()) if settings.outbox_relay else None
-        try:
-            yield
-        finally:
-            if task is not None:
-                await relay.stop()
-                await asyncio.wait_for(task, 10)
-            await http.aclose()
-            await auth_cache.close()
-            engine.dispose()
+        async with store.running():
+            try:
+                yield
+            finally:
+                await http.aclose()
+                await auth_cache.close()
 
     async def cache_ready() -> str | None:
         try:
@@ -200,18 +195,13 @@ def create_app(
         except Exception as exc:
             return f"authorisation cache unavailable: {type(exc).__name__}"
 
-    async def database_ready() -> str | None:
-        await asyncio.to_thread(lambda: backlog(sessions, Outbox))
-        return None
-
     async def update_metrics() -> None:
         CACHE_READY.set(0 if await cache_ready() else 1)
-        OUTBOX_BACKLOG.labels(SERVICE).set(await asyncio.to_thread(backlog, sessions, Outbox))
-        OUTBOX_PUBLISHED.labels(SERVICE).set(relay.published)
+        await store.update_metrics()
 
     app = create_base_app(
         SERVICE,
-        readiness=[("authorisation cache", cache_ready), ("database", database_ready)],
+        readiness=[("authorisation cache", cache_ready), ("database", store.database_ready)],
         lifespan=lifespan,
     )
     app.state.verifier = verifier_for(settings)

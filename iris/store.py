@@ -1,0 +1,60 @@
+"""A service's database and its outbox relay: what every service's API holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from iris.db import make_engine, make_sessionmaker
+from iris.outbox import OutboxMixin, OutboxRelay, backlog
+from iris.settings import Settings
+from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+
+
+@dataclass
+class ServiceStore:
+    service: str
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    outbox: type[OutboxMixin]
+    relay: OutboxRelay
+
+    @classmethod
+    def open(
+        cls, service: str, settings: Settings, outbox: type[OutboxMixin], **engine_options: Any
+    ) -> ServiceStore:
+        engine = make_engine(settings.database_url_for(service), **engine_options)
+        sessions = make_sessionmaker(engine)
+        relay = OutboxRelay(service, sessions, outbox, settings)
+        return cls(service, settings, engine, sessions, outbox, relay)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Publish the outbox while the API runs (unless IRIS_OUTBOX_RELAY=false)."""
+        task = asyncio.create_task(self.relay.run()) if self.settings.outbox_relay else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                await self.relay.stop()
+                await asyncio.wait_for(task, 10)
+            self.engine.dispose()
+
+    async def database_ready(self) -> str | None:
+        """A readiness check: the database answers."""
+        await asyncio.to_thread(backlog, self.sessions, self.outbox)
+        return None
+
+    async def update_metrics(self) -> None:
+        """Refresh the outbox gauges before a scrape."""
+        OUTBOX_BACKLOG.labels(self.service).set(
+            await asyncio.to_thread(backlog, self.sessions, self.outbox)
+        )
+        OUTBOX_PUBLISHED.labels(self.service).set(self.relay.published)
