@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from iris.db import make_engine, make_sessionmaker
+from iris.db import make_engine, make_sessionmaker, transaction
 from iris.outbox import OutboxMixin, OutboxRelay, backlog
 from iris.settings import Settings
 from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -58,3 +60,15 @@ class ServiceStore:
             await asyncio.to_thread(backlog, self.sessions, self.outbox)
         )
         OUTBOX_PUBLISHED.labels(self.service).set(self.relay.published)
+
+
+def in_one_transaction(
+    service: str, settings: Settings, work: Callable[[Session], T], **engine_options: Any
+) -> T:
+    """Run `work` once in one transaction on the service's database (for commands)."""
+    engine = make_engine(settings.database_url_for(service), **engine_options)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            return work(session)
+    finally:
+        engine.dispose()

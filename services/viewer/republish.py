@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from iris.db import make_engine, make_sessionmaker, transaction
 from iris.settings import Settings
+from iris.store import in_one_transaction
 from services.viewer import service
 
 
 def republish(settings: Settings) -> int:
-    engine = make_engine(settings.database_url_for("viewer"))
-    try:
-        with transaction(make_sessionmaker(engine)) as session:
-            return service.republish(session)
-    finally:
-        engine.dispose()
+    return in_one_transaction("viewer", settings, service.republish)
