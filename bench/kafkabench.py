@@ -101,8 +101,11 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> int:
         await consumer.stop()
 
 
-async def plain_read(bootstrap: str, topics: list[str]) -> tuple[int, float]:
-    """The baseline: a plain consumer reading topics to their end without processing."""
+async def plain_read(
+    bootstrap: str, topics: list[str], sizes: dict[str, int] | None = None
+) -> tuple[int, float]:
+    """The baseline: a plain consumer reading topics to their end without processing.
+    When `sizes` is given, it receives the bytes of the values read under "bytes"."""
     consumer = await _assigned(bootstrap, topics)
     try:
         assignment = list(consumer.assignment())
@@ -112,6 +115,10 @@ async def plain_read(bootstrap: str, topics: list[str]) -> tuple[int, float]:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=20000)
             total += sum(len(records) for records in batches.values())
+            if sizes is not None:
+                sizes["bytes"] = sizes.get("bytes", 0) + sum(
+                    len(r.value or b"") for records in batches.values() for r in records
+                )
             positions = [await consumer.position(tp) for tp in assignment]
             if all(pos >= ends[tp] for pos, tp in zip(positions, assignment, strict=True)):
                 break

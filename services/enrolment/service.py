@@ -3,6 +3,8 @@ the canonical change in the outbox when, and only when, something changed."""
 
 from __future__ import annotations
 
+import random
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -47,8 +49,11 @@ def _store(session: Session, row: EnrolmentRow | None, new: domain.Enrolment) ->
     session.flush()
 
 
-def changed_event(enrolment: domain.Enrolment) -> EnrolmentChanged:
+def changed_event(
+    enrolment: domain.Enrolment, event_id: uuid.UUID | None = None
+) -> EnrolmentChanged:
     return EnrolmentChanged(
+        event_id=event_id or uuid.uuid4(),
         pupil_id=enrolment.pupil_id,
         school_id=enrolment.school_id,
         start_date=enrolment.start_date,
@@ -164,19 +169,29 @@ def apply_submissions(
             results.append(Outcome(before, False))
             continue
         current[pair] = dirty[pair] = new
-        outbox.append(_outbox_row(changed_event(new), now))
+        outbox.append(_outbox_row(changed_event(new, _fresh_id()), now))
         results.append(Outcome(new, True))
     if fresh_seen:
         session.execute(insert(SeenEvent), fresh_seen)
     inserts = [_row_values(e, now) for pair, e in dirty.items() if pair not in rows]
     if inserts:
         session.execute(insert(EnrolmentRow), inserts)
-    updates = [{"id": rows[pair].id, **_row_values(e, now)} for pair, e in dirty.items() if pair in rows]
+    updates = [
+        {"id": rows[pair].id, **_row_values(e, now)} for pair, e in dirty.items() if pair in rows
+    ]
     if updates:
         session.execute(update(EnrolmentRow), updates)
     if outbox:
         session.execute(insert(Outbox), outbox)
     return results
+
+
+_ids = random.Random()  # seeded from the system's randomness once per process
+
+
+def _fresh_id() -> uuid.UUID:
+    """A version-4 event id without a system call per event (ids need only be unique)."""
+    return uuid.UUID(int=_ids.getrandbits(128), version=4)
 
 
 def _row_values(enrolment: domain.Enrolment, now: datetime) -> dict[str, object]:

@@ -26,7 +26,7 @@ from iris.db import make_engine, make_sessionmaker
 from iris.settings import Settings
 from iris.streams import make_faust_app
 from iris.worker_metrics import serve_worker_metrics
-from services.enrolment import domain, service
+from services.enrolment import service
 
 log = logging.getLogger(__name__)
 
