@@ -93,6 +93,7 @@ class Published:
     refused: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     grants: dict[int, str] = field(default_factory=dict)  # index in data.grants -> grant_id
     revoked: int = 0
+    expired_skipped: int = 0
     seconds: float = 0.0
 
 
@@ -102,6 +103,7 @@ async def publish_reports_and_grants(
     """Issue every report version (in order per pupil) and withdrawal through the reports
     API, and every grant and revocation through the access API, `concurrency` at a time."""
     done = Published()
+    today = date.today().isoformat()
     started = time.perf_counter()
     by_pupil: dict[str, list[ReportFact]] = defaultdict(list)
     for fact in data.reports:
@@ -144,6 +146,11 @@ async def publish_reports_and_grants(
                         done.refused[f"withdrawal {gone and gone.status_code}"] += 1
 
         async def grant(index: int, fact: GrantFact) -> None:
+            if fact.valid_until < today:
+                # The access API refuses a grant that has already ended; such a grant
+                # exists only as history, and the viewer denies it either way.
+                done.expired_skipped += 1
+                return
             headers = tokens.person(
                 responsible_of(fact.school_id), school_admin_of=[fact.school_id]
             )
@@ -416,9 +423,12 @@ def key_kind(key: str) -> str:
     return name
 
 
-def empty_database_url(redis_url: str, index: int = 9) -> str:
+def empty_database_url(redis_url: str) -> str:
+    """Database 14 of the same Redis server (13 when the platform itself uses 14)."""
     base, _, last = redis_url.rstrip("/").rpartition("/")
-    return f"{base}/{index}" if last.isdigit() else f"{redis_url.rstrip('/')}/{index}"
+    if not last.isdigit():
+        base, last = redis_url.rstrip("/"), "0"
+    return f"{base}/{13 if last == '14' else 14}"
 
 
 async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any]:

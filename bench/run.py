@@ -124,6 +124,7 @@ def measure_platform(
         "withdrawals": published.withdrawals,
         "grants": len(published.grants),
         "revocations": published.revoked,
+        "expired_grants_not_publishable": published.expired_skipped,
         "refused": published.refused,
         "seconds": round(published.seconds, 1),
         "requests_per_second": round(
