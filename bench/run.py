@@ -283,7 +283,9 @@ def measure_platform(
 
     # 3: revoke-to-deny against the broker's own produce-to-consume latency
     revoked = asyncio.run(
-        platform.revoke_to_deny(stack.urls, settings.redis_url, tokens, pairs, revocations)
+        platform.revoke_to_deny(
+            stack.urls | {"kafka": bootstrap}, settings.redis_url, tokens, pairs, revocations
+        )
     )
     broker = asyncio.run(kafkabench.produce_to_consume_ms(bootstrap, revocations))
     deny = harness.percentiles(revoked["revoke_to_deny_ms"])
@@ -302,14 +304,22 @@ def measure_platform(
             details={
                 "revoke_to_deny": deny,
                 "produce_to_consume": bare,
+                "revoke_to_topic": harness.percentiles(revoked["revoke_to_topic_ms"]),
                 "granted": revoked["granted"],
+                "allowed_before_revoking": revoked["allowed_before_revoking"],
                 "not_denied_in_time": revoked["not_denied_in_time"],
-                "method": "from the revoke call's answer to the first denied check",
+                "method": "from the revoke call's answer to the first denied check; "
+                "revoke_to_topic: to the revoked grant's change on iris.access.grants",
             },
         ),
         revoke_to_deny_ms=revoked["revoke_to_deny_ms"],
+        revoke_to_topic_ms=revoked["revoke_to_topic_ms"],
         produce_to_consume_ms=broker,
     )
+
+
+def _stop_on_term(_signum: int, _frame: object) -> None:
+    raise SystemExit(143)
 
 
 def main(
@@ -319,6 +329,7 @@ def main(
     http_seconds: float | None = None,
     revocations: int = 200,
 ) -> Path:
+    signal.signal(signal.SIGTERM, _stop_on_term)  # so that the platform is stopped too
     run = harness.Run(scale=scale, machine=harness.describe_machine())
     print(f"IRIS bench at scale {scale:g}: generating the data set", flush=True)
     started = time.perf_counter()
