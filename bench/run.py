@@ -308,7 +308,8 @@ def measure_platform(
                 "granted": revoked["granted"],
                 "allowed_before_revoking": revoked["allowed_before_revoking"],
                 "not_denied_in_time": revoked["not_denied_in_time"],
-                "method": "from the revoke call's answer to the first denied check; "
+                "method": "8 revocations in flight at a time, each timed from the revoke "
+                "call's answer to the first denied check; "
                 "revoke_to_topic: to the revoked grant's change on iris.access.grants",
             },
         ),
