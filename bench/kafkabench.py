@@ -63,9 +63,12 @@ def publish_enrolments(
     return count, time.perf_counter() - started
 
 
-async def _assigned(bootstrap: str, topics: list[str]) -> AIOKafkaConsumer:
+async def _assigned(
+    bootstrap: str, topics: list[str], fetch_max_wait_ms: int = 500
+) -> AIOKafkaConsumer:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 << 20,
@@ -156,13 +159,16 @@ async def watch(
         await consumer.stop()
 
 
-async def produce_to_consume_ms(bootstrap: str, count: int = 200) -> list[float]:
-    """The broker's own latency: a bare message from produce to consume, one at a time."""
+async def produce_to_consume_ms(
+    bootstrap: str, count: int = 200, fetch_max_wait_ms: int = 100
+) -> list[float]:
+    """The broker's own latency: a bare message from produce to consume, one at a time,
+    read by a consumer with the platform workers' fetch wait."""
     topic = f"bench.latency.{uuid.uuid4().hex[:8]}"
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     await producer.start()
     await producer.send_and_wait(topic, b"warm-up")
-    consumer = await _assigned(bootstrap, [topic])
+    consumer = await _assigned(bootstrap, [topic], fetch_max_wait_ms=fetch_max_wait_ms)
     samples = []
     try:
         await consumer.getmany(timeout_ms=1000)

@@ -414,7 +414,9 @@ async def revoke_to_deny(
 async def _listen_for_revocations(urls: dict[str, str], seen: dict[str, float]) -> None:
     """Note when each revoked grant's change reaches `iris.access.grants` (relay + broker)."""
     bootstrap = urls["kafka"]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="latest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=20
+    )
     await consumer.start()
     try:
         await consumer.topics()

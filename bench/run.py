@@ -287,7 +287,9 @@ def measure_platform(
             stack.urls | {"kafka": bootstrap}, settings.redis_url, tokens, pairs, revocations
         )
     )
-    broker = asyncio.run(kafkabench.produce_to_consume_ms(bootstrap, revocations))
+    broker = asyncio.run(
+        kafkabench.produce_to_consume_ms(bootstrap, revocations, settings.kafka_fetch_max_wait_ms)
+    )
     deny = harness.percentiles(revoked["revoke_to_deny_ms"])
     bare = harness.percentiles(broker)
     run.add(
