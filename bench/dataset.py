@@ -202,16 +202,20 @@ def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None
                 valid_from = today - timedelta(days=count - v)
             secondary = school.level == "secondary"
             needs_type = kind in ("IAC", "OV4", "V")
+            bo_type = rng.choice(TYPES[1:]) if needs_type else None
+            form = (
+                ("4" if kind == "OV4" else rng.choice("123")) if secondary and needs_type else None
+            )
+            if bo_type == "2" and form in ("3", "4"):
+                bo_type = "9"  # type 2 is organised in opleidingsvorm 1 and 2 only
             data.reports.append(
                 ReportFact(
                     pupil,
                     school.clb_id,
                     kind,
                     valid_from.isoformat(),
-                    (rng.choice(TYPES[1:]) if needs_type else None),
-                    ("4" if kind == "OV4" else rng.choice("123"))
-                    if secondary and needs_type
-                    else None,
+                    bo_type,
+                    form,
                     school.level,
                     withdraw=last and rng.random() < WITHDRAWN_SHARE,
                 )

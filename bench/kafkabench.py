@@ -63,9 +63,12 @@ def publish_enrolments(
     return count, time.perf_counter() - started
 
 
-async def _assigned(bootstrap: str, topics: list[str]) -> AIOKafkaConsumer:
+async def _assigned(
+    bootstrap: str, topics: list[str], fetch_max_wait_ms: int = 500
+) -> AIOKafkaConsumer:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 << 20,
@@ -101,8 +104,11 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> int:
         await consumer.stop()
 
 
-async def plain_read(bootstrap: str, topics: list[str]) -> tuple[int, float]:
-    """The baseline: a plain consumer reading topics to their end without processing."""
+async def plain_read(
+    bootstrap: str, topics: list[str], sizes: dict[str, int] | None = None
+) -> tuple[int, float]:
+    """The baseline: a plain consumer reading topics to their end without processing.
+    When `sizes` is given, it receives the bytes of the values read under "bytes"."""
     consumer = await _assigned(bootstrap, topics)
     try:
         assignment = list(consumer.assignment())
@@ -112,6 +118,10 @@ async def plain_read(bootstrap: str, topics: list[str]) -> tuple[int, float]:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=20000)
             total += sum(len(records) for records in batches.values())
+            if sizes is not None:
+                sizes["bytes"] = sizes.get("bytes", 0) + sum(
+                    len(r.value or b"") for records in batches.values() for r in records
+                )
             positions = [await consumer.position(tp) for tp in assignment]
             if all(pos >= ends[tp] for pos, tp in zip(positions, assignment, strict=True)):
                 break
@@ -149,13 +159,16 @@ async def watch(
         await consumer.stop()
 
 
-async def produce_to_consume_ms(bootstrap: str, count: int = 200) -> list[float]:
-    """The broker's own latency: a bare message from produce to consume, one at a time."""
+async def produce_to_consume_ms(
+    bootstrap: str, count: int = 200, fetch_max_wait_ms: int = 100
+) -> list[float]:
+    """The broker's own latency: a bare message from produce to consume, one at a time,
+    read by a consumer with the platform workers' fetch wait."""
     topic = f"bench.latency.{uuid.uuid4().hex[:8]}"
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     await producer.start()
     await producer.send_and_wait(topic, b"warm-up")
-    consumer = await _assigned(bootstrap, [topic])
+    consumer = await _assigned(bootstrap, [topic], fetch_max_wait_ms=fetch_max_wait_ms)
     samples = []
     try:
         await consumer.getmany(timeout_ms=1000)

@@ -211,7 +211,13 @@ def cmd_bench_generate(args: argparse.Namespace) -> int:
 def cmd_bench_run(args: argparse.Namespace) -> int:
     from bench.run import RESULTS, main
 
-    main(args.scale, Path(args.out) if args.out else RESULTS, args.seed)
+    main(
+        args.scale,
+        Path(args.out) if args.out else RESULTS,
+        args.seed,
+        http_seconds=args.http_seconds,
+        revocations=args.revocations,
+    )
     return 0
 
 
@@ -285,6 +291,10 @@ def parser() -> argparse.ArgumentParser:
     brun.add_argument("--scale", type=float, default=0.05)
     brun.add_argument("--seed", type=int, default=20261128)
     brun.add_argument("--out", help="results folder (default bench/results)")
+    brun.add_argument(
+        "--http-seconds", type=float, help="seconds of HTTP load per endpoint (5, or 15 at 0.5+)"
+    )
+    brun.add_argument("--revocations", type=int, default=200, help="revoke-to-deny samples")
     brun.set_defaults(func=cmd_bench_run)
 
     top = sub.add_parser("topics", help="create the topics")

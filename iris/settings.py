@@ -33,6 +33,10 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_idempotence: bool = False
+    # How long a worker's fetch may wait at the broker for data. Faust fixes 1,500 ms; a
+    # broker that answers a waiting fetch only when the wait ends (the embedded Tansu)
+    # then delays every change by up to that long.
+    kafka_fetch_max_wait_ms: int = 100
     topic_partitions: int | None = None  # override the registry's counts (embedded broker)
     topic_replication_factor: int = 1  # 3 on a production Kafka cluster
     redis_url: str = "redis://127.0.0.1:16379/0"

@@ -27,4 +27,25 @@ def make_faust_app(app_id: str, settings: Settings, **overrides: Any) -> faust.A
         "stream_wait_empty": False,
     }
     options.update(overrides)
+    _limit_fetch_wait(settings.kafka_fetch_max_wait_ms)
     return faust.App(app_id, **options)
+
+
+def _limit_fetch_wait(wait_ms: int) -> None:
+    """Faust's consumer waits up to 1,500 ms per fetch and offers no setting for it; the
+    aiokafka consumer it creates takes the value from this attribute when it starts."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    create = AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(create, "_iris_fetch_wait", None) == wait_ms:
+        return
+    original = getattr(create, "_iris_original", create)
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = wait_ms
+        return consumer
+
+    create_worker_consumer._iris_fetch_wait = wait_ms  # type: ignore[attr-defined]
+    create_worker_consumer._iris_original = original  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]

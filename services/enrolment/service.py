@@ -3,10 +3,12 @@ the canonical change in the outbox when, and only when, something changed."""
 
 from __future__ import annotations
 
+import random
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from iris.contracts import (
@@ -47,8 +49,11 @@ def _store(session: Session, row: EnrolmentRow | None, new: domain.Enrolment) ->
     session.flush()
 
 
-def changed_event(enrolment: domain.Enrolment) -> EnrolmentChanged:
+def changed_event(
+    enrolment: domain.Enrolment, event_id: uuid.UUID | None = None
+) -> EnrolmentChanged:
     return EnrolmentChanged(
+        event_id=event_id or uuid.uuid4(),
         pupil_id=enrolment.pupil_id,
         school_id=enrolment.school_id,
         start_date=enrolment.start_date,
@@ -101,6 +106,115 @@ def apply_submission(session: Session, event: EnrolmentRegistered | EnrolmentEnd
             event.display_name,
         )
     return end(session, event.pupil_id, event.school_id, event.end_date)
+
+
+def apply_submissions(
+    session: Session, events: list[EnrolmentRegistered | EnrolmentEnded]
+) -> list[Outcome | domain.EnrolmentRuleBroken]:
+    """Apply a batch of submissions in the caller's transaction, in order, with a few
+    statements for the whole batch: one read of the event ids already seen, one read
+    (locking on PostgreSQL) of the current rows, and bulk writes. Each event's result is
+    the same as `apply_submission` one by one; a broken rule marks only that event."""
+    ids = list(dict.fromkeys(str(e.event_id) for e in events))
+    seen: set[str] = set()
+    for start in range(0, len(ids), 500):
+        seen.update(
+            session.scalars(
+                select(SeenEvent.event_id).where(SeenEvent.event_id.in_(ids[start : start + 500]))
+            )
+        )
+    pupils = sorted({e.pupil_id for e in events})
+    rows: dict[tuple[str, str], EnrolmentRow] = {}
+    for start in range(0, len(pupils), 500):
+        query = (
+            select(EnrolmentRow)
+            .where(EnrolmentRow.pupil_id.in_(pupils[start : start + 500]))
+            .order_by(EnrolmentRow.id)
+            .with_for_update()
+        )
+        rows.update({(r.pupil_id, r.school_id): r for r in session.scalars(query)})
+    current: dict[tuple[str, str], domain.Enrolment | None] = {
+        pair: row.to_domain() for pair, row in rows.items()
+    }
+    results: list[Outcome | domain.EnrolmentRuleBroken] = []
+    fresh_seen: list[dict[str, object]] = []
+    dirty: dict[tuple[str, str], domain.Enrolment] = {}
+    outbox: list[dict[str, object]] = []
+    now = datetime.now(UTC)
+    for event in events:
+        event_id = str(event.event_id)
+        if event_id in seen:
+            results.append(Outcome(None, False))
+            continue
+        pair = (event.pupil_id, event.school_id)
+        before = current.get(pair)
+        try:
+            if isinstance(event, EnrolmentRegistered):
+                new = domain.register(
+                    before,
+                    event.pupil_id,
+                    event.school_id,
+                    event.start_date,
+                    event.end_date,
+                    event.display_name,
+                )
+            else:
+                new = domain.end(before, event.end_date)
+        except domain.EnrolmentRuleBroken as exc:
+            results.append(exc)
+            continue
+        seen.add(event_id)
+        fresh_seen.append({"event_id": event_id, "seen_at": now})
+        if new is None:
+            results.append(Outcome(before, False))
+            continue
+        current[pair] = dirty[pair] = new
+        outbox.append(_outbox_row(changed_event(new, _fresh_id()), now))
+        results.append(Outcome(new, True))
+    if fresh_seen:
+        session.execute(insert(SeenEvent), fresh_seen)
+    inserts = [_row_values(e, now) for pair, e in dirty.items() if pair not in rows]
+    if inserts:
+        session.execute(insert(EnrolmentRow), inserts)
+    updates = [
+        {"id": rows[pair].id, **_row_values(e, now)} for pair, e in dirty.items() if pair in rows
+    ]
+    if updates:
+        session.execute(update(EnrolmentRow), updates)
+    if outbox:
+        session.execute(insert(Outbox), outbox)
+    return results
+
+
+_ids = random.Random()  # seeded from the system's randomness once per process
+
+
+def _fresh_id() -> uuid.UUID:
+    """A version-4 event id without a system call per event (ids need only be unique)."""
+    return uuid.UUID(int=_ids.getrandbits(128), version=4)
+
+
+def _row_values(enrolment: domain.Enrolment, now: datetime) -> dict[str, object]:
+    return {
+        "pupil_id": enrolment.pupil_id,
+        "school_id": enrolment.school_id,
+        "start_date": enrolment.start_date,
+        "end_date": enrolment.end_date,
+        "display_name": enrolment.display_name,
+        "version": enrolment.version,
+        "updated_at": now,
+    }
+
+
+def _outbox_row(event: EnrolmentChanged, now: datetime) -> dict[str, object]:
+    return {
+        "topic": ENROLMENT_CHANGES.name,
+        "key": event.pupil_id,
+        "event_type": event.type,
+        "event_id": str(event.event_id),
+        "payload": event.model_dump_json(),
+        "created_at": now,
+    }
 
 
 def reject(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from iris.db import make_engine, make_sessionmaker
 from iris.settings import Settings
 from iris.streams import make_faust_app
 from iris.worker_metrics import serve_worker_metrics
-from services.enrolment import domain, service
+from services.enrolment import service
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,36 @@ class Submission:
     offset: int
 
 
-def submission_problem(submission: Submission, verifier: TokenVerifier) -> tuple[Any, str | None]:
+class VerifiedTokens:
+    """Remembers the principal of each bearer token already verified, for a short while.
+
+    School software sends the same token with every submission for an hour; checking
+    its RS256 signature once instead of per event is most of a worker's CPU. A token
+    is verified again after `ttl` seconds (and never trusted past its own expiry,
+    which `verify` checks).
+    """
+
+    def __init__(self, verifier: TokenVerifier, ttl: float = 60.0, size: int = 10_000) -> None:
+        self.verifier = verifier
+        self.ttl = ttl
+        self.size = size
+        self._known: dict[str, tuple[float, Any]] = {}
+
+    def verify(self, token: str) -> Any:
+        now = time.monotonic()
+        known = self._known.get(token)
+        if known is not None and known[0] > now:
+            return known[1]
+        principal = self.verifier.verify(token)
+        if len(self._known) >= self.size:
+            self._known.clear()
+        self._known[token] = (now + self.ttl, principal)
+        return principal
+
+
+def submission_problem(
+    submission: Submission, verifier: TokenVerifier | VerifiedTokens
+) -> tuple[Any, str | None]:
     """The parsed event, or the reason it is refused."""
     try:
         event = ENROLMENT_SUBMITTED.parse(submission.value or b"")
@@ -60,22 +90,25 @@ def submission_problem(submission: Submission, verifier: TokenVerifier) -> tuple
 
 
 def apply_batch(
-    sessions: sessionmaker[Session], verifier: TokenVerifier, batch: list[Submission]
+    sessions: sessionmaker[Session],
+    verifier: TokenVerifier | VerifiedTokens,
+    batch: list[Submission],
 ) -> int:
     """Apply a batch in one transaction; a rule broken by one event rejects only that event."""
+    checked = [submission_problem(submission, verifier) for submission in batch]
+    accepted = [event for event, _reason in checked if event is not None]
     changed = 0
     with sessions() as session, session.begin():
-        for submission in batch:
-            logs.event_id.set(f"{submission.topic}/{submission.partition}/{submission.offset}")
-            event, reason = submission_problem(submission, verifier)
+        outcomes = iter(service.apply_submissions(session, accepted))
+        for submission, (event, reason) in zip(batch, checked, strict=True):
             if event is not None:
-                try:
-                    with session.begin_nested():
-                        changed += service.apply_submission(session, event).changed
+                outcome = next(outcomes)
+                if isinstance(outcome, service.Outcome):
+                    changed += outcome.changed
                     continue
-                except domain.EnrolmentRuleBroken as exc:
-                    reason = f"{exc.field}: {exc.message}"
+                reason = f"{outcome.field}: {outcome.message}"
             assert reason is not None
+            logs.event_id.set(f"{submission.topic}/{submission.partition}/{submission.offset}")
             log.info(
                 "submission rejected",
                 extra={
@@ -108,21 +141,21 @@ submitted = app.topic(
 )
 serve_worker_metrics(app, settings, [ENROLMENT_SUBMITTED.name])
 _sessions: sessionmaker[Session] | None = None
-_verifier: TokenVerifier | None = None
+_verifier: VerifiedTokens | None = None
 
 
-def _dependencies() -> tuple[sessionmaker[Session], TokenVerifier]:
+def _dependencies() -> tuple[sessionmaker[Session], VerifiedTokens]:
     global _sessions, _verifier
     if _sessions is None or _verifier is None:
         _sessions = make_sessionmaker(make_engine(settings.database_url_for("enrolment")))
-        _verifier = verifier_for(settings)
+        _verifier = VerifiedTokens(verifier_for(settings))
     return _sessions, _verifier
 
 
 @app.agent(submitted)
 async def apply_submissions(stream: Any) -> None:
     sessions, verifier = _dependencies()
-    async for events in stream.take_events(500, within=0.05):
+    async for events in stream.take_events(2000, within=0.05):
         batch = [
             Submission(
                 e.message.key,
