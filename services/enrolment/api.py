@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -16,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from iris.auth import Principal, verifier_for
 from iris.contracts import IsoDate
-from iris.db import make_engine, make_sessionmaker, transaction
+from iris.db import transaction
 from iris.insz import INSZ, InstitutionNumber
-from iris.outbox import OutboxRelay, backlog
 from iris.settings import Settings
-from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, CurrentPrincipal, create_base_app
+from iris.store import ServiceStore
+from iris.web import CurrentPrincipal, create_base_app
 from services.enrolment import domain, service
 from services.enrolment.models import Outbox
 
@@ -83,34 +82,21 @@ def school_of_client(principal: Principal) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = make_engine(settings.database_url_for(SERVICE))
-    sessions = make_sessionmaker(engine)
-    relay = OutboxRelay(SERVICE, sessions, Outbox, settings)
+    store = ServiceStore.open(SERVICE, settings, Outbox)
+    sessions, relay = store.sessions, store.relay
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(relay.run()) if settings.outbox_relay else None
-        try:
+        async with store.running():
             yield
-        finally:
-            if task is not None:
-                await relay.stop()
-                await asyncio.wait_for(task, 10)
-            engine.dispose()
 
-    async def database_ready() -> str | None:
-        await asyncio.to_thread(lambda: backlog(sessions, Outbox))
-        return None
-
-    async def update_metrics() -> None:
-        OUTBOX_BACKLOG.labels(SERVICE).set(await asyncio.to_thread(backlog, sessions, Outbox))
-        OUTBOX_PUBLISHED.labels(SERVICE).set(relay.published)
-
-    app = create_base_app(SERVICE, readiness=[("database", database_ready)], lifespan=lifespan)
+    app = create_base_app(
+        SERVICE, readiness=[("database", store.database_ready)], lifespan=lifespan
+    )
     app.state.verifier = verifier_for(settings)
     app.state.sessions = sessions
     app.state.relay = relay
-    app.state.metrics_hooks = [update_metrics]
+    app.state.metrics_hooks = [store.update_metrics]
 
     def write(change: Any) -> service.Outcome:
         for attempt in range(3):
