@@ -12,17 +12,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def architecture_path() -> Path:
-    """ARCHITECTURE.md: beside the repository in shared/design, or named by IRIS_DESIGN_DIR."""
+    """The project's design page, docs/ARCHITECTURE.md (or the folder IRIS_DESIGN_DIR names)."""
     candidates = [
         Path(os.environ["IRIS_DESIGN_DIR"]) if os.environ.get("IRIS_DESIGN_DIR") else None,
-        ROOT.parent / "shared" / "design",
-        ROOT.parent.parent / "shared" / "design",
-        ROOT / "docs" / "design",
+        ROOT / "docs",
     ]
     for folder in candidates:
         if folder is not None and (folder / "ARCHITECTURE.md").is_file():
             return folder / "ARCHITECTURE.md"
-    raise FileNotFoundError("ARCHITECTURE.md not found beside the repository")
+    raise FileNotFoundError("docs/ARCHITECTURE.md not found")
 
 
 @dataclass(frozen=True)
