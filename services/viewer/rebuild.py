@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from iris.contracts import (
@@ -46,6 +47,26 @@ def parse_change(topic: str, value: bytes | None) -> tuple[Any | None, str | Non
         return None, describe_error(exc)
 
 
+AGENTS_GROUP = "iris-viewer"  # the faust app id, which is its consumer group
+STALL_SECONDS = 10.0
+
+
+async def agents_committed(
+    settings: Settings, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The offsets the viewer's agents have committed on `partitions` (none when unknown)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        found = await admin.list_consumer_group_offsets(AGENTS_GROUP, partitions=partitions)
+    except Exception as exc:  # no group yet, or the broker cannot say: the end offsets stand
+        log.info("agents' committed offsets unknown", extra={"error": repr(exc)})
+        return {}
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in found.items() if meta is not None and meta.offset >= 0}
+
+
 async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bool:
     """Fold the three topics from their beginning; True when the cache was marked ready."""
     token = uuid.uuid4().hex
@@ -72,12 +93,25 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        # Read at least as far as the agents have committed: what they folded before a
+        # flush must be folded again, even where a broker reports a stale end offset.
+        for tp, committed in (await agents_committed(settings, partitions)).items():
+            ends[tp] = max(ends[tp], committed)
         pending = {tp for tp in partitions if ends[tp] > 0}
         for tp in list(pending):
             if await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
+        last_progress = time.monotonic()
         while pending:
+            if time.monotonic() - last_progress > STALL_SECONDS:
+                log.warning(
+                    "rebuild stopped waiting for offsets the broker does not serve",
+                    extra={"partitions": sorted(f"{t.topic}:{t.partition}" for t in pending)},
+                )
+                break
             records = await consumer.getmany(*pending, timeout_ms=500, max_records=batch)
+            if any(records.values()):
+                last_progress = time.monotonic()
             events = []
             for tp, messages in records.items():
                 for m in messages:
