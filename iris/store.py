@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from iris.db import make_engine, make_sessionmaker, transaction
@@ -48,6 +49,20 @@ class ServiceStore:
                 await self.relay.stop()
                 await asyncio.wait_for(task, 10)
             self.engine.dispose()
+
+    def write(self, change: Callable[[Session], T], attempts: int = 3) -> T:
+        """Run `change` in one transaction, again when it lost a race on a unique key
+        (two first writes for the same key), then wake the relay."""
+        for attempt in range(attempts):
+            try:
+                with transaction(self.sessions) as session:
+                    result = change(session)
+                break
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        self.relay.notify()
+        return result
 
     async def database_ready(self) -> str | None:
         """A readiness check: the database answers."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from iris import logs
@@ -153,3 +154,12 @@ def app_verifier(request: Request) -> TokenVerifier:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(bearer_principal(app_verifier))]
+
+
+def request_session(request: Request) -> Iterator[Session]:
+    """A database session of the service's `app.state.sessions`, closed after the request."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(request_session)]

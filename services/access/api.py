@@ -20,7 +20,6 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from iris.auth import Principal, SigningKey, mint, verifier_for
@@ -29,7 +28,7 @@ from iris.db import transaction
 from iris.insz import INSZ, InstitutionNumber
 from iris.settings import Settings
 from iris.store import ServiceStore
-from iris.web import CurrentPrincipal, create_base_app
+from iris.web import CurrentPrincipal, DbSession, create_base_app
 from services.access import domain, service
 from services.access.models import AccessRequestRow, AuditRow, ClientRow, Outbox
 from services.access.pages import install_access_pages
@@ -316,18 +315,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.expire_once = expire_once
     app.state.metrics_hooks = [store.update_metrics]
 
-    def write(change: Callable[[Session], Any]) -> Any:
-        """Run `change` in one transaction (retried when a first grant raced another)."""
-        for attempt in range(3):
-            try:
-                with transaction(sessions) as session:
-                    result = change(session)
-                break
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        relay.notify()
-        return result
+    write = store.write
 
     install_access_pages(app, settings, SERVICE, sessions, write, today)
 
@@ -370,7 +358,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     def list_grants(
         school_id: SchoolId,
         principal: CurrentPrincipal,
-        session: SessionDep,
+        session: DbSession,
         role: Annotated[domain.Role | None, Query()] = None,
         status: Annotated[domain.Status | None, Query()] = None,
     ) -> list[GrantOut]:
@@ -380,7 +368,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/v1/schools/{school_id}/grants/{grant_id}", response_model=GrantOut)
     def read_grant(
-        school_id: SchoolId, grant_id: str, principal: CurrentPrincipal, session: SessionDep
+        school_id: SchoolId, grant_id: str, principal: CurrentPrincipal, session: DbSession
     ) -> GrantOut:
         """One grant at the school."""
         responsible_at(principal, school_id)
@@ -419,7 +407,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     def list_access_requests(
         school_id: SchoolId,
         principal: CurrentPrincipal,
-        session: SessionDep,
+        session: DbSession,
         status: Annotated[RequestStatus | None, Query()] = None,
     ) -> list[AccessRequestOut]:
         """The school's access requests (pending ones with `?status=pending`)."""
@@ -458,7 +446,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/v1/access-requests/{request_id}", response_model=AccessRequestOut)
     def read_access_request(
-        request_id: str, principal: CurrentPrincipal, session: SessionDep
+        request_id: str, principal: CurrentPrincipal, session: DbSession
     ) -> AccessRequestOut:
         """The outcome of a request, for the network that filed it or the school's responsible."""
         row = service.request_row(session, request_id)
@@ -483,7 +471,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/v1/schools/{school_id}/clients", response_model=list[ClientOut])
     def list_clients(
-        school_id: SchoolId, principal: CurrentPrincipal, session: SessionDep
+        school_id: SchoolId, principal: CurrentPrincipal, session: DbSession
     ) -> list[ClientOut]:
         """The school's software clients (never their secrets)."""
         responsible_at(principal, school_id)
@@ -574,7 +562,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     def read_audit(
         school_id: SchoolId,
         principal: CurrentPrincipal,
-        session: SessionDep,
+        session: DbSession,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[AuditOut]:
         """Every change at the school, newest first: who, what, when, before and after."""

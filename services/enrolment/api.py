@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi import FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from iris.auth import Principal, verifier_for
 from iris.contracts import IsoDate
-from iris.db import transaction
 from iris.insz import INSZ, InstitutionNumber
 from iris.settings import Settings
 from iris.store import ServiceStore
-from iris.web import CurrentPrincipal, create_base_app
+from iris.web import CurrentPrincipal, DbSession, create_base_app
 from services.enrolment import domain, service
 from services.enrolment.models import Outbox
 
@@ -66,14 +63,6 @@ def _out(enrolment: domain.Enrolment, changed: bool) -> EnrolmentOut:
     )
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
 def school_of_client(principal: Principal) -> str:
     if principal.school_client_of is None:
         raise HTTPException(403, "only a school-software client of a school may use this API")
@@ -98,18 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.relay = relay
     app.state.metrics_hooks = [store.update_metrics]
 
-    def write(change: Any) -> service.Outcome:
-        for attempt in range(3):
-            try:
-                with transaction(sessions) as session:
-                    outcome: service.Outcome = change(session)
-                break
-            except IntegrityError:  # two first registrations raced; the loser reads the winner
-                if attempt == 2:
-                    raise
-        if outcome.changed:
-            relay.notify()
-        return outcome
+    write = store.write  # two first registrations may race: the loser reads the winner
 
     @app.exception_handler(domain.EnrolmentRuleBroken)
     async def _rule_broken(_request: Request, exc: domain.EnrolmentRuleBroken) -> JSONResponse:
@@ -144,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/pupils/{pupil_id}/enrolments", response_model=list[EnrolmentOut])
     def list_enrolments(
-        pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal, session: SessionDep
+        pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal, session: DbSession
     ) -> list[EnrolmentOut]:
         """The pupil's enrolments at the caller's school (other schools stay private)."""
         school_id = school_of_client(principal)

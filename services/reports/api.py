@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -27,6 +27,7 @@ from iris.settings import Settings
 from iris.store import ServiceStore
 from iris.web import (
     CurrentPrincipal,
+    DbSession,
     bearer_principal,
     create_base_app,
 )
@@ -204,14 +205,6 @@ def internal_verifier(request: Request) -> TokenVerifier:
 ServicePrincipal = Annotated[Principal, Depends(bearer_principal(internal_verifier))]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
 def create_app(
     settings: Settings | None = None, clock: Callable[[], date] | None = None
 ) -> FastAPI:
@@ -340,7 +333,7 @@ def create_app(
 
     @app.get("/v1/pupils/{pupil_id}/reports", response_model=list[ReportOut])
     def list_reports(
-        pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal, session: SessionDep
+        pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal, session: DbSession
     ) -> list[dict[str, Any]]:
         """The pupil's report versions, oldest first, with which one is current (no content)."""
         require_clb_staff(principal)
@@ -356,7 +349,7 @@ def create_app(
     def read_current_report(
         report_id: Annotated[uuid.UUID, Path()],
         principal: ServicePrincipal,
-        session: SessionDep,
+        session: DbSession,
     ) -> JSONResponse:
         """The content of a report, only while it is the pupil's current report (viewer only)."""
         if principal.service != "viewer":
