@@ -457,13 +457,15 @@ class _TimedCache(AuthCache):
 
 
 def key_kind(key: str) -> str:
-    """`school enr`, `school rep`, `school grant`, `pupil report`, `pupil schools`,
-    `person schools`, or the marker's name."""
+    """`school enr`, `school rep`, `school grant`, `pupil report`, `pupil index`,
+    `person index`, or the marker's name."""
     name = key.removeprefix(PREFIX)
-    if name.startswith(("pupil:", "person:")):
-        return name.split(":")[0] + " schools"
+    if name.startswith("pupils:"):
+        return "pupil index"
+    if name.startswith("persons:"):
+        return "person index"
     if name.startswith("{"):
-        part = name.rsplit(":", 1)[-1]
+        part = name.split("}:", 1)[1].split(":")[0]
         return ("pupil " if part == "report" else "school ") + part
     return name
 
@@ -509,11 +511,11 @@ async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any
     await client.flushdb()
     await client.aclose()  # type: ignore[attr-defined]
     pupils = len({e.pupil_id for e in data.enrolments})
-    grant_bytes = sum(b for k, (_n, b) in kinds.items() if k in ("school grant", "person schools"))
+    grant_bytes = sum(b for k, (_n, b) in kinds.items() if k in ("school grant", "person index"))
     pupil_bytes = sum(
         b
         for k, (_n, b) in kinds.items()
-        if k in ("school enr", "school rep", "pupil report", "pupil schools")
+        if k in ("school enr", "school rep", "pupil report", "pupil index")
     )
     return {
         "ready": ready,

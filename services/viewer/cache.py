@@ -1,77 +1,84 @@
-"""The authorisation cache in Redis: how change events fold into it (Lua, atomic,
-version-checked) and how one check reads it (one EVALSHA).
+"""The authorisation cache in Redis: how change events fold into it (one Lua script per
+batch, atomic, version-checked) and how one check reads it (one EVALSHA).
 
 Key layout (everything a check at school S reads carries the hash tag `{S}`):
 
-    iris:v1:{S}:enr             hash    pupil_id -> enrolment at S  {"v","s","e"?,"n"?}
-    iris:v1:{S}:grant           hash    person_id -> grant at S     {"v","id","r","p"?,"f","u","st"}
-    iris:v1:{S}:rep             hash    pupil_id -> copy of the pupil's report state
-    iris:v1:{P}:report          string  the pupil's report state    {"i":[...], "w":[...]}
-    iris:v1:pupil:{P}:schools   set     schools where pupil P has (had) an enrolment
-    iris:v1:person:{X}:schools  set     schools where person X holds (held) a grant
-    iris:v1:ready               string  the ready marker: {"offsets", "rebuilt_at", "redis_run_id"}
-    iris:v1:rebuilding          string  the token of the rebuild in progress
+    iris:v2:{S}:enr:<b>         hash    pupil -> enrolment at S  {"v","s","e"?,"n"?}
+    iris:v2:{S}:grant           hash    person -> grant at S     {"v","id","r","p"?,"f","u","st"}
+    iris:v2:{S}:rep             hash    pupil -> copy of the pupil's report state
+    iris:v2:{P}:report          string  the pupil's report state {"i":[...], "w":[...]}
+    iris:v2:pupils:<b>          hash    pupil -> schools where it has (had) an enrolment, "S1 S2"
+    iris:v2:persons:<b>         hash    person -> schools where they hold (held) a grant, "S1 S2"
+    iris:v2:ready               string  the ready marker: {"offsets", "rebuilt_at", "redis_run_id"}
+    iris:v2:rebuilding          string  the token of the rebuild in progress
+
+`<b>` is a bucket: CRC-32 of the pupil's or person's id modulo the bucket count. Buckets
+keep each hash small enough for Redis's compact listpack encoding (up to 128 short
+entries by default), which is what keeps the whole of Flanders in a few hundred MB: a
+key per pupil would cost about 250 bytes, a field in a small hash about 25. A school's
+enrolments are spread over ENROLMENT_BUCKETS hashes (a school of 2,000 pupils stays
+compact); the pupil and person indexes over PUPIL_BUCKETS and PERSON_BUCKETS.
 
 A report state is {"i": issued versions newest first, each {"v","id","k","f","c","t"},
 "w": withdrawals newest first, each {"v","id","d"}}; at most REPORT_VERSIONS_KEPT each.
-A report event merges into the pupil's own state and then into the copy at every
-school in `pupil:{P}:schools`; an enrolment event adds the school to that set and
-then merges the pupil's state into the school's copy. Both orders (set first, then
-read; merge first, then read) guarantee that a concurrent report and enrolment
-cannot leave a school without the report.
+A report event merges into the pupil's own state and then copies it to every school
+in the pupil's index entry; an enrolment event adds the school to that entry and copies
+the pupil's state to the school. Each batch is one script, so Redis applies it
+atomically: a report and an enrolment folded by different workers cannot leave a school
+without the report, whatever their order.
 
 Round trips: a check that names its school (the web routes' `?school_id=`, and the
-school-scoped listing) reads only `{S}` keys besides the ready marker. A check
-without a school reads the person's index of schools inside the same script. Both
-are one EVALSHA on single-node Redis. On Redis Cluster the script would have to be
-split: the ready marker and the person index live in other slots, so the school-less
-check there takes two round trips (index and marker, then the school script per
-slot); this module targets single-node Redis (the deployment's and the embedded one).
+school-scoped listing) reads only `{S}` keys besides the ready marker. A check without
+a school reads the person's index entry inside the same script. Both are one EVALSHA on
+single-node Redis. On Redis Cluster the scripts would have to be split: the ready
+marker and the indexes live in other slots, so the school-less check there takes two
+round trips (index and marker, then the school script per slot); this module targets
+single-node Redis (the deployment's and the embedded one).
+
+The layout is versioned by its prefix. The cache is derived from the topics, so a new
+layout is simply rebuilt; the rebuild removes the keys of older layouts, their ready
+marker first, so that a viewer still reading an older layout denies instead of
+trusting a cache nobody updates.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import zlib
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from services.viewer import domain
 
 log = logging.getLogger(__name__)
 
-PREFIX = "iris:v1:"
+PREFIX = "iris:v2:"
+OLDER_PREFIXES = ("iris:v1:",)
 READY_KEY = PREFIX + "ready"
 REBUILDING_KEY = PREFIX + "rebuilding"
+ENROLMENT_BUCKETS = 16
+PUPIL_BUCKETS = 16384
+PERSON_BUCKETS = 4096
+
+
+def bucket(identifier: str, buckets: int) -> int:
+    return zlib.crc32(identifier.encode()) % buckets
 
 
 def school_key(school_id: str, part: str) -> str:
     return f"{PREFIX}{{{school_id}}}:{part}"
 
 
-def report_key(pupil_id: str) -> str:
-    return f"{PREFIX}{{{pupil_id}}}:report"
+def pupil_index_key(pupil_id: str) -> str:
+    return f"{PREFIX}pupils:{bucket(pupil_id, PUPIL_BUCKETS)}"
 
 
-def pupil_schools_key(pupil_id: str) -> str:
-    return f"{PREFIX}pupil:{{{pupil_id}}}:schools"
+def person_index_key(person_id: str) -> str:
+    return f"{PREFIX}persons:{bucket(person_id, PERSON_BUCKETS)}"
 
-
-def person_schools_key(person_id: str) -> str:
-    return f"{PREFIX}person:{{{person_id}}}:schools"
-
-
-# KEYS[1] hash; ARGV field, version, value. Sets the field unless the held version
-# is not older. Returns 1 when applied, 0 when ignored.
-LWW_SET = """
-local held = redis.call('HGET', KEYS[1], ARGV[1])
-if held then
-  if cjson.decode(held)['v'] >= tonumber(ARGV[2]) then return 0 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1
-"""
 
 _LUA_REPORT = """
 local function newest(a, b)
@@ -105,29 +112,78 @@ local function current(st, today)
   end
   return nil
 end
-""".replace("KEPT", str(domain.REPORT_VERSIONS_KEPT))
+local function schools_in(entry)
+  local out = {}
+  if entry then
+    for s in string.gmatch(entry, '[^ ]+') do table.insert(out, s) end
+  end
+  return out
+end
+local function key(s, part) return 'PREFIX{' .. s .. '}:' .. part end
+""".replace("KEPT", str(domain.REPORT_VERSIONS_KEPT)).replace("PREFIX", PREFIX)
 
-# KEYS[1] a hash (ARGV[1] its field) or, when ARGV[1] is '', a string; ARGV[2] a report
-# state to merge in. Returns the merged state. Merging is commutative and idempotent.
-MERGE_REPORT = (
+# ARGV[1]: a JSON array with one row per event; no KEYS (single-node Redis, see the
+# module docstring). The whole batch applies atomically.
+#   ["E", pupil, school, version, enrolment, pupil index bucket, enrolment bucket]
+#   ["G", person, school, version, grant, person index bucket]
+#   ["R", pupil, report state to merge in, pupil index bucket]
+# Returns the number of rows applied.
+FOLD = (
     _LUA_REPORT
     + """
-local held
-if ARGV[1] == '' then held = redis.call('GET', KEYS[1])
-else held = redis.call('HGET', KEYS[1], ARGV[1]) end
-local a = {}
-if held then a = cjson.decode(held) end
-local b = cjson.decode(ARGV[2])
-local merged = {i = newest(list(a, 'i'), list(b, 'i')), w = newest(list(a, 'w'), list(b, 'w'))}
-local out = cjson.encode(merged)
-if ARGV[1] == '' then redis.call('SET', KEYS[1], out)
-else redis.call('HSET', KEYS[1], ARGV[1], out) end
-return out
-"""
+local function add_school(index, id, school)
+  local held = redis.call('HGET', index, id)
+  if not held then
+    redis.call('HSET', index, id, school)
+    return
+  end
+  for s in string.gmatch(held, '[^ ]+') do
+    if s == school then return end
+  end
+  redis.call('HSET', index, id, held .. ' ' .. school)
+end
+local function newer(hash, field, version, value)
+  local held = redis.call('HGET', hash, field)
+  if held and cjson.decode(held)['v'] >= version then return end
+  redis.call('HSET', hash, field, value)
+end
+local n = 0
+for _, row in ipairs(cjson.decode(ARGV[1])) do
+  local op = row[1]
+  if op == 'E' then
+    local pupil, school = row[2], row[3]
+    add_school('PREFIXpupils:' .. row[6], pupil, school)
+    newer(key(school, 'enr:' .. row[7]), pupil, row[4], row[5])
+    local state = redis.call('GET', 'PREFIX{' .. pupil .. '}:report')
+    if state then redis.call('HSET', key(school, 'rep'), pupil, state) end
+  elseif op == 'G' then
+    local person, school = row[2], row[3]
+    newer(key(school, 'grant'), person, row[4], row[5])
+    add_school('PREFIXpersons:' .. row[6], person, school)
+  elseif op == 'R' then
+    local pupil = row[2]
+    local own = 'PREFIX{' .. pupil .. '}:report'
+    local held = redis.call('GET', own)
+    local a = {}
+    if held then a = cjson.decode(held) end
+    local b = cjson.decode(row[3])
+    local merged = cjson.encode({
+      i = newest(list(a, 'i'), list(b, 'i')), w = newest(list(a, 'w'), list(b, 'w'))
+    })
+    redis.call('SET', own, merged)
+    for _, s in ipairs(schools_in(redis.call('HGET', 'PREFIXpupils:' .. row[4], pupil))) do
+      redis.call('HSET', key(s, 'rep'), pupil, merged)
+    end
+  end
+  n = n + 1
+end
+return n
+""".replace("PREFIX", PREFIX)
 )
 
-# KEYS[1] the ready marker, KEYS[2] the person's index of schools.
-# ARGV person, pupil, today (YYYY-MM-DD), school ('' = every school of the person).
+# KEYS[1] the ready marker, KEYS[2] the person's index hash.
+# ARGV person, pupil, today (YYYY-MM-DD), school ('' = every school of the person),
+# the pupil's enrolment bucket.
 # Returns {1, '', school, role, current version json} or {0, reason, school, role}.
 # The same decision as domain.may_view.
 CHECK = (
@@ -136,8 +192,7 @@ CHECK = (
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0, 'NOT_READY', '', ''}
 end
-local person, pupil, today, school = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local function key(s, part) return 'PREFIX{' .. s .. '}:' .. part end
+local person, pupil, today, school, b = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local function stage(s)
   local graw = redis.call('HGET', key(s, 'grant'), person)
   if not graw then return 1 end
@@ -148,7 +203,7 @@ local function stage(s)
     for _, x in ipairs(g.p) do if x == pupil then found = true end end
     if not found then return 3, g.r end
   end
-  local eraw = redis.call('HGET', key(s, 'enr'), pupil)
+  local eraw = redis.call('HGET', key(s, 'enr:' .. b), pupil)
   if not eraw then return 4, g.r end
   local e = cjson.decode(eraw)
   if e.s > today or (type(e.e) == 'string' and today > e.e) then return 4, g.r end
@@ -162,7 +217,7 @@ local schools
 if school ~= '' then
   schools = {school}
 else
-  schools = redis.call('SMEMBERS', KEYS[2])
+  schools = schools_in(redis.call('HGET', KEYS[2], person))
   table.sort(schools)
 end
 local best, best_school, best_role = 1, '', ''
@@ -172,17 +227,23 @@ for _, s in ipairs(schools) do
   if st > best then best, best_school, best_role = st, s, role end
 end
 return {0, tostring(best), best_school, best_role}
-""".replace("PREFIX", PREFIX)
+"""
 )
 
-# KEYS[1] ready marker, KEYS[2..4] {S}:enr, {S}:rep, {S}:grant; ARGV[1] person ('' = none).
-# Returns {ready, enrolments (flat), report copies (flat), grant or ''}.
+# KEYS[1] ready marker, KEYS[2..3] {S}:rep, {S}:grant; ARGV[1] person ('' = none),
+# ARGV[2] the school. Returns {ready, enrolments (flat, every bucket), report copies
+# (flat), grant or ''}.
 SCHOOL_LISTING = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}, {}, ''} end
 local grant = ''
-if ARGV[1] ~= '' then grant = redis.call('HGET', KEYS[4], ARGV[1]) or '' end
-return {1, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), grant}
-"""
+if ARGV[1] ~= '' then grant = redis.call('HGET', KEYS[3], ARGV[1]) or '' end
+local enrolments = {}
+for b = 0, BUCKETS - 1 do
+  local part = redis.call('HGETALL', 'PREFIX{' .. ARGV[2] .. '}:enr:' .. b)
+  for _, x in ipairs(part) do table.insert(enrolments, x) end
+end
+return {1, enrolments, redis.call('HGETALL', KEYS[2]), grant}
+""".replace("BUCKETS", str(ENROLMENT_BUCKETS)).replace("PREFIX", PREFIX)
 
 # KEYS[1] the rebuilding token key, KEYS[2] the ready marker; ARGV token, marker value.
 # Sets the marker only if this rebuild is still the one in progress (a flush in between
@@ -198,13 +259,17 @@ return 1
 # -- encoding ------------------------------------------------------------------------------
 
 
+def _compact(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def encode_enrolment(e: domain.Enrolment) -> str:
     value: dict[str, Any] = {"v": e.version, "s": e.start_date}
     if e.end_date is not None:
         value["e"] = e.end_date
     if e.display_name is not None:
         value["n"] = e.display_name
-    return json.dumps(value)
+    return _compact(value)
 
 
 def decode_enrolment(raw: str | bytes) -> domain.Enrolment:
@@ -223,7 +288,7 @@ def encode_grant(g: domain.Grant) -> str:
     }
     if g.pupil_ids is not None:
         value["p"] = list(g.pupil_ids)
-    return json.dumps(value)
+    return _compact(value)
 
 
 def decode_grant(raw: str | bytes) -> domain.Grant:
@@ -256,7 +321,7 @@ def decode_issued(v: dict[str, Any]) -> domain.IssuedVersion:
 
 
 def encode_report(state: domain.ReportState) -> str:
-    return json.dumps(
+    return _compact(
         {
             "i": [encode_issued(i) for i in state.issued],
             "w": [
@@ -284,6 +349,49 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def fold_rows(events: list[Any]) -> list[list[Any]]:
+    """The FOLD script's rows for a batch of parsed change events."""
+    from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+
+    rows: list[list[Any]] = []
+    crc32 = zlib.crc32
+    for event in events:
+        if isinstance(event, EnrolmentChanged):
+            pupil = event.pupil_id
+            code = crc32(pupil.encode())
+            rows.append(
+                [
+                    "E",
+                    pupil,
+                    event.school_id,
+                    event.version,
+                    encode_enrolment(domain.enrolment_of(event)),
+                    code % PUPIL_BUCKETS,
+                    code % ENROLMENT_BUCKETS,
+                ]
+            )
+        elif isinstance(event, GrantChanged):
+            rows.append(
+                [
+                    "G",
+                    event.person_id,
+                    event.school_id,
+                    event.version,
+                    encode_grant(domain.grant_of(event)),
+                    bucket(event.person_id, PERSON_BUCKETS),
+                ]
+            )
+        elif isinstance(event, ReportIssued | ReportWithdrawn):
+            if isinstance(event, ReportIssued):
+                state = domain.ReportState(issued=(domain.issued_of(event),))
+            else:
+                state = domain.ReportState(withdrawn=(domain.withdrawal_of(event),))
+            rows.append(
+                ["R", event.pupil_id, encode_report(state), bucket(event.pupil_id, PUPIL_BUCKETS)]
+            )
+    return rows
+
+
 # -- the cache ------------------------------------------------------------------------------
 
 
@@ -292,8 +400,7 @@ class AuthCache:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
-        self._lww = client.register_script(LWW_SET)
-        self._merge = client.register_script(MERGE_REPORT)
+        self._fold = client.register_script(FOLD)
         self._check = client.register_script(CHECK)
         self._listing = client.register_script(SCHOOL_LISTING)
         self._finish = client.register_script(FINISH_REBUILD)
@@ -308,65 +415,11 @@ class AuthCache:
     # folding
 
     async def fold(self, events: list[Any]) -> None:
-        """Apply a batch of parsed change events (any order, duplicates allowed)."""
-        from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
-
-        enrolled: list[tuple[str, str]] = []
-        reported: list[str] = []
-        pipe = self.client.pipeline(transaction=False)
-        for event in events:
-            if isinstance(event, EnrolmentChanged):
-                pupil, school = event.pupil_id, event.school_id
-                pipe.sadd(pupil_schools_key(pupil), school)
-                await self._lww(
-                    keys=[school_key(school, "enr")],
-                    args=[pupil, event.version, encode_enrolment(domain.enrolment_of(event))],
-                    client=pipe,
-                )
-                enrolled.append((pupil, school))
-            elif isinstance(event, GrantChanged):
-                await self._lww(
-                    keys=[school_key(event.school_id, "grant")],
-                    args=[event.person_id, event.version, encode_grant(domain.grant_of(event))],
-                    client=pipe,
-                )
-                pipe.sadd(person_schools_key(event.person_id), event.school_id)
-            elif isinstance(event, ReportIssued | ReportWithdrawn):
-                if isinstance(event, ReportIssued):
-                    state = domain.ReportState(issued=(domain.issued_of(event),))
-                else:
-                    state = domain.ReportState(withdrawn=(domain.withdrawal_of(event),))
-                await self._merge(
-                    keys=[report_key(event.pupil_id)],
-                    args=["", encode_report(state)],
-                    client=pipe,
-                )
-                reported.append(event.pupil_id)
-        await pipe.execute()
-        # Read after writing: see the module docstring for why this order is safe.
-        pupils = sorted(set(reported))
-        pairs = sorted(set(enrolled))
-        read = self.client.pipeline(transaction=False)
-        for pupil in pupils:
-            read.get(report_key(pupil))
-            read.smembers(pupil_schools_key(pupil))
-        for pupil, _school in pairs:
-            read.get(report_key(pupil))
-        answers = await read.execute()
-        copies: list[tuple[str, str, Any]] = []
-        for n, pupil in enumerate(pupils):
-            state_raw, schools = answers[2 * n], answers[2 * n + 1]
-            copies.extend((pupil, _text(s), state_raw) for s in schools)
-        for n, (pupil, school) in enumerate(pairs):
-            copies.append((pupil, school, answers[2 * len(pupils) + n]))
-        copies = [c for c in copies if c[2] is not None]
-        if copies:
-            write = self.client.pipeline(transaction=False)
-            for pupil, school, state_raw in copies:
-                await self._merge(
-                    keys=[school_key(school, "rep")], args=[pupil, state_raw], client=write
-                )
-            await write.execute()
+        """Apply a batch of parsed change events (any order, duplicates allowed) in one
+        script call, atomically."""
+        rows = fold_rows(events)
+        if rows:
+            await self._fold(keys=[], args=[orjson.dumps(rows)])
 
     async def is_ready(self) -> bool:
         return bool(await self.client.exists(READY_KEY))
@@ -382,6 +435,22 @@ class AuthCache:
 
     async def unmark_ready(self) -> None:
         await self.client.delete(READY_KEY)
+
+    async def drop_older_layouts(self) -> int:
+        """Remove the keys of older layouts, each one's ready marker first; returns how
+        many keys went."""
+        dropped = 0
+        for prefix in OLDER_PREFIXES:
+            dropped += await self.client.delete(prefix + "ready")
+            batch: list[Any] = []
+            async for found in self.client.scan_iter(match=prefix + "*", count=5000):
+                batch.append(found)
+                if len(batch) >= 5000:
+                    dropped += await self.client.unlink(*batch)
+                    batch = []
+            if batch:
+                dropped += await self.client.unlink(*batch)
+        return dropped
 
     async def begin_rebuild(self, token: str) -> None:
         await self.client.set(REBUILDING_KEY, token)
@@ -400,8 +469,14 @@ class AuthCache:
         """One EVALSHA; any Redis problem denies with the reason."""
         try:
             answer = await self._check(
-                keys=[READY_KEY, person_schools_key(person_id)],
-                args=[person_id, pupil_id, today, school_id or ""],
+                keys=[READY_KEY, person_index_key(person_id)],
+                args=[
+                    person_id,
+                    pupil_id,
+                    today,
+                    school_id or "",
+                    bucket(pupil_id, ENROLMENT_BUCKETS),
+                ],
             )
         except Exception as exc:
             reason = f"authorisation cache unavailable: {type(exc).__name__}"
@@ -421,13 +496,8 @@ class AuthCache:
         """Enrolments, report copies and the person's grant at one school, in one round trip.
         Raises CacheNotReady when the marker is missing."""
         answer = await self._listing(
-            keys=[
-                READY_KEY,
-                school_key(school_id, "enr"),
-                school_key(school_id, "rep"),
-                school_key(school_id, "grant"),
-            ],
-            args=[person_id or ""],
+            keys=[READY_KEY, school_key(school_id, "rep"), school_key(school_id, "grant")],
+            args=[person_id or "", school_id],
         )
         if int(answer[0]) != 1:
             raise CacheNotReady(domain.CACHE_NOT_READY)
@@ -445,21 +515,21 @@ class AuthCache:
     async def schools_of_pupil(self, pupil_id: str) -> set[str]:
         pipe = self.client.pipeline(transaction=False)
         pipe.exists(READY_KEY)
-        pipe.smembers(pupil_schools_key(pupil_id))
+        pipe.hget(pupil_index_key(pupil_id), pupil_id)
         ready, schools = await pipe.execute()
         if not ready:
             raise CacheNotReady(domain.CACHE_NOT_READY)
-        return {_text(s) for s in schools}
+        return set(_text(schools).split()) if schools else set()
 
     async def schools_of_person(self, person_id: str) -> set[str]:
         """The schools where the person holds (or held) a grant."""
         pipe = self.client.pipeline(transaction=False)
         pipe.exists(READY_KEY)
-        pipe.smembers(person_schools_key(person_id))
+        pipe.hget(person_index_key(person_id), person_id)
         ready, schools = await pipe.execute()
         if not ready:
             raise CacheNotReady(domain.CACHE_NOT_READY)
-        return {_text(s) for s in schools}
+        return set(_text(schools).split()) if schools else set()
 
 
 class CacheNotReady(RuntimeError):

@@ -73,6 +73,9 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
     started = time.monotonic()
     run_id = await cache.redis_run_id()
     await cache.begin_rebuild(token)
+    dropped = await cache.drop_older_layouts()
+    if dropped:
+        log.info("keys of an older cache layout removed", extra={"keys": dropped})
     await ensure_topics(settings, (*CHANGE_TOPICS, VIEWER_REJECTED))
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
@@ -102,6 +105,10 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
             if await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
         last_progress = time.monotonic()
+        # One batch folds in Redis while the next is read and parsed: folding is
+        # order-independent, so batches need not wait for each other, but at most one
+        # is in flight so that memory stays bounded.
+        folding: asyncio.Future[None] | None = None
         while pending:
             if time.monotonic() - last_progress > STALL_SECONDS:
                 log.warning(
@@ -120,12 +127,19 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
                         if event is not None:  # the agents reject what does not parse
                             events.append(event)
             if events:
-                await cache.fold(events)
+                if folding is not None:
+                    await folding
+                folding = asyncio.ensure_future(cache.fold(events))
                 folded += len(events)
             for tp in list(pending):
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
+        if folding is not None:
+            await folding
+            folding = None
     finally:
+        if folding is not None:
+            folding.cancel()
         await consumer.stop()
     marker = {
         "offsets": {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()},

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from services.viewer import domain
 from services.viewer.cache import READY_KEY, AuthCache
+from services.viewer.rebuild import rebuild
 from tests.viewer.events import enrolment, grant, insz, issued, withdrawn
 
 pytestmark = pytest.mark.integration
@@ -166,3 +167,20 @@ def test_the_school_listing_reads_enrolments_reports_and_the_grant_of_one_school
     )
     listed = domain.pupils_with_report("2026-09-02", enrolments, reports, held, False)
     assert [p.pupil_id for p in listed] == [PUPILS[0]]
+
+
+def test_a_rebuild_removes_an_older_layout_so_a_viewer_still_reading_it_denies(
+    infra, viewer_settings, cache, loop
+):
+    client = redis.Redis.from_url(infra.redis_url)
+    flush(infra.redis_url, ready=False)
+    client.set("iris:v1:ready", json.dumps({"offsets": {}}))
+    client.hset("iris:v1:{100001}:grant", PERSONS[0], '{"v":1}')
+    client.sadd(f"iris:v1:pupil:{{{PUPILS[0]}}}:schools", SCHOOLS[0])
+    settings = viewer_settings.model_copy(update={"redis_url": infra.redis_url})
+    try:
+        assert loop.run_until_complete(rebuild(cache, settings))
+        assert client.keys("iris:v1:*") == []
+        assert client.exists(READY_KEY)
+    finally:
+        client.close()
