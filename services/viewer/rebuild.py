@@ -83,6 +83,9 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         client_id="iris-viewer-rebuild",
+        # large fetches: a rebuild reads everything, latency does not matter
+        max_partition_fetch_bytes=4 << 20,
+        fetch_max_bytes=32 << 20,
     )
     await consumer.start()
     folded = 0
