@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from iris import logs
@@ -128,18 +129,26 @@ def create_base_app(
     return app
 
 
-def bearer_principal(verifier_of: Callable[[Request], TokenVerifier]) -> Callable[..., Principal]:
+def bearer_principal(
+    verifier_of: Callable[[Request], TokenVerifier],
+) -> Callable[..., Awaitable[Principal]]:
     """A dependency that answers 401 unless the request carries a valid bearer token."""
 
     from fastapi import HTTPException
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        verifier = verifier_of(request)
+        # a token verified lately is answered at once; a new one is verified in a worker
+        # thread (fetching an issuer's keys may block)
+        known = verifier.known(token.strip())
+        if known is not None:
+            return known
         try:
-            return verifier_of(request).verify(token.strip())
+            return await run_in_threadpool(verifier.verify, token.strip())
         except AuthError as exc:
             raise HTTPException(
                 401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
