@@ -91,9 +91,7 @@ def test_the_development_issuer_refuses_to_start_in_production(tmp_path):
     assert not (tmp_path / "issuer").exists()
 
 
-def test_a_token_verified_lately_is_remembered_but_never_past_its_expiry(
-    test_issuer, monkeypatch
-):
+def test_a_token_verified_lately_is_remembered_but_never_past_its_expiry(test_issuer, monkeypatch):
     verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
     token = test_issuer.token("85073003328", ttl=60)
     assert verifier.known(token) is None  # nothing is trusted before it was verified
