@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
@@ -29,6 +29,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iris.auth import Principal, dev_issuer_key, mint, verifier_for
 from iris.insz import INSZ, InstitutionNumber, mask_insz
@@ -179,30 +181,38 @@ class ReportGone(Exception):
     """The reports service no longer serves this version as current."""
 
 
-def security_headers(settings: Settings) -> Callable[..., Awaitable[Response]]:
-    embed_ancestors = " ".join(settings.embed_origins) or "'none'"
+class SecurityHeaders:
+    """No-store, nosniff, no referrer and the content security policy on every answer
+    (plain ASGI: it sets the headers as the response starts)."""
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        path = request.url.path
-        if path in UNGUARDED:
-            return response
-        ancestors = embed_ancestors if path.startswith("/embed/") else "'none'"
+    def __init__(self, app: ASGIApp, embed_origins: list[str]) -> None:
+        self.app = app
+        self.embed_ancestors = " ".join(embed_origins) or "'none'"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in UNGUARDED:
+            await self.app(scope, receive, send)
+            return
+        embedded = path.startswith("/embed/")
+        ancestors = self.embed_ancestors if embedded else "'none'"
         # the report page allows no form at all; the other pages post their forms to
         # this service (sign-out, search) and load nothing from elsewhere
         policy = STRICT_CSP if REPORT_PATH.match(path) else PAGE_CSP
-        response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if not path.startswith("/embed/"):
-            response.headers["X-Frame-Options"] = "DENY"
-        return response
 
-    return middleware
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
+                headers["Cache-Control"] = "no-store"
+                headers["Pragma"] = "no-cache"
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                if not embedded:
+                    headers["X-Frame-Options"] = "DENY"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(
@@ -250,7 +260,7 @@ def create_app(
     app.state.contents = contents
     app.state.recorder = recorder
     app.state.metrics_hooks = [update_metrics]
-    app.middleware("http")(security_headers(settings))
+    app.add_middleware(SecurityHeaders, embed_origins=list(settings.embed_origins))
     pages = install_pages(app, settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     install_viewer_pages(app, pages, sessions, auth_cache, clock, settings.access_url)
