@@ -84,6 +84,7 @@ class Principal:
 class SigningKey:
     private_pem: bytes
     kid: str
+    _private: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -124,7 +125,10 @@ class SigningKey:
         return dict(jwk)
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self.private_pem, algorithm=ALGORITHM, headers={"kid": self.kid})
+        # the parsed key is kept: parsing and checking a PEM costs more than signing
+        if self._private is None:
+            self._private = serialization.load_pem_private_key(self.private_pem, password=None)
+        return jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.kid})  # type: ignore[arg-type]
 
 
 def mint(
