@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,7 @@ class Principal:
 class SigningKey:
     private_pem: bytes
     kid: str
+    _private: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -122,7 +125,10 @@ class SigningKey:
         return dict(jwk)
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self.private_pem, algorithm=ALGORITHM, headers={"kid": self.kid})
+        # the parsed key is kept: parsing and checking a PEM costs more than signing
+        if self._private is None:
+            self._private = serialization.load_pem_private_key(self.private_pem, password=None)
+        return jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.kid})  # type: ignore[arg-type]
 
 
 def mint(
@@ -170,12 +176,58 @@ class TrustedIssuer:
 class TokenVerifier:
     """Verifies RS256 bearer tokens from trusted issuers for one audience."""
 
-    def __init__(self, issuers: list[TrustedIssuer], audience: str) -> None:
+    def __init__(
+        self,
+        issuers: list[TrustedIssuer],
+        audience: str,
+        remember_seconds: float = 60.0,
+        remember_at_most: int = 4096,
+    ) -> None:
         self.issuers = {i.issuer: i for i in issuers}
         self.audience = audience
         self._keys = {i.issuer: _jwks_source(i.jwks_url) for i in issuers}
+        # tokens verified lately: token -> (trusted until, principal); see `verify`
+        self.remember_seconds = remember_seconds
+        self.remember_at_most = remember_at_most
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._verified_lock = threading.Lock()
+
+    def known(self, token: str) -> Principal | None:
+        """The principal of a token verified lately, while it is still trusted; else None.
+
+        A verified token is remembered (by its exact text) for `remember_seconds` at most
+        and never past its own expiry, so a repeated request costs no signature check.
+        """
+        now = time.time()
+        with self._verified_lock:
+            entry = self._verified.get(token)
+            if entry is None:
+                return None
+            if now >= entry[0]:
+                del self._verified[token]
+                return None
+            return entry[1]
 
     def verify(self, token: str) -> Principal:
+        """The principal of a valid token (signature, issuer, audience, expiry); else
+        AuthError. Tokens verified lately are answered from memory (see `known`)."""
+        principal = self.known(token)
+        if principal is not None:
+            return principal
+        principal = self._verify(token)
+        expires = principal.claims.get("exp")
+        now = time.time()
+        until = now + self.remember_seconds
+        if isinstance(expires, int | float):
+            until = min(until, float(expires))
+        if until > now:
+            with self._verified_lock:
+                self._verified[token] = (until, principal)
+                while len(self._verified) > self.remember_at_most:
+                    self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})

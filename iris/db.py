@@ -27,6 +27,12 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        if ":memory:" not in url and "mode=memory" not in url:
+            # One connection per process, handed over in FIFO order. Every transaction
+            # takes the write lock at BEGIN anyway, so more connections add no concurrency:
+            # they only make threads of the same process wait in SQLite's busy handler,
+            # which sleeps in growing steps and leaves the lock idle between them.
+            kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} | kwargs
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

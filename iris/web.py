@@ -11,10 +11,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iris import logs
 from iris.auth import AuthError, Principal, TokenVerifier
@@ -55,6 +58,42 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+class RequestContext:
+    """Request id (from `X-Request-Id` or new) for the logs and the response, and the
+    request metrics. Plain ASGI: it wraps `send` instead of running the app in a task."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        token = logs.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["x-request-id"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, method, template).observe(
+                time.perf_counter() - started
+            )
+            logs.request_id.reset(token)
+
+
 def create_base_app(
     service: str,
     readiness: list[tuple[str, ReadinessCheck]] | None = None,
@@ -65,27 +104,7 @@ def create_base_app(
     checks = list(readiness or [])
     app.state.readiness = checks
 
-    @app.middleware("http")
-    async def _request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = logs.request_id.set(rid)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["x-request-id"] = rid
-            return response
-        finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
-            HTTP_LATENCY.labels(service, request.method, template).observe(
-                time.perf_counter() - started
-            )
-            logs.request_id.reset(token)
+    app.add_middleware(RequestContext, service=service)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -128,18 +147,26 @@ def create_base_app(
     return app
 
 
-def bearer_principal(verifier_of: Callable[[Request], TokenVerifier]) -> Callable[..., Principal]:
+def bearer_principal(
+    verifier_of: Callable[[Request], TokenVerifier],
+) -> Callable[..., Awaitable[Principal]]:
     """A dependency that answers 401 unless the request carries a valid bearer token."""
 
     from fastapi import HTTPException
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        verifier = verifier_of(request)
+        # a token verified lately is answered at once; a new one is verified in a worker
+        # thread (fetching an issuer's keys may block)
+        known = verifier.known(token.strip())
+        if known is not None:
+            return known
         try:
-            return verifier_of(request).verify(token.strip())
+            return await run_in_threadpool(verifier.verify, token.strip())
         except AuthError as exc:
             raise HTTPException(
                 401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import markupsafe
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -64,6 +65,23 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+class _CsrfToken:
+    """The session's CSRF token, made when a template first writes it: a page without a
+    form (the report page) leaves the session alone, so no cookie is set for it."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self.request)
+
+    def __html__(self) -> str:
+        return str(markupsafe.escape(csrf_token(self.request)))
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class Pages:
     """Renders a service's pages in the request's language.
 
@@ -92,7 +110,7 @@ class Pages:
         return {
             "request": request,
             "principal": principal,
-            "csrf_token": csrf_token(request) if has_session else "",
+            "csrf_token": _CsrfToken(request) if has_session else "",
             "here": here,
             "signin_enabled": has_session and getattr(request.app.state, "signin", False),
         }

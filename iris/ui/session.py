@@ -156,6 +156,19 @@ def optional_principal(request: Request) -> Principal | None:
     return principal
 
 
+def principal_known(request: Request) -> bool:
+    """Settle `optional_principal` without blocking when the request's bearer token was
+    verified lately; True when settled, False when it needs a full verification."""
+    if hasattr(request.state, "principal"):
+        return True
+    token = _bearer_token(request)
+    known = app_verifier(request).known(token) if token is not None else None
+    if known is None:
+        return False
+    request.state.principal = known
+    return True
+
+
 def api_or_session_principal(request: Request) -> Principal:
     """401 unless a bearer header or the session names someone."""
     principal = optional_principal(request)

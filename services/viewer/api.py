@@ -15,7 +15,8 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
@@ -28,10 +29,10 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iris.auth import Principal, dev_issuer_key, mint, verifier_for
-from iris.db import transaction
 from iris.insz import INSZ, InstitutionNumber, mask_insz
 from iris.settings import Settings
 from iris.store import ServiceStore
@@ -42,6 +43,7 @@ from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.models import Outbox
 from services.viewer.pages import ROLE_LABELS, StaffPrincipal, install_viewer_pages
+from services.viewer.recording import AuditRecorder
 
 SERVICE = "viewer"
 HERE = FilePath(__file__).parent
@@ -138,34 +140,79 @@ class ServiceToken:
         return self._minted[0]
 
 
+class ContentCache:
+    """A small in-process cache of report content, keyed by report id.
+
+    A report version never changes (a new version has a new report id), so content
+    fetched once may be shown again; what may change is whether the caller may see it,
+    and that is checked in Redis on every request before the cache is consulted. The
+    entries are bounded in number and age; they live in memory only and are never
+    logged.
+    """
+
+    def __init__(self, max_entries: int = 512, max_age_seconds: float = 300.0) -> None:
+        self.max_entries = max_entries
+        self.max_age_seconds = max_age_seconds
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+
+    def get(self, report_id: str) -> dict[str, Any] | None:
+        entry = self._entries.get(report_id)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[0] > self.max_age_seconds:
+            del self._entries[report_id]
+            return None
+        self._entries.move_to_end(report_id)
+        return entry[1]
+
+    def put(self, report_id: str, report: dict[str, Any]) -> None:
+        if report_id in self._entries:
+            self._entries.move_to_end(report_id)
+            return
+        self._entries[report_id] = (time.monotonic(), report)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class ReportGone(Exception):
     """The reports service no longer serves this version as current."""
 
 
-def security_headers(settings: Settings) -> Callable[..., Awaitable[Response]]:
-    embed_ancestors = " ".join(settings.embed_origins) or "'none'"
+class SecurityHeaders:
+    """No-store, nosniff, no referrer and the content security policy on every answer
+    (plain ASGI: it sets the headers as the response starts)."""
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        path = request.url.path
-        if path in UNGUARDED:
-            return response
-        ancestors = embed_ancestors if path.startswith("/embed/") else "'none'"
+    def __init__(self, app: ASGIApp, embed_origins: list[str]) -> None:
+        self.app = app
+        self.embed_ancestors = " ".join(embed_origins) or "'none'"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in UNGUARDED:
+            await self.app(scope, receive, send)
+            return
+        embedded = path.startswith("/embed/")
+        ancestors = self.embed_ancestors if embedded else "'none'"
         # the report page allows no form at all; the other pages post their forms to
         # this service (sign-out, search) and load nothing from elsewhere
         policy = STRICT_CSP if REPORT_PATH.match(path) else PAGE_CSP
-        response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if not path.startswith("/embed/"):
-            response.headers["X-Frame-Options"] = "DENY"
-        return response
 
-    return middleware
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
+                headers["Cache-Control"] = "no-store"
+                headers["Pragma"] = "no-cache"
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                if not embedded:
+                    headers["X-Frame-Options"] = "DENY"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(
@@ -179,6 +226,8 @@ def create_app(
     auth_cache = cache or AuthCache.from_url(settings.redis_url)
     token_for_reports = ServiceToken(settings)
     http = httpx.AsyncClient(timeout=5.0)
+    contents = ContentCache()
+    recorder = AuditRecorder(sessions, relay.notify)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -208,8 +257,10 @@ def create_app(
     app.state.sessions = sessions
     app.state.relay = relay
     app.state.cache = auth_cache
+    app.state.contents = contents
+    app.state.recorder = recorder
     app.state.metrics_hooks = [update_metrics]
-    app.middleware("http")(security_headers(settings))
+    app.add_middleware(SecurityHeaders, embed_origins=list(settings.embed_origins))
     pages = install_pages(app, settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     install_viewer_pages(app, pages, sessions, auth_cache, clock, settings.access_url)
@@ -223,12 +274,7 @@ def create_app(
         unavailable = reason.startswith((domain.CACHE_NOT_READY, "authorisation cache unavailable"))
         AUTHZ_DECISIONS.labels("unavailable" if unavailable else "denied").inc()
 
-        def write() -> None:
-            with transaction(sessions) as session:
-                service.record_denial(session, person_id, pupil_id, reason)
-
-        await asyncio.to_thread(write)
-        relay.notify()
+        await recorder.denial(person_id, pupil_id, reason)
 
     async def fetch_report(report_id: str) -> dict[str, Any]:
         response = await http.get(
@@ -240,17 +286,6 @@ def create_app(
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body
-
-    async def record(view: service.View) -> None:
-        def write() -> bool:
-            try:
-                with transaction(sessions) as session:
-                    return service.record_view(session, view)
-            except IntegrityError:  # the same view recorded by a concurrent retry
-                return False
-
-        if await asyncio.to_thread(write):
-            relay.notify()
 
     async def show_report(
         request: Request,
@@ -268,24 +303,30 @@ def create_app(
             await deny(person, pupil_id, decision.reason or "denied", channel)
             return denied_page(request)
         current = decision.report
-        try:
-            report = await fetch_report(current.report_id)
-        except ReportGone:
-            await deny(person, pupil_id, "report no longer current at the reports service", channel)
-            return denied_page(request)
-        except (httpx.HTTPError, ValueError) as exc:
-            log.warning("reports service unavailable", extra={"error": type(exc).__name__})
-            return pages.render(request, "unavailable.html", status_code=503)
+        # the check above has allowed this version; its content may come from the cache
+        report = contents.get(current.report_id)
+        if report is None:
+            try:
+                report = await fetch_report(current.report_id)
+            except ReportGone:
+                await deny(
+                    person, pupil_id, "report no longer current at the reports service", channel
+                )
+                return denied_page(request)
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("reports service unavailable", extra={"error": type(exc).__name__})
+                return pages.render(request, "unavailable.html", status_code=503)
         if str(report.get("pupil_id")) != pupil_id or report.get("version") != current.version:
             await deny(person, pupil_id, "reports service answered another version", channel)
             return denied_page(request)
+        contents.put(current.report_id, report)
         viewed = service.now()
         key = (
             request.headers.get("idempotency-key")
             or request.headers.get("x-request-id")
             or f"{channel}|{viewed.strftime('%Y-%m-%dT%H:%M')}"
         )
-        await record(
+        await recorder.view(
             service.View(
                 service.view_id_for(person, current.report_id, current.version, key),
                 pupil_id,

@@ -23,7 +23,12 @@ from iris.auth import Principal
 from iris.insz import mask_insz
 from iris.ui.i18n import N_, gettext_for
 from iris.ui.pages import Pages, wants_html
-from iris.ui.session import api_or_session_principal, page_principal
+from iris.ui.session import (
+    api_or_session_principal,
+    optional_principal,
+    page_principal,
+    principal_known,
+)
 from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
 
@@ -46,8 +51,11 @@ KIND_NAMES = {
 CHANNEL_LABELS = {"web": N_("IRIS website"), "embedded": N_("school software")}
 
 
-def staff_principal(request: Request) -> Principal:
+async def staff_principal(request: Request) -> Principal:
     """A browser without a session is sent to sign in; an API caller gets 401."""
+    if not principal_known(request):
+        # a token not verified lately: verify it in a worker thread (keys may be fetched)
+        await run_in_threadpool(optional_principal, request)
     if wants_html(request):
         return page_principal(request)
     return api_or_session_principal(request)

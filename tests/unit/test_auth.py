@@ -89,3 +89,31 @@ def test_the_development_issuer_refuses_to_start_in_production(tmp_path):
     with pytest.raises(RuntimeError, match="production"):
         create_app(settings)
     assert not (tmp_path / "issuer").exists()
+
+
+def test_a_token_verified_lately_is_remembered_but_never_past_its_expiry(test_issuer, monkeypatch):
+    verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
+    token = test_issuer.token("85073003328", ttl=60)
+    assert verifier.known(token) is None  # nothing is trusted before it was verified
+    principal = verifier.verify(token)
+    assert verifier.known(token) == principal
+    expires = principal.claims["exp"]
+    real_time = time.time
+    monkeypatch.setattr("iris.auth.time.time", lambda: max(real_time(), expires + 1))
+    assert verifier.known(token) is None
+
+
+def test_a_token_accepted_within_the_clock_leeway_after_expiry_is_not_remembered(test_issuer):
+    verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
+    token = test_issuer.token("85073003328", ttl=-2)
+    assert verifier.verify(token).subject == "85073003328"
+    assert verifier.known(token) is None
+
+
+def test_a_remembered_token_does_not_vouch_for_a_tampered_copy(test_issuer):
+    verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
+    token = test_issuer.token("85073003328", ttl=60)
+    verifier.verify(token)
+    header, body, signature = token.split(".")
+    with pytest.raises(AuthError):
+        verifier.verify(f"{header}.{body}.{signature[:-4]}AAAA")

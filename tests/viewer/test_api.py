@@ -4,6 +4,7 @@ the reports service's internal content API."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -14,7 +15,7 @@ from iris.insz import mask_insz
 from services.viewer.api import create_app
 from services.viewer.cache import READY_KEY
 from tests.support import TopicReader
-from tests.viewer.events import enrolment, grant, insz, issued
+from tests.viewer.events import enrolment, grant, insz, issued, withdrawn
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +136,47 @@ def test_a_view_is_recorded_once_even_when_the_request_is_retried(viewer, issuer
     assert {(v["person_id"], v["role"], v["school_id"], v["version"]) for v in views} == {
         (TEACHER, "teacher", SCHOOL, 1)
     }
+
+
+def test_a_second_view_of_the_same_report_is_recorded_too(viewer, issuer, world, reports):
+    for key in ("first", "second"):
+        page = viewer.get(
+            f"/pupils/{PUPIL}/report", headers={**teacher(issuer), "Idempotency-Key": key}
+        )
+        assert page.status_code == 200 and "quiet corner" in page.text
+    views = viewer.get(f"/v1/pupils/{PUPIL}/views", headers=issuer.headers(PUPIL)).json()
+    assert len(views) == 2
+    # the content of a version does not change: it was fetched once
+    assert reports.requests.count(f"/internal/reports/{REPORT.report_id}") == 1
+
+
+def test_a_withdrawn_report_is_denied_even_though_its_content_was_cached(
+    viewer, issuer, world, cache_state
+):
+    assert viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer)).status_code == 200
+    cache_state(withdrawn(PUPIL, REPORT.report_id, 1, on="2025-01-01"))
+    page = viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
+    assert page.status_code == 404 and "quiet corner" not in page.text
+
+
+def test_a_revoked_grant_is_denied_even_though_the_content_was_cached(
+    viewer, issuer, world, cache_state
+):
+    assert viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer)).status_code == 200
+    cache_state(grant(SCHOOL, TEACHER, pupils=[PUPIL], status="revoked", version=2))
+    page = viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
+    assert page.status_code == 404 and "quiet corner" not in page.text
+
+
+def test_views_made_at_the_same_time_are_each_recorded(viewer, issuer, world):
+    def view(n: int) -> int:
+        headers = {**teacher(issuer), "Idempotency-Key": f"together-{n}"}
+        return viewer.get(f"/pupils/{PUPIL}/report", headers=headers).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        assert list(pool.map(view, range(24))) == [200] * 24
+    views = viewer.get(f"/v1/pupils/{PUPIL}/views", headers=issuer.headers(PUPIL)).json()
+    assert len(views) == 24
 
 
 def test_views_are_shown_to_the_pupil_a_parent_and_the_school_responsible_only(
