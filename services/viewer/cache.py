@@ -231,18 +231,29 @@ return {0, tostring(best), best_school, best_role}
 )
 
 # KEYS[1] ready marker, KEYS[2..3] {S}:rep, {S}:grant; ARGV[1] person ('' = none),
-# ARGV[2] the school. Returns {ready, enrolments (flat, every bucket), report copies
-# (flat), grant or ''}.
+# ARGV[2] the school. Returns {ready, enrolments (flat) of the pupils with a report copy
+# at S, report copies (flat), grant or ''}. Pupils without a report there are left in
+# Redis: nothing a listing shows is about them.
 SCHOOL_LISTING = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}, {}, ''} end
 local grant = ''
 if ARGV[1] ~= '' then grant = redis.call('HGET', KEYS[3], ARGV[1]) or '' end
+local reports = redis.call('HGETALL', KEYS[2])
+local reported = {}
+for i = 1, #reports, 2 do reported[reports[i]] = true end
 local enrolments = {}
-for b = 0, BUCKETS - 1 do
-  local part = redis.call('HGETALL', 'PREFIX{' .. ARGV[2] .. '}:enr:' .. b)
-  for _, x in ipairs(part) do table.insert(enrolments, x) end
+if #reports > 0 then
+  for b = 0, BUCKETS - 1 do
+    local part = redis.call('HGETALL', 'PREFIX{' .. ARGV[2] .. '}:enr:' .. b)
+    for i = 1, #part, 2 do
+      if reported[part[i]] then
+        table.insert(enrolments, part[i])
+        table.insert(enrolments, part[i + 1])
+      end
+    end
+  end
 end
-return {1, enrolments, redis.call('HGETALL', KEYS[2]), grant}
+return {1, enrolments, reports, grant}
 """.replace("BUCKETS", str(ENROLMENT_BUCKETS)).replace("PREFIX", PREFIX)
 
 # KEYS[1] the rebuilding token key, KEYS[2] the ready marker; ARGV token, marker value.
@@ -493,7 +504,8 @@ class AuthCache:
     async def school_listing(
         self, school_id: str, person_id: str | None
     ) -> tuple[dict[str, domain.Enrolment], dict[str, domain.ReportState], domain.Grant | None]:
-        """Enrolments, report copies and the person's grant at one school, in one round trip.
+        """The enrolments of the pupils with a report copy at one school, those copies and
+        the person's grant there, in one round trip.
         Raises CacheNotReady when the marker is missing."""
         answer = await self._listing(
             keys=[READY_KEY, school_key(school_id, "rep"), school_key(school_id, "grant")],
