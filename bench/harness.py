@@ -52,6 +52,7 @@ class Run:
     infrastructure: dict[str, str] = field(default_factory=dict)
     results: list[Result] = field(default_factory=list)
     series: dict[str, Any] = field(default_factory=dict)  # raw samples for the plots
+    only: str | None = None  # the part measured alone (`iris bench run --only`), else all
 
     def add(self, result: Result, **series: Any) -> None:
         self.results.append(result)
@@ -122,13 +123,14 @@ def markdown(run: Run) -> str:
 def write(run: Run, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = run.started.replace(":", "").replace("-", "")[:15]
-    name = f"{stamp}-scale{run.scale:g}"
+    suffix = f"-{run.only}" if run.only else ""
+    name = f"{stamp}-scale{run.scale:g}{suffix}"
     body = asdict(run)
     series = body.pop("series")
     (folder / f"{name}.json").write_text(json.dumps(body, indent=2))
     (folder / f"{name}.series.json").write_text(json.dumps(series))
     (folder / f"{name}.md").write_text(markdown(run))
-    tag = "latest-full" if run.scale >= 1 else "latest-quick"
+    tag = ("latest-full" if run.scale >= 1 else "latest-quick") + suffix
     (folder / f"{tag}.json").write_text(json.dumps(body, indent=2))
     (folder / f"{tag}.md").write_text(markdown(run))
     plot(run, series, folder / f"{tag}")

@@ -20,6 +20,9 @@ from iris.dev import Stack
 from iris.registry import available
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# What `--only` may name: ingestion alone, or the measurements made on the published
+# reports and grants (rebuild, memory, check, HTTP, revoke), which share one set-up.
+PARTS = ("ingestion", "platform")
 
 
 def start_stack(data_dir: Path) -> Stack:
@@ -333,9 +336,15 @@ def main(
     seed: int = 20261128,
     http_seconds: float | None = None,
     revocations: int = 200,
+    only: str | None = None,
 ) -> Path:
+    """Run every measurement, or with `only` one part of them (see PARTS); a partial run
+    writes its results as usual but under names of its own (`latest-quick-<part>.*`), so
+    that the latest figures of the whole suite stay as they were."""
+    if only is not None and only not in PARTS:
+        raise ValueError(f"--only takes one of {', '.join(PARTS)}, not {only!r}")
     signal.signal(signal.SIGTERM, _stop_on_term)  # so that the platform is stopped too
-    run = harness.Run(scale=scale, machine=harness.describe_machine())
+    run = harness.Run(scale=scale, machine=harness.describe_machine(), only=only)
     print(f"IRIS bench at scale {scale:g}: generating the data set", flush=True)
     started = time.perf_counter()
     data = generate(scale, seed)
@@ -351,8 +360,10 @@ def main(
         }
         try:
             print("IRIS bench: measuring", flush=True)
-            measure_ingestion(run, stack, data)
-            measure_platform(run, stack, data, http_seconds, revocations)
+            if only in (None, "ingestion"):
+                measure_ingestion(run, stack, data)
+            if only in (None, "platform"):
+                measure_platform(run, stack, data, http_seconds, revocations)
         finally:
             stack.stop()
     path = harness.write(run, out)

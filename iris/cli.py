@@ -217,6 +217,7 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
         args.seed,
         http_seconds=args.http_seconds,
         revocations=args.revocations,
+        only=args.only,
     )
     return 0
 
@@ -295,6 +296,11 @@ def parser() -> argparse.ArgumentParser:
         "--http-seconds", type=float, help="seconds of HTTP load per endpoint (5, or 15 at 0.5+)"
     )
     brun.add_argument("--revocations", type=int, default=200, help="revoke-to-deny samples")
+    brun.add_argument(
+        "--only",
+        choices=["ingestion", "platform"],
+        help="run one part alone: ingestion, or platform (every measurement but ingestion)",
+    )
     brun.set_defaults(func=cmd_bench_run)
 
     top = sub.add_parser("topics", help="create the topics")

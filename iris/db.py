@@ -64,7 +64,10 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A connection marked `iris_read_only` (see iris.outbox.READ_ONLY) reads a WAL
+        # snapshot statement by statement and leaves the write lock to the writers.
+        if not conn.get_execution_options().get("iris_read_only"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

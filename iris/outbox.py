@@ -4,16 +4,29 @@ A relay publishes unsent rows in id order and marks them sent once the broker
 has acknowledged them. While the broker is away, writes still succeed and the
 rows wait; publishing resumes when it returns. Delivery is at-least-once;
 consumers rely on `version` and `event_id`, never on exactly-once.
+
+Every process that writes a service's outbox (its API, its worker) may run a relay;
+one of them publishes at a time, so each key's events leave in the order written.
+The relays elect that one by a lock held for the publisher's life: a PostgreSQL
+advisory lock, or with SQLite a lock on a file beside the database. A relay stands
+for election when a commit in its own process wakes it, or when unsent rows have
+waited `claim_after` seconds (a publisher that died or never was): so the process
+that writes the most, the worker draining a topic, ends up publishing its own rows
+as soon as it commits them, without a round trip through another process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import zlib
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from concurrent.futures import Executor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select, text, update
@@ -24,6 +37,8 @@ from iris.kafka import ensure_topics, make_producer
 from iris.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+READ_ONLY = {"iris_read_only": True}  # see iris.db: a SQLite read takes no write lock
 
 
 class OutboxMixin:
@@ -66,9 +81,10 @@ def backlog(factory: sessionmaker[Session], outbox: type[OutboxMixin]) -> int:
 
 
 class OutboxRelay:
-    """Publishes a service's outbox. Run one per service (PostgreSQL elects one by lock)."""
+    """Publishes a service's outbox. Any number may run; one publishes (see the module)."""
 
-    batch_size = 500
+    batch_size = 2000
+    claim_after = 1.0  # seconds an unsent row waits before a relay not woken stands for election
 
     def __init__(
         self,
@@ -77,18 +93,23 @@ class OutboxRelay:
         outbox: type[OutboxMixin],
         settings: Settings,
         producer_factory: Callable[[Settings], AIOKafkaProducer] = make_producer,
+        executor: Executor | None = None,
     ) -> None:
+        """`executor` runs the relay's database calls; a worker passes the one that runs
+        its own transactions, so that they take turns instead of waiting on each other."""
         self.service = service
         self.factory = factory
         self.outbox = outbox
         self.settings = settings
         self.producer_factory = producer_factory
+        self.executor = executor
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self.published = 0
         self.connected = False
+        self.leading = False
 
     def notify(self) -> None:
         """Wake the relay after a commit; safe to call from any thread."""
@@ -96,19 +117,31 @@ class OutboxRelay:
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
 
+    async def _db(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call, *args)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         backoff = 0.2
-        lock = await asyncio.to_thread(self._leadership)
+        lock = await self._db(self._leadership)
+        woken = False  # rows left from before wait `claim_after`, then any relay takes them
         try:
             while not self._stopping:
                 try:
-                    if lock is not None and not await asyncio.to_thread(lock.acquire):
-                        await self._sleep(1.0)
+                    if lock is not None and not self.leading:
+                        if (woken or await self._db(self._waited_long)) and await self._db(
+                            lock.acquire
+                        ):
+                            self.leading = True
+                        else:
+                            woken = await self._sleep(self.settings.outbox_poll_seconds)
+                            continue
+                    elif lock is not None and not await self._db(lock.acquire):
+                        self.leading = False  # the lock's connection was lost
                         continue
                     await self.publish_pending()
                     backoff = 0.2
-                    await self._sleep(self.settings.outbox_poll_seconds)
+                    woken = await self._sleep(self.settings.outbox_poll_seconds)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # broker or database away: keep rows, retry
@@ -121,7 +154,8 @@ class OutboxRelay:
         finally:
             await self._drop_producer()
             if lock is not None:
-                await asyncio.to_thread(lock.release)
+                await self._db(lock.release)
+            self.leading = False
 
     async def stop(self) -> None:
         self._stopping = True
@@ -131,7 +165,7 @@ class OutboxRelay:
         """Publish every unsent row, oldest first; returns how many were published."""
         total = 0
         while True:
-            rows = await asyncio.to_thread(self._unsent)
+            rows = await self._db(self._unsent)
             if not rows:
                 return total
             producer = await self._ensure_producer()
@@ -151,19 +185,22 @@ class OutboxRelay:
                 if not isinstance(result, BaseException)
             ]
             if done:
-                await asyncio.to_thread(self._mark_sent, done)
+                await self._db(self._mark_sent, done)
                 total += len(done)
                 self.published += len(done)
             failed = [r for r in results if isinstance(r, BaseException)]
             if failed:
                 raise failed[0]
 
-    async def _sleep(self, seconds: float) -> None:
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait for a wake-up or `seconds`; True when woken."""
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            woken = True
         except TimeoutError:
-            pass
+            woken = False
         self._wake.clear()
+        return woken
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -186,6 +223,7 @@ class OutboxRelay:
     def _unsent(self) -> list[tuple[int, str, str, str, str]]:
         o = self.outbox
         with self.factory() as session:
+            session.connection(execution_options=READ_ONLY)
             result = session.execute(
                 select(o.id, o.topic, o.key, o.event_type, o.payload)
                 .where(o.sent_at.is_(None))
@@ -194,17 +232,68 @@ class OutboxRelay:
             )
             return [tuple(row) for row in result]  # type: ignore[misc]
 
-    def _mark_sent(self, ids: list[int]) -> None:
-        with self.factory() as session, session.begin():
-            session.execute(
-                update(self.outbox).where(self.outbox.id.in_(ids)).values(sent_at=datetime.now(UTC))
+    def _waited_long(self) -> bool:
+        """Whether an unsent row has waited `claim_after` seconds for a publisher."""
+        o = self.outbox
+        before = datetime.now(UTC) - timedelta(seconds=self.claim_after)
+        with self.factory() as session:
+            session.connection(execution_options=READ_ONLY)
+            oldest = session.scalar(
+                select(o.created_at).where(o.sent_at.is_(None)).order_by(o.id).limit(1)
             )
+        if oldest is None:
+            return False
+        if oldest.tzinfo is None:  # SQLite gives naive datetimes back
+            oldest = oldest.replace(tzinfo=UTC)
+        return oldest <= before
 
-    def _leadership(self) -> _AdvisoryLock | None:
+    def _mark_sent(self, ids: list[int]) -> None:
+        now = datetime.now(UTC)
+        with self.factory() as session, session.begin():
+            for start in range(0, len(ids), 500):
+                session.execute(
+                    update(self.outbox)
+                    .where(self.outbox.id.in_(ids[start : start + 500]))
+                    .values(sent_at=now)
+                )
+
+    def _leadership(self) -> _AdvisoryLock | _FileLock | None:
         engine = self.factory.kw.get("bind")
-        if engine is None or engine.dialect.name != "postgresql":
+        if engine is None:
             return None
-        return _AdvisoryLock(engine, zlib.crc32(f"iris-outbox-{self.service}".encode()))
+        if engine.dialect.name == "postgresql":
+            return _AdvisoryLock(engine, zlib.crc32(f"iris-outbox-{self.service}".encode()))
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            return _FileLock(Path(f"{database}.relay-lock"))
+        return None
+
+
+class _FileLock:
+    """The SQLite counterpart of the advisory lock: an exclusive lock on a file beside the
+    database, held while the relay publishes and dropped by the system when its process
+    ends, however it ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        if self.fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)  # closing the file drops its lock
 
 
 class _AdvisoryLock:

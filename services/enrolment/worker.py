@@ -5,6 +5,10 @@ A submission must carry its school-software client's JWT in the `authorization`
 header, naming the event's school. Anything that does not parse, does not
 validate or is not authorised goes to `iris.enrolment.rejected` with the reason,
 and the worker moves on.
+
+The worker runs an outbox relay of its own, woken by each batch's commit: while it
+drains a topic it publishes the changes it wrote itself, large batches at a time, and
+no other process has to notice them first (see iris.outbox for the election).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +28,12 @@ from iris import logs
 from iris.auth import AuthError, TokenVerifier, verifier_for
 from iris.contracts import ENROLMENT_SUBMITTED, describe_error
 from iris.db import make_engine, make_sessionmaker
+from iris.outbox import OutboxRelay
 from iris.settings import Settings
 from iris.streams import make_faust_app
 from iris.worker_metrics import serve_worker_metrics
 from services.enrolment import service
+from services.enrolment.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -142,19 +149,32 @@ submitted = app.topic(
 serve_worker_metrics(app, settings, [ENROLMENT_SUBMITTED.name])
 _sessions: sessionmaker[Session] | None = None
 _verifier: VerifiedTokens | None = None
+_relay: OutboxRelay | None = None
+# One thread runs the worker's transactions and its relay's, in turn: on SQLite they would
+# otherwise wait on each other's write lock by sleeping and retrying.
+_database = ThreadPoolExecutor(1, thread_name_prefix="enrolment-db")
 
 
-def _dependencies() -> tuple[sessionmaker[Session], VerifiedTokens]:
-    global _sessions, _verifier
-    if _sessions is None or _verifier is None:
+def _dependencies() -> tuple[sessionmaker[Session], VerifiedTokens, OutboxRelay]:
+    global _sessions, _verifier, _relay
+    if _sessions is None or _verifier is None or _relay is None:
         _sessions = make_sessionmaker(make_engine(settings.database_url_for("enrolment")))
         _verifier = VerifiedTokens(verifier_for(settings))
-    return _sessions, _verifier
+        _relay = OutboxRelay("enrolment", _sessions, Outbox, settings, executor=_database)
+    return _sessions, _verifier, _relay
+
+
+@app.task
+async def relay_outbox() -> None:
+    """Publish the outbox from this process too (unless IRIS_OUTBOX_RELAY=false)."""
+    if settings.outbox_relay:
+        await _dependencies()[2].run()
 
 
 @app.agent(submitted)
 async def apply_submissions(stream: Any) -> None:
-    sessions, verifier = _dependencies()
+    sessions, verifier, relay = _dependencies()
+    loop = asyncio.get_running_loop()
     async for events in stream.take_events(2000, within=0.05):
         batch = [
             Submission(
@@ -169,8 +189,9 @@ async def apply_submissions(stream: Any) -> None:
         ]
         for attempt in range(3):
             try:
-                await asyncio.to_thread(apply_batch, sessions, verifier, batch)
+                await loop.run_in_executor(_database, apply_batch, sessions, verifier, batch)
                 break
             except IntegrityError:
                 if attempt == 2:
                     raise
+        relay.notify()

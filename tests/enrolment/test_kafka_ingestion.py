@@ -212,3 +212,38 @@ def test_the_example_school_system_publishes_an_enrolment_that_the_worker_applie
     event = next(m.value for m in changes.messages if m.key == me)
     assert (event["school_id"], event["display_name"], event["version"]) == (SCHOOL, "Mila", 1)
     changes.close()
+
+
+def test_the_worker_publishes_the_changes_it_applies_with_no_api_running(
+    make_settings, infra, issuer, tmp_path
+):
+    settings = make_settings("enrolment")
+    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
+    token = issuer.token(f"client:{SCHOOL}", school_id=SCHOOL).encode()
+    run = uuid.uuid4().hex[:6]
+    pupils = [make_insz("2015-07-07", serial) for serial in range(1, 31)]
+    changes = TopicReader(infra.kafka_bootstrap, "iris.enrolment.changes")
+    with iris_process(["worker", "enrolment"], settings_env(settings), tmp_path / "worker.log"):
+        producer = KafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+        for serial, pupil in enumerate(pupils):
+            for start in ("2026-09-01", "2026-09-02"):  # two versions per pupil, in order
+                producer.send(
+                    "iris.enrolment.submitted",
+                    key=pupil.encode(),
+                    value=json.dumps(registration(pupil, start, display_name=run)).encode(),
+                    headers=[("authorization", b"Bearer " + token)],
+                )
+            if serial == 14:
+                producer.flush()  # the rest arrive in another batch
+        producer.flush()
+        producer.close()
+        changes.read_until(
+            lambda ms: sum(m.value.get("display_name") == run for m in ms) >= 60,
+            timeout=90,
+            message="60 changes from the worker alone",
+        )
+    ours = [m for m in changes.messages if m.value.get("display_name") == run]
+    for pupil in pupils:
+        mine = [(m.value["version"], m.value["start_date"]) for m in ours if m.key == pupil]
+        assert mine == [(1, "2026-09-01"), (2, "2026-09-02")]
+    changes.close()

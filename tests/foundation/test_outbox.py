@@ -1,4 +1,5 @@
-"""The outbox relay publishes in order per key, once, and elects one publisher on PostgreSQL."""
+"""The outbox relay publishes in order per key, once, and elects one publisher among the
+relays of a service: by an advisory lock on PostgreSQL, by a file lock with SQLite."""
 
 from __future__ import annotations
 
@@ -48,13 +49,21 @@ async def run_relays(relays: list[OutboxRelay], until) -> None:
         await asyncio.gather(*tasks)
 
 
-def test_two_relays_on_postgresql_publish_every_event_exactly_once_in_order_per_key(
-    make_settings, infra
-):
-    if infra.dialect != "postgresql":
-        pytest.skip("publisher election needs PostgreSQL; SQLite runs one relay per service")
-    settings = make_settings("enrolment")
+@pytest.fixture(params=["postgresql", "sqlite"])
+def shared_database(request, make_settings, infra, tmp_path):
+    """Settings whose enrolment database two relays share: the test PostgreSQL, or a file."""
+    if request.param == "postgresql":
+        if infra.dialect != "postgresql":
+            pytest.skip("the test infrastructure has no PostgreSQL")
+        settings = make_settings("enrolment")
+    else:
+        settings = make_settings("enrolment", database_url=f"sqlite:///{tmp_path}/enrolment.db")
     upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
+    return settings
+
+
+def test_two_relays_publish_every_event_exactly_once_in_order_per_key(shared_database, infra):
+    settings = shared_database
     engines = [make_engine(settings.database_url_for("enrolment")) for _ in range(2)]
     sessions = [make_sessionmaker(engine) for engine in engines]
     run = uuid.uuid4().hex
@@ -76,5 +85,38 @@ def test_two_relays_on_postgresql_publish_every_event_exactly_once_in_order_per_
     for pupil in pupils:
         assert [m.value["version"] for m in ours if m.key == pupil] == [1, 2, 3, 4, 5]
     reader.close()
+    for engine in engines:
+        engine.dispose()
+
+
+def test_the_relay_whose_process_commits_publishes_at_once_while_the_other_stays_idle(
+    shared_database, infra
+):
+    settings = shared_database
+    engines = [make_engine(settings.database_url_for("enrolment")) for _ in range(2)]
+    sessions = [make_sessionmaker(engine) for engine in engines]
+    writer, idle = (OutboxRelay("enrolment", s, Outbox, settings) for s in sessions)
+    writer.claim_after = idle.claim_after = 3600.0  # only a commit's wake-up elects here
+    run = uuid.uuid4().hex
+    pupils = [make_insz("2016-10-10", serial) for serial in range(1, 11)]
+
+    async def scenario() -> None:
+        tasks = [asyncio.create_task(relay.run()) for relay in (writer, idle)]
+        try:
+            loop = asyncio.get_running_loop()
+            for version in (1, 2):
+                await asyncio.to_thread(queue_changes, sessions[0], f"{run}-{version}", pupils, 1)
+                writer.notify()
+                deadline = loop.time() + 30
+                while backlog(sessions[0], Outbox) and loop.time() < deadline:
+                    await asyncio.sleep(0.05)
+        finally:
+            for relay in (writer, idle):
+                await relay.stop()
+            await asyncio.gather(*tasks)
+
+    asyncio.run(scenario())
+    assert backlog(sessions[0], Outbox) == 0
+    assert (writer.published, idle.published) == (20, 0)
     for engine in engines:
         engine.dispose()
