@@ -7,7 +7,8 @@ Key layout (everything a check at school S reads carries the hash tag `{S}`):
     iris:v2:{S}:grant           hash    person -> grant at S     {"v","id","r","p"?,"f","u","st"}
     iris:v2:{S}:rep             hash    pupil -> copy of the pupil's report state
     iris:v2:{P}:report          string  the pupil's report state {"i":[...], "w":[...]}
-    iris:v2:pupils:<b>          hash    pupil -> schools where it has (had) an enrolment, "S1 S2"
+    iris:v2:pupils:<b>          hash    pupil -> schools where it has (had) an enrolment, "S1 S2",
+                                        and "+" once it has a report state
     iris:v2:persons:<b>         hash    person -> schools where they hold (held) a grant, "S1 S2"
     iris:v2:ready               string  the ready marker: {"offsets", "rebuilt_at", "redis_run_id"}
     iris:v2:rebuilding          string  the token of the rebuild in progress
@@ -59,6 +60,7 @@ PREFIX = "iris:v2:"
 OLDER_PREFIXES = ("iris:v1:",)
 READY_KEY = PREFIX + "ready"
 REBUILDING_KEY = PREFIX + "rebuilding"
+HAS_REPORT = "+"  # in a pupil's index entry: {P}:report exists
 ENROLMENT_BUCKETS = 16
 PUPIL_BUCKETS = 16384
 PERSON_BUCKETS = 4096
@@ -115,7 +117,9 @@ end
 local function schools_in(entry)
   local out = {}
   if entry then
-    for s in string.gmatch(entry, '[^ ]+') do table.insert(out, s) end
+    for s in string.gmatch(entry, '[^ ]+') do
+      if s ~= '+' then table.insert(out, s) end
+    end
   end
   return out
 end
@@ -132,19 +136,20 @@ FOLD = (
     _LUA_REPORT
     + """
 local function add_school(index, id, school)
+  -- returns the entry as it is afterwards; one call when the id is new
+  if redis.call('HSETNX', index, id, school) == 1 then return school end
   local held = redis.call('HGET', index, id)
-  if not held then
-    redis.call('HSET', index, id, school)
-    return
-  end
   for s in string.gmatch(held, '[^ ]+') do
-    if s == school then return end
+    if s == school then return held end
   end
-  redis.call('HSET', index, id, held .. ' ' .. school)
+  held = held .. ' ' .. school
+  redis.call('HSET', index, id, held)
+  return held
 end
 local function newer(hash, field, version, value)
+  if redis.call('HSETNX', hash, field, value) == 1 then return end
   local held = redis.call('HGET', hash, field)
-  if held and cjson.decode(held)['v'] >= version then return end
+  if cjson.decode(held)['v'] >= version then return end
   redis.call('HSET', hash, field, value)
 end
 local n = 0
@@ -152,10 +157,12 @@ for _, row in ipairs(cjson.decode(ARGV[1])) do
   local op = row[1]
   if op == 'E' then
     local pupil, school = row[2], row[3]
-    add_school('PREFIXpupils:' .. row[6], pupil, school)
+    local entry = add_school('PREFIXpupils:' .. row[6], pupil, school)
     newer(key(school, 'enr:' .. row[7]), pupil, row[4], row[5])
-    local state = redis.call('GET', 'PREFIX{' .. pupil .. '}:report')
-    if state then redis.call('HSET', key(school, 'rep'), pupil, state) end
+    if string.find(entry, '+', 1, true) then
+      local state = redis.call('GET', 'PREFIX{' .. pupil .. '}:report')
+      if state then redis.call('HSET', key(school, 'rep'), pupil, state) end
+    end
   elseif op == 'G' then
     local person, school = row[2], row[3]
     newer(key(school, 'grant'), person, row[4], row[5])
@@ -171,7 +178,7 @@ for _, row in ipairs(cjson.decode(ARGV[1])) do
       i = newest(list(a, 'i'), list(b, 'i')), w = newest(list(a, 'w'), list(b, 'w'))
     })
     redis.call('SET', own, merged)
-    for _, s in ipairs(schools_in(redis.call('HGET', 'PREFIXpupils:' .. row[4], pupil))) do
+    for _, s in ipairs(schools_in(add_school('PREFIXpupils:' .. row[4], pupil, '+'))) do
       redis.call('HSET', key(s, 'rep'), pupil, merged)
     end
   end
@@ -531,7 +538,7 @@ class AuthCache:
         ready, schools = await pipe.execute()
         if not ready:
             raise CacheNotReady(domain.CACHE_NOT_READY)
-        return set(_text(schools).split()) if schools else set()
+        return set(_text(schools).split()) - {HAS_REPORT} if schools else set()
 
     async def schools_of_person(self, person_id: str) -> set[str]:
         """The schools where the person holds (or held) a grant."""
