@@ -27,18 +27,13 @@ from iris.ui import CsrfProtected, OptionalPrincipal, PagePrincipal, install_pag
 from iris.ui.forms import errors_by_field
 from iris.ui.home import roles_of
 from iris.ui.i18n import N_, gettext_for
+from iris.ui.labels import ROLE_LABELS
 from iris.ui.pages import Pages
 from services.access import domain, service
 
 HERE = Path(__file__).parent
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
 
-ROLE_LABELS = {
-    "teacher": N_("Teacher"),
-    "care_coordinator": N_("Care coordinator"),
-    "pupil_counsellor": N_("Pupil counsellor"),
-    "support_worker": N_("Support worker"),
-}
 STATUS_LABELS = {
     "active": N_("Active"),
     "revoked": N_("Revoked"),

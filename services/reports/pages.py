@@ -33,6 +33,7 @@ from iris.ui import CsrfProtected, OptionalPrincipal, PagePrincipal, install_pag
 from iris.ui.forms import errors_by_field
 from iris.ui.home import roles_of
 from iris.ui.i18n import N_, gettext_for, language_of
+from iris.ui.labels import LEVEL_LABELS
 from services.reports import domain, service
 
 HERE = Path(__file__).parent
@@ -55,11 +56,6 @@ KIND_LABELS = {
     "GC": N_("GC: common curriculum with learning support"),
     "V": N_("V: report for special education (before September 2023)"),
     "GV": N_("GV: reasoned report (before September 2023)"),
-}
-LEVEL_LABELS = {
-    "nursery": N_("Nursery education"),
-    "primary": N_("Primary education"),
-    "secondary": N_("Secondary education"),
 }
 STATUS_LABELS = {
     "current": N_("Current"),

@@ -37,30 +37,19 @@ from iris.insz import INSZ, InstitutionNumber, mask_insz
 from iris.settings import Settings
 from iris.store import ServiceStore
 from iris.ui import install_pages
-from iris.ui.i18n import N_, gettext_for
+from iris.ui.i18n import gettext_for
+from iris.ui.labels import KIND_LABELS, LEVEL_LABELS, ROLE_LABELS
 from iris.web import CurrentPrincipal, create_base_app
 from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.models import Outbox
-from services.viewer.pages import ROLE_LABELS, StaffPrincipal, install_viewer_pages
+from services.viewer.pages import StaffPrincipal, install_viewer_pages
 from services.viewer.recording import AuditRecorder
 
 SERVICE = "viewer"
 HERE = FilePath(__file__).parent
 log = logging.getLogger(__name__)
 
-KIND_LABELS = {
-    "IAC": N_("IAC report"),
-    "OV4": N_("OV4 report"),
-    "GC": N_("GC report"),
-    "V": N_("Report"),
-    "GV": N_("Motivated report"),
-}
-LEVEL_LABELS = {
-    "nursery": N_("Nursery education"),
-    "primary": N_("Primary education"),
-    "secondary": N_("Secondary education"),
-}
 STRICT_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'"

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from iris.auth import Principal
 from iris.insz import mask_insz
 from iris.ui.i18n import N_, gettext_for
+from iris.ui.labels import KIND_LABELS, ROLE_LABELS
 from iris.ui.pages import Pages, wants_html
 from iris.ui.session import (
     api_or_session_principal,
@@ -35,19 +36,6 @@ from services.viewer.cache import AuthCache, CacheNotReady
 BRUSSELS = ZoneInfo("Europe/Brussels")
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
 
-ROLE_LABELS = {
-    "teacher": N_("Teacher"),
-    "care_coordinator": N_("Care coordinator"),
-    "pupil_counsellor": N_("Pupil counsellor"),
-    "support_worker": N_("Support worker"),
-}
-KIND_NAMES = {
-    "IAC": N_("IAC report"),
-    "OV4": N_("OV4 report"),
-    "GC": N_("GC report"),
-    "V": N_("Report"),
-    "GV": N_("Motivated report"),
-}
 CHANNEL_LABELS = {"web": N_("IRIS website"), "embedded": N_("school software")}
 
 
@@ -161,7 +149,7 @@ def install_viewer_pages(
             {
                 "pupil_id": p.pupil_id,
                 "name": p.display_name or mask_insz(p.pupil_id),
-                "kind": _(KIND_NAMES.get(p.report.kind, KIND_NAMES["V"])),
+                "kind": _(KIND_LABELS.get(p.report.kind, KIND_LABELS["V"])),
                 "since": p.report.valid_from,
             }
             for p in sorted(found, key=lambda p: ((p.display_name or "").casefold(), p.pupil_id))
