@@ -20,6 +20,11 @@ With the local stack (`iris dev`) you can also mint one for a try-out:
     python examples/school_system.py --school 123456 --pupil 12030401768 --start 2026-09-01
 
 Tokens are short-lived: fetch a new one before it expires, not per message.
+
+A production broker asks for TLS and SASL: the same variables as IRIS's own clients
+(`IRIS_KAFKA_SECURITY_PROTOCOL` such as SASL_SSL, `IRIS_KAFKA_SASL_MECHANISM` such as
+SCRAM-SHA-512, `IRIS_KAFKA_SASL_USERNAME`, `IRIS_KAFKA_SASL_PASSWORD`,
+`IRIS_KAFKA_SSL_CAFILE`) with the credentials your operator gave your school software.
 """
 
 from __future__ import annotations
@@ -84,6 +89,19 @@ def publish(producer: KafkaProducer, token: str, event: dict) -> None:
     future.get(timeout=30)  # raises if the broker did not take it: retry with the same event
 
 
+def connection(bootstrap: str) -> dict:
+    """kafka-python's connection settings, from the environment (see the module's header)."""
+    protocol = os.environ.get("IRIS_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    options: dict = {"bootstrap_servers": bootstrap, "security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL") and os.environ.get("IRIS_KAFKA_SSL_CAFILE"):
+        options["ssl_cafile"] = os.environ["IRIS_KAFKA_SSL_CAFILE"]
+    if protocol.startswith("SASL"):
+        options["sasl_mechanism"] = os.environ.get("IRIS_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+        options["sasl_plain_username"] = os.environ.get("IRIS_KAFKA_SASL_USERNAME")
+        options["sasl_plain_password"] = os.environ.get("IRIS_KAFKA_SASL_PASSWORD")
+    return options
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -103,7 +121,7 @@ def main() -> None:
     if not args.token:
         parser.error("a token is needed: --token or $IRIS_TOKEN")
 
-    producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", retries=5)
+    producer = KafkaProducer(**connection(args.bootstrap), acks="all", retries=5)
     if args.start:
         event = enrolment_registered(args.pupil, args.school, args.start, args.end, args.name)
     elif args.end:

@@ -213,23 +213,34 @@ class Topic:
     partitions: int
     compacted: bool
     value: Any  # a model or a discriminated union of models
-    owner: str
+    owner: str  # the one writer (the broker's ACLs say so in production)
+    readers: tuple[str, ...] = ()  # the services that consume it
 
     def parse(self, raw: bytes | str) -> Any:
         return _adapter(self.name).validate_json(raw)
 
 
 ENROLMENT_SUBMITTED = Topic(
-    "iris.enrolment.submitted", "pupil INSZ", 6, False, EnrolmentSubmission, "school software"
+    "iris.enrolment.submitted",
+    "pupil INSZ",
+    6,
+    False,
+    EnrolmentSubmission,
+    "school software",
+    ("enrolment",),
 )
 ENROLMENT_REJECTED = Topic(
     "iris.enrolment.rejected", "as submitted", 1, False, Rejected, "enrolment"
 )
 ENROLMENT_CHANGES = Topic(
-    "iris.enrolment.changes", "pupil INSZ", 6, False, EnrolmentChanged, "enrolment"
+    "iris.enrolment.changes", "pupil INSZ", 6, False, EnrolmentChanged, "enrolment", ("viewer",)
 )
-REPORT_CHANGES = Topic("iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports")
-ACCESS_GRANTS = Topic("iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access")
+REPORT_CHANGES = Topic(
+    "iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports", ("viewer",)
+)
+ACCESS_GRANTS = Topic(
+    "iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access", ("viewer",)
+)
 VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
 VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
 
@@ -242,6 +253,12 @@ TOPICS: tuple[Topic, ...] = (
     VIEWER_AUDIT,
     VIEWER_REJECTED,
 )
+
+
+def owned_topics(service: str) -> tuple[Topic, ...]:
+    """The topics `service` writes."""
+    return tuple(t for t in TOPICS if t.owner == service)
+
 
 EVENT_MODELS: tuple[type[Event], ...] = (
     EnrolmentRegistered,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from iris import infra
+from iris import apache_kafka, infra
 from iris.db import upgrade
 from iris.kafka import ensure_topics, wait_for_broker
 from iris.registry import ServiceSpec, available
@@ -40,6 +40,19 @@ def port_for(env: dict[str, str], name: str, default: int) -> int:
     return int(env.get(f"IRIS_{name.upper()}_PORT", default))
 
 
+def dev_broker(env: dict[str, str]) -> str:
+    """`kafka` or `tansu`: IRIS_DEV_BROKER, else Apache Kafka when it is installed."""
+    chosen = env.get("IRIS_DEV_BROKER", "").lower()
+    if chosen == "kafka" and not apache_kafka.installed():
+        raise RuntimeError(
+            "IRIS_DEV_BROKER=kafka, but Java or the Apache Kafka artefacts are missing "
+            f"({apache_kafka.libs_dir()}; scripts/kafka-broker.sh fetches them)"
+        )
+    if chosen in ("kafka", "tansu"):
+        return chosen
+    return "kafka" if apache_kafka.installed() else "tansu"
+
+
 @dataclass
 class Stack:
     """The platform's processes. Infrastructure comes from the environment when
@@ -50,7 +63,7 @@ class Stack:
     services: list[ServiceSpec] = field(default_factory=available)
     say: Callable[[str], None] = print
     children: list[Child] = field(default_factory=list)
-    infra: list[infra.LocalProcess] = field(default_factory=list)
+    infra: list[infra.Stoppable] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -64,11 +77,7 @@ class Stack:
         env["IRIS_DATA_DIR"] = str(self.data_dir.resolve())
         env.setdefault("IRIS_ENV", "development")
         if not env.get("IRIS_KAFKA_BOOTSTRAP"):
-            broker = infra.start_broker(port_for(env, "broker", 19092), self.log_dir)
-            self.infra.append(broker)
-            env["IRIS_KAFKA_BOOTSTRAP"] = broker.url
-            env.setdefault("IRIS_TOPIC_PARTITIONS", "3")
-            env["IRIS_KAFKA_IDEMPOTENCE"] = "false"
+            self._start_broker(env)
         if not env.get("IRIS_REDIS_URL"):
             redis = infra.start_redis(port_for(env, "redis", 16379), self.data_dir)
             self.infra.append(redis)
@@ -103,6 +112,25 @@ class Stack:
                     {"IRIS_WORKER_METRICS_PORT": str(metrics_port)},
                 )
         self._wait_ready(ready_timeout)
+
+    def _start_broker(self, env: dict[str, str]) -> None:
+        """Apache Kafka where its artefacts are installed (`IRIS_DEV_BROKER=tansu` chooses
+        the embedded broker anyway), else the embedded Tansu broker."""
+        port = port_for(env, "broker", 19092)
+        env.setdefault("IRIS_TOPIC_PARTITIONS", "3")
+        if dev_broker(env) == "kafka":
+            kafka = apache_kafka.ApacheKafka(self.data_dir / "kafka", ports=[port], keep=True)
+            kafka.start()
+            self.infra.append(kafka)
+            env["IRIS_KAFKA_BOOTSTRAP"] = kafka.bootstrap
+            env["IRIS_KAFKA_IDEMPOTENCE"] = "true"
+            self.say(f"IRIS: Apache Kafka (KRaft) at {kafka.bootstrap}")
+            return
+        broker = infra.start_broker(port, self.log_dir)
+        self.infra.append(broker)
+        env["IRIS_KAFKA_BOOTSTRAP"] = broker.url
+        env["IRIS_KAFKA_IDEMPOTENCE"] = "false"  # Tansu has no idempotent producer
+        self.say(f"IRIS: embedded Tansu broker at {broker.url}")
 
     def settings(self) -> Settings:
         saved = dict(os.environ)

@@ -10,7 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 
 def free_port() -> int:
@@ -40,6 +40,10 @@ def wait_for_port(
             )
         time.sleep(0.05)
     raise TimeoutError(f"nothing answered on {host}:{port} within {timeout:.0f}s")
+
+
+class Stoppable(Protocol):
+    def stop(self, timeout: float = ...) -> None: ...
 
 
 @dataclass

@@ -1,12 +1,15 @@
-"""Kafka plumbing: producers with the configured idempotence, and topic creation."""
+"""Kafka plumbing: how every client connects (TLS, SASL), producers with the configured
+idempotence, and topic creation."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -16,10 +19,47 @@ from iris.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of the Kafka clients, or None on a plaintext connection."""
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context = ssl.create_default_context(
+        cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    )
+    if settings.kafka_ssl_certfile:
+        context.load_cert_chain(
+            str(settings.kafka_ssl_certfile),
+            str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+        )
+    return context
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """Bootstrap servers and security for an aiokafka client (producer, consumer, admin)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = settings.kafka_sasl_password
+    return options
+
+
+def make_admin(settings: Settings, request_timeout_ms: int = 5000) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        **connection_options(settings), request_timeout_ms=request_timeout_ms
+    )
+
+
 def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
     """A producer that waits for all replicas; idempotent where the broker supports it."""
     options: dict[str, object] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
+        **connection_options(settings),
         "acks": "all",
         "enable_idempotence": settings.kafka_idempotence,
         "linger_ms": 2,
@@ -41,12 +81,15 @@ def topic_partitions(topic: Topic, settings: Settings) -> int:
 KEPT_FOREVER = frozenset({ENROLMENT_CHANGES.name, REPORT_CHANGES.name})
 
 
-def topic_configs(topic: Topic) -> dict[str, str]:
+def topic_configs(topic: Topic, settings: Settings | None = None) -> dict[str, str]:
+    configs: dict[str, str] = {}
     if topic.compacted:
-        return {"cleanup.policy": "compact"}
-    if topic.name in KEPT_FOREVER:
-        return {"retention.ms": "-1"}
-    return {}
+        configs["cleanup.policy"] = "compact"
+    elif topic.name in KEPT_FOREVER:
+        configs["retention.ms"] = "-1"
+    if settings is not None and settings.topic_min_insync_replicas:
+        configs["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
+    return configs
 
 
 def new_topic(topic: Topic, settings: Settings) -> NewTopic:
@@ -55,13 +98,13 @@ def new_topic(topic: Topic, settings: Settings) -> NewTopic:
         topic.name,
         num_partitions=topic_partitions(topic, settings),
         replication_factor=settings.topic_replication_factor,
-        topic_configs=topic_configs(topic),
+        topic_configs=topic_configs(topic, settings),
     )
 
 
 async def ensure_topics(settings: Settings, topics: tuple[Topic, ...] = TOPICS) -> list[str]:
     """Create any missing IRIS topic with its partition count (compacted where the design says)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=5000)
+    admin = make_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -84,13 +127,25 @@ async def ensure_topics(settings: Settings, topics: tuple[Topic, ...] = TOPICS) 
         await admin.close()
 
 
+async def describe_partitions(
+    admin: AIOKafkaAdminClient, topics: list[str]
+) -> list[TopicPartition]:
+    """The partitions of `topics`, asked of the cluster (a client's own metadata knows only
+    the topics it has subscribed to or produced to)."""
+    found = await admin.describe_topics(topics)
+    return sorted(
+        TopicPartition(entry["topic"], part["partition"])
+        for entry in found
+        if entry["error_code"] == 0
+        for part in entry["partitions"]
+    )
+
+
 async def wait_for_broker(settings: Settings, within: float = 30.0) -> None:
     deadline = time.monotonic() + within
     last: Exception | None = None
     while time.monotonic() < deadline:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=2000
-        )
+        admin = make_admin(settings, request_timeout_ms=2000)
         try:
             await admin.start()
             await admin.list_topics()

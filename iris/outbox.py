@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from iris.contracts import Event, Topic
+from iris.contracts import Event, Topic, owned_topics
 from iris.kafka import ensure_topics, make_producer
 from iris.settings import Settings
 
@@ -204,7 +204,8 @@ class OutboxRelay:
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            await ensure_topics(self.settings)
+            # only its own topics: under the broker's ACLs a service may see no others
+            await ensure_topics(self.settings, owned_topics(self.service))
             producer = self.producer_factory(self.settings)
             await producer.start()
             self._producer = producer

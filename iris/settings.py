@@ -37,8 +37,20 @@ class Settings(BaseSettings):
     # broker that answers a waiting fetch only when the wait ends (the embedded Tansu)
     # then delays every change by up to that long.
     kafka_fetch_max_wait_ms: int = 100
+    # How every Kafka client in IRIS connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL;
+    # SASL with PLAIN or SCRAM-SHA-256/512; TLS trusting `kafka_ssl_cafile` (and a client
+    # certificate for mTLS). See docs/operations.md.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
     topic_partitions: int | None = None  # override the registry's counts (embedded broker)
     topic_replication_factor: int = 1  # 3 on a production Kafka cluster
+    # min.insync.replicas of the topics IRIS creates (2 beside a replication factor of 3)
+    topic_min_insync_replicas: int | None = None
     redis_url: str = "redis://127.0.0.1:16379/0"
     database_url: str | None = None  # default: SQLite file per service under data_dir
 

@@ -1,4 +1,5 @@
-"""Faust apps with the join timeouts measured on the embedded broker."""
+"""Faust apps with the join timeouts measured on the embedded broker, connected as every
+Kafka client in IRIS is (TLS, SASL)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,23 @@ from typing import Any
 
 import faust
 
+from iris.kafka import ssl_context
 from iris.settings import Settings
+
+
+def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """The Kafka security settings (iris.kafka.connection_options) in faust's terms."""
+    context = ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
 
 
 def make_faust_app(app_id: str, settings: Settings, **overrides: Any) -> faust.App:
@@ -14,6 +31,7 @@ def make_faust_app(app_id: str, settings: Settings, **overrides: Any) -> faust.A
     datadir.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {
         "broker": [f"kafka://{h}" for h in settings.kafka_bootstrap.split(",")],
+        "broker_credentials": broker_credentials(settings),
         "store": "memory://",
         "datadir": str(datadir),
         "web_enabled": False,

@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
+from iris.kafka import connection_options, describe_partitions, make_admin
 from iris.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,8 @@ LAG_MEASURED = Gauge(
 class LagMeter:
     """Measures a consumer group's lag on a set of topics."""
 
-    def __init__(self, bootstrap: str, group_id: str, topics: Iterable[str]) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, settings: Settings, group_id: str, topics: Iterable[str]) -> None:
+        self.settings = settings
         self.group_id = group_id
         self.topics = sorted(set(topics))
         self.admin: AIOKafkaAdminClient | None = None
@@ -57,10 +58,10 @@ class LagMeter:
         self.measured_at: float | None = None
 
     async def start(self) -> None:
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+        self.admin = make_admin(self.settings)
         await self.admin.start()
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, request_timeout_ms=5000
+            **connection_options(self.settings), enable_auto_commit=False, request_timeout_ms=5000
         )
         await self.consumer.start()
 
@@ -77,15 +78,9 @@ class LagMeter:
     async def measure(self) -> dict[TopicPartition, int]:
         """Lag per partition; also sets the `iris_consumer_lag` gauges."""
         assert self.admin is not None and self.consumer is not None, "start() first"
-        partitions = []
-        for topic in self.topics:
-            numbers = self.consumer.partitions_for_topic(topic)
-            if not numbers:
-                await self.consumer.topics()  # refreshes the cluster metadata
-                numbers = self.consumer.partitions_for_topic(topic) or set()
-            partitions += [TopicPartition(topic, p) for p in sorted(numbers)]
+        partitions = await describe_partitions(self.admin, self.topics)
         if not partitions:
-            return {}
+            raise LookupError(f"none of {', '.join(self.topics)} has partitions")
         ends = await self.consumer.end_offsets(partitions)
         starts = await self.consumer.beginning_offsets(partitions)
         committed = await self.admin.list_consumer_group_offsets(
@@ -130,7 +125,7 @@ async def run_worker_metrics(
 ) -> None:
     """Serve the endpoints and measure lag until cancelled."""
     interval = settings.worker_metrics_interval
-    meter = LagMeter(settings.kafka_bootstrap, group_id, topics)
+    meter = LagMeter(settings, group_id, topics)
     runner = web.AppRunner(metrics_app(meter, interval), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "0.0.0.0", port)

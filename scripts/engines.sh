@@ -1,4 +1,5 @@
-# Sourced by scripts/test: the machine's PostgreSQL and Redis for the integration tests.
+# Sourced by scripts/test: the machine's PostgreSQL and Redis for the integration tests, and
+# kcat (librdkafka) for the test of a vendor's Kafka client.
 # Installs them from Debian's packages when missing (as root), starts them when down, and
 # gives the tests a PostgreSQL role with a password (Debian asks for one on TCP).
 # IRIS_DATABASE_URL or IRIS_REDIS_URL set by the caller are used as they are.
@@ -11,6 +12,7 @@ engines_install() {
   local missing=()
   command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+  command -v kcat >/dev/null 2>&1 || missing+=(kcat)  # a librdkafka client, as vendors use
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "the integration tests need: ${missing[*]} (Debian: sudo apt-get install ${missing[*]})" >&2

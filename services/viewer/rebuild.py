@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from iris.contracts import (
@@ -28,7 +27,7 @@ from iris.contracts import (
     Topic,
     describe_error,
 )
-from iris.kafka import ensure_topics
+from iris.kafka import connection_options, describe_partitions, ensure_topics, make_admin
 from iris.settings import Settings
 from services.viewer.cache import AuthCache
 
@@ -55,7 +54,7 @@ async def agents_committed(
     settings: Settings, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
     """The offsets the viewer's agents have committed on `partitions` (none when unknown)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=5000)
+    admin = make_admin(settings)
     try:
         await admin.start()
         found = await admin.list_consumer_group_offsets(AGENTS_GROUP, partitions=partitions)
@@ -65,6 +64,18 @@ async def agents_committed(
     finally:
         await admin.close()
     return {tp: meta.offset for tp, meta in found.items() if meta is not None and meta.offset >= 0}
+
+
+async def change_partitions(settings: Settings) -> list[TopicPartition]:
+    admin = make_admin(settings)
+    try:
+        await admin.start()
+        found = await describe_partitions(admin, [t.name for t in CHANGE_TOPICS])
+    finally:
+        await admin.close()
+    if not found:
+        raise LookupError("the change topics have no partitions")
+    return found
 
 
 async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bool:
@@ -78,7 +89,7 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
         log.info("keys of an older cache layout removed", extra={"keys": dropped})
     await ensure_topics(settings, (*CHANGE_TOPICS, VIEWER_REJECTED))
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection_options(settings),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -89,13 +100,9 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
     )
     await consumer.start()
     folded = 0
+    folding: asyncio.Future[None] | None = None
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(t.name, p)
-            for t in CHANGE_TOPICS
-            for p in sorted(consumer.partitions_for_topic(t.name) or ())
-        ]
+        partitions = await change_partitions(settings)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
@@ -111,7 +118,6 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
         # One batch folds in Redis while the next is read and parsed: folding is
         # order-independent, so batches need not wait for each other, but at most one
         # is in flight so that memory stays bounded.
-        folding: asyncio.Future[None] | None = None
         while pending:
             if time.monotonic() - last_progress > STALL_SECONDS:
                 log.warning(
