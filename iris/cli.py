@@ -30,9 +30,26 @@ def _service(name: str) -> str:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from iris.dev import run
+    from iris.dev import Stack, run
 
-    return run(Path(args.data_dir) if args.data_dir else Settings().data_dir, seed=not args.no_seed)
+    data_dir = Path(args.data_dir) if args.data_dir else Settings().data_dir
+    return run(Stack(data_dir), seed=not args.no_seed)
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    from iris.dev import run
+    from iris.stage import Stage
+
+    data_dir = Path(args.data_dir) if args.data_dir else Settings().data_dir
+    return run(Stage(data_dir), seed=not args.no_seed, what="the production topology")
+
+
+def cmd_kafka_acls(args: argparse.Namespace) -> int:
+    from iris import kafka_acls
+
+    for rule in kafka_acls.plan():
+        print(rule.kafka_acls_line(args.bootstrap))
+    return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -232,6 +249,17 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("--data-dir", help="state and logs (default: $IRIS_DATA_DIR or ./.iris)")
     dev.add_argument("--no-seed", action="store_true", help="start without the demo world")
     dev.set_defaults(func=cmd_dev)
+
+    stage = sub.add_parser(
+        "stage", help="run the production topology on this machine (Apache Kafka x3, ...)"
+    )
+    stage.add_argument("--data-dir", help="state and logs (default: $IRIS_DATA_DIR or ./.iris)")
+    stage.add_argument("--no-seed", action="store_true", help="start without the demo world")
+    stage.set_defaults(func=cmd_stage)
+
+    acls = sub.add_parser("kafka-acls", help="print the broker ACLs each principal needs")
+    acls.add_argument("--bootstrap", default="$BOOTSTRAP")
+    acls.set_defaults(func=cmd_kafka_acls)
 
     tok = sub.add_parser("token", help="print a JWT from the development issuer")
     tok.add_argument("--sub", help="the person's INSZ")

@@ -76,12 +76,7 @@ class Stack:
         env = self.env
         env["IRIS_DATA_DIR"] = str(self.data_dir.resolve())
         env.setdefault("IRIS_ENV", "development")
-        if not env.get("IRIS_KAFKA_BOOTSTRAP"):
-            self._start_broker(env)
-        if not env.get("IRIS_REDIS_URL"):
-            redis = infra.start_redis(port_for(env, "redis", 16379), self.data_dir)
-            self.infra.append(redis)
-            env["IRIS_REDIS_URL"] = redis.url
+        self._start_engines(env)
         issuer_port = port_for(env, "issuer", DEV_ISSUER_PORT)
         env.setdefault("IRIS_OIDC_ISSUER", f"http://127.0.0.1:{issuer_port}")
         ports = {spec.name: port_for(env, spec.name, spec.port) for spec in self.services}
@@ -90,28 +85,51 @@ class Stack:
         for name, port in ports.items():
             env.setdefault(f"IRIS_{name.upper()}_URL", f"http://127.0.0.1:{port}")
 
-        settings = self.settings()
-        asyncio.run(self._prepare_broker(settings))
-        for spec in self.services:
-            upgrade(spec.migrations_dir, settings.database_url_for(spec.name))
-
+        self._prepare(self.settings())
         self._spawn(
             "issuer",
             ["serve-issuer", "--port", str(issuer_port)],
             f"http://127.0.0.1:{issuer_port}",
+            {"IRIS_ENV": "development"},
         )
+        self._spawn_services(ports)
+        self._wait_ready(ready_timeout)
+
+    def _start_engines(self, env: dict[str, str]) -> None:
+        if not env.get("IRIS_KAFKA_BOOTSTRAP"):
+            self._start_broker(env)
+        if not env.get("IRIS_REDIS_URL"):
+            redis = infra.start_redis(port_for(env, "redis", 16379), self.data_dir)
+            self.infra.append(redis)
+            env["IRIS_REDIS_URL"] = redis.url
+
+    def _prepare(self, settings: Settings) -> None:
+        """Topics and migrations, before any service starts."""
+        asyncio.run(self._prepare_broker(settings))
         for spec in self.services:
+            upgrade(spec.migrations_dir, settings.database_url_for(spec.name))
+
+    def _spawn_services(self, ports: dict[str, int], replica: str = "") -> None:
+        """One API and, where the service has one, one worker per service; `replica`
+        tells the names of a second copy apart."""
+        for spec in self.services:
+            env = self.service_env(spec.name)
+            name = f"{spec.name}{replica}"
             url = f"http://127.0.0.1:{ports[spec.name]}"
-            self._spawn(spec.name, ["api", spec.name, "--port", str(ports[spec.name])], url)
+            self._spawn(name, ["api", spec.name, "--port", str(ports[spec.name])], url, env)
             if spec.has_worker:
-                metrics_port = port_for(env, f"{spec.name}_worker_metrics", 9000 + spec.port % 1000)
+                key = f"{spec.name}{replica.replace('-', '_')}_worker_metrics"
+                metrics_port = port_for(self.env, key, 9000 + ports[spec.name] % 1000)
                 self._spawn(
-                    f"{spec.name}-worker",
+                    f"{spec.name}-worker{replica}",
                     ["worker", spec.name],
                     f"http://127.0.0.1:{metrics_port}",
-                    {"IRIS_WORKER_METRICS_PORT": str(metrics_port)},
+                    {**env, "IRIS_WORKER_METRICS_PORT": str(metrics_port)},
                 )
-        self._wait_ready(ready_timeout)
+
+    def service_env(self, _service: str) -> dict[str, str]:
+        """What a service's processes get beside the stack's environment."""
+        return {}
 
     def _start_broker(self, env: dict[str, str]) -> None:
         """Apache Kafka where its artefacts are installed (`IRIS_DEV_BROKER=tansu` chooses
@@ -161,6 +179,14 @@ class Stack:
         if url:
             self.urls[name] = url
 
+    def _announce(self, child: Child) -> None:
+        """`<service> ready at <url>` for each API; a second replica says it is one."""
+        if child.name == "issuer" or "-worker" in child.name:
+            return
+        service, _, replica = child.name.partition("-")
+        label = f"{service} (replica {replica})" if replica else service
+        self.say(f"{label} ready at {child.url}")
+
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         pending = [c for c in self.children if c.url]
@@ -174,8 +200,7 @@ class Stack:
                         continue
                     if answer.status_code == 200:
                         pending.remove(child)
-                        if child.name != "issuer" and not child.name.endswith("-worker"):
-                            self.say(f"{child.name} ready at {child.url}")
+                        self._announce(child)
                 if pending and time.monotonic() > deadline:
                     names = ", ".join(c.name for c in pending)
                     raise TimeoutError(
@@ -211,8 +236,7 @@ class Stack:
         self.infra.clear()
 
 
-def run(data_dir: Path, seed: bool = True) -> int:
-    stack = Stack(data_dir)
+def run(stack: Stack, seed: bool = True, what: str = "the embedded platform") -> int:
     stopping = False
 
     def _stop(_signum: int, _frame: object) -> None:
@@ -221,7 +245,7 @@ def run(data_dir: Path, seed: bool = True) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        print(f"IRIS: starting the embedded platform (state and logs under {data_dir})", flush=True)
+        print(f"IRIS: starting {what} (state and logs under {stack.data_dir})", flush=True)
         stack.start()
         if seed:
             from iris.seed import seed_demo_world
@@ -239,6 +263,7 @@ def run(data_dir: Path, seed: bool = True) -> int:
         print(f"IRIS: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         print("IRIS: stopping…", flush=True)
         stack.stop()
         print("IRIS: stopped.", flush=True)

@@ -35,7 +35,8 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:
-    """Bootstrap servers and security for an aiokafka client (producer, consumer, admin)."""
+    """Bootstrap servers and security for a Kafka client: aiokafka's producers, consumers
+    and admin clients, and kafka-python's, take the same names."""
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
         "security_protocol": settings.kafka_security_protocol,

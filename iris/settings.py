@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     client_issuer: str | None = Field(
         default_factory=lambda: f"http://127.0.0.1:{local_port('access', SERVICE_PORTS['access'])}"
     )
+    # `iris stage` only: production settings beside the local development issuer
+    allow_local_issuer: bool = False
     audience: str = DEFAULT_AUDIENCE
     internal_audience: str = INTERNAL_AUDIENCE
     # Pages: the OIDC client a service signs people in as, and the secret that signs
@@ -106,7 +108,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
         if self.env == "production":
-            if self.oidc_issuer.startswith("http://127.0.0.1:"):
+            if self.oidc_issuer.startswith("http://127.0.0.1:") and not self.allow_local_issuer:
                 raise ValueError(
                     "IRIS_OIDC_ISSUER must name the production issuer when IRIS_ENV=production"
                 )

@@ -84,7 +84,7 @@ def test_enrol_report_grant_view_supersede_move_and_revoke(running, http):
     token_b = school_software_token(running, http, SCHOOL_B, RESPONSIBLE_B)
 
     # 1. School A's administration package enrols the pupil through Kafka.
-    producer = KafkaProducer(bootstrap_servers=running.settings.kafka_bootstrap)
+    producer = KafkaProducer(**running.kafka("school"))
     producer.send(
         "iris.enrolment.submitted",
         key=PUPIL.encode(),

@@ -1,0 +1,216 @@
+"""`iris stage`: the production topology on one machine, for tests and measurements.
+
+- Apache Kafka: three KRaft nodes on loopback with SASL/SCRAM, one user per service and
+  ACLs that give each only what it needs (`iris.kafka_acls`); topics with replication
+  factor 3 and min.insync.replicas 2; idempotent producers with acks=all.
+- PostgreSQL: the machine's server (started when it is down and this is root), one
+  database per service, migrated with Alembic as the production migration job does.
+- Redis: the machine's `redis-server`.
+- Two replicas of every API and every worker, with `IRIS_ENV=production` settings, apart
+  from the local OIDC issuer (`IRIS_ALLOW_LOCAL_ISSUER`).
+
+State, logs and the generated credentials live under `<data dir>/stage`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from iris import infra, kafka_acls
+from iris.apache_kafka import ApacheKafka, Sasl
+from iris.auth import SigningKey, dev_issuer_key, mint
+from iris.db import normalise_url
+from iris.dev import Stack, port_for
+from iris.settings import Settings
+
+BROKERS = 3
+REPLICAS = 2
+KAFKA_PORT = 29092
+ISSUER_PORT = 8200
+PORT_BASE = 8200  # + the service's dev port's last digit; replica 2 adds 10
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def kafka_users() -> dict[str, str]:
+    names = ["broker", "controller", "admin", *kafka_acls.principals(kafka_acls.plan())]
+    return {name: secrets.token_urlsafe(18) for name in names}
+
+
+def replica_port(env: dict[str, str], service: str, dev_port: int, replica: int) -> int:
+    base = PORT_BASE + dev_port % 100 + 10 * (replica - 1)
+    key = service if replica == 1 else f"{service}_{replica}"
+    return port_for(env, key, base)
+
+
+@dataclass
+class Stage(Stack):
+    """The stack of `iris dev` with production engines and two of everything."""
+
+    users: dict[str, str] = field(default_factory=kafka_users)
+    kafka: ApacheKafka | None = None
+
+    @property
+    def stage_dir(self) -> Path:
+        return self.data_dir / "stage"
+
+    def start(self, ready_timeout: float = 180.0) -> None:
+        env = self.env
+        self.stage_dir.mkdir(parents=True, exist_ok=True)
+        env.setdefault("IRIS_ISSUER_PORT", str(port_for(env, "issuer", ISSUER_PORT)))
+        for spec in self.services:
+            env.setdefault(
+                f"IRIS_{spec.name.upper()}_PORT", str(replica_port(env, spec.name, spec.port, 1))
+            )
+        env.update(self._production_settings())
+        super().start(ready_timeout)
+
+    def _production_settings(self) -> dict[str, str]:
+        key_file = self.stage_dir / "access-signing-key.pem"
+        SigningKey.load_or_create(key_file)
+        return {
+            "IRIS_ENV": "production",
+            "IRIS_ALLOW_LOCAL_ISSUER": "true",
+            "IRIS_SESSION_SECRET": secrets.token_urlsafe(48),
+            "IRIS_ACCESS_SIGNING_KEY_FILE": str(key_file),
+            "IRIS_KAFKA_IDEMPOTENCE": "true",
+            "IRIS_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "IRIS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "IRIS_TOPIC_REPLICATION_FACTOR": str(min(3, BROKERS)),
+            "IRIS_TOPIC_MIN_INSYNC_REPLICAS": str(min(2, BROKERS)),
+        }
+
+    def settings(self) -> Settings:
+        """The supervisor's own view: the Kafka admin user, the development issuer's key."""
+        saved = dict(self.env)
+        self.env.update(
+            IRIS_ENV="test",
+            IRIS_KAFKA_SASL_USERNAME="admin",
+            IRIS_KAFKA_SASL_PASSWORD=self.users["admin"],
+        )
+        try:
+            return super().settings()
+        finally:
+            self.env.clear()
+            self.env.update(saved)
+
+    def service_env(self, service: str) -> dict[str, str]:
+        return {
+            "IRIS_KAFKA_SASL_USERNAME": service,
+            "IRIS_KAFKA_SASL_PASSWORD": self.users[service],
+        }
+
+    def _start_engines(self, env: dict[str, str]) -> None:
+        self._start_kafka(env)
+        self._databases(env)
+        if not env.get("IRIS_REDIS_URL"):
+            redis = infra.start_redis(port_for(env, "redis", 16380), self.stage_dir)
+            self.infra.append(redis)
+            env["IRIS_REDIS_URL"] = redis.url
+
+    def _start_kafka(self, env: dict[str, str]) -> None:
+        first = port_for(env, "broker", KAFKA_PORT)
+        listed = env.get("IRIS_BROKER_PORTS")  # one port per broker, comma-separated
+        ports = [int(p) for p in listed.split(",")] if listed else None
+        self.kafka = ApacheKafka(
+            self.stage_dir / "kafka",
+            size=BROKERS,
+            sasl=Sasl(self.users),
+            ports=ports or [first + i for i in range(BROKERS)],
+        )
+        self.kafka.start()
+        self.infra.append(self.kafka)
+        env["IRIS_KAFKA_BOOTSTRAP"] = self.kafka.bootstrap
+        credentials = self.stage_dir / "kafka-users.json"
+        credentials.write_text(json.dumps(self.users, indent=2))
+        credentials.chmod(0o600)
+        self.say(f"IRIS: Apache Kafka, {BROKERS} brokers at {self.kafka.bootstrap} (SASL/SCRAM)")
+        self.say(f"IRIS: Kafka users and passwords in {credentials}")
+
+    def _databases(self, env: dict[str, str]) -> None:
+        server = env.pop("IRIS_DATABASE_URL", None) or env.get("IRIS_STAGE_POSTGRES_URL")
+        server = server or DEFAULT_POSTGRES
+        ensure_postgres_running(server)
+        for spec in self.services:
+            env[f"IRIS_{spec.name.upper()}_DATABASE_URL"] = fresh_database(
+                server, f"iris_stage_{spec.name}"
+            )
+
+    def _prepare(self, settings: Settings) -> None:
+        super()._prepare(settings)
+        from kafka.admin import KafkaAdminClient
+
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_plain_username="admin",
+            sasl_plain_password=self.users["admin"],
+        )
+        try:
+            kafka_acls.apply(admin, kafka_acls.plan())
+        finally:
+            admin.close()
+        self.env.setdefault("IRIS_SERVICE_TOKEN", self._viewer_service_token(settings))
+
+    def _viewer_service_token(self, settings: Settings) -> str:
+        return mint(
+            dev_issuer_key(settings),
+            settings.oidc_issuer,
+            "service:viewer",
+            settings.internal_audience,
+            ttl_seconds=12 * 3600,
+            service="viewer",
+        )
+
+    def _spawn_services(self, ports: dict[str, int], replica: str = "") -> None:
+        super()._spawn_services(ports)
+        for number in range(2, REPLICAS + 1):
+            more = {
+                spec.name: replica_port(self.env, spec.name, spec.port, number)
+                for spec in self.services
+            }
+            super()._spawn_services(more, replica=f"-{number}")
+
+
+def ensure_postgres_running(server: str) -> None:
+    if _postgres_answers(server):
+        return
+    if os.geteuid() == 0 and shutil.which("pg_ctlcluster") and Path("/etc/postgresql").is_dir():
+        version = sorted(Path("/etc/postgresql").iterdir())[-1].name
+        subprocess.run(  # noqa: S603
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],  # noqa: S607
+            check=False,
+        )
+    if not _postgres_answers(server):
+        raise RuntimeError(f"PostgreSQL at {make_url(server).host} does not answer")
+
+
+def _postgres_answers(server: str) -> bool:
+    engine = create_engine(normalise_url(server), connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def fresh_database(server: str, name: str) -> str:
+    """Drop and create database `name` on `server`; its URL."""
+    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(normalise_url(server)).set(database=name).render_as_string(hide_password=False)
