@@ -208,7 +208,8 @@ class ApacheKafka:
         ]
 
     def _format(self, node: Node, cluster_id: str) -> subprocess.Popen[str]:
-        args = ["format", "-t", cluster_id, "-c", str(node.directory / "server.properties")]
+        config = str(node.directory / "server.properties")
+        args = ["format", f"--cluster-id={cluster_id}", "-c", config]  # an id may start with "-"
         if self.sasl is not None:
             for name, password in self.sasl.users.items():
                 if name != "controller":

@@ -34,6 +34,21 @@ class Child:
     process: subprocess.Popen[bytes]
     log_path: Path
     url: str | None = None
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def launch(self) -> None:
+        self.process = _popen(self.command, self.env, self.log_path)
+
+
+def _popen(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603
+        command,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
 
 
 def port_for(env: dict[str, str], name: str, default: int) -> int:
@@ -166,18 +181,29 @@ class Stack:
     def _spawn(
         self, name: str, args: list[str], url: str | None, extra: dict[str, str] | None = None
     ) -> None:
+        command = [sys.executable, "-m", "iris.cli", *args]
+        env = {**self.env, **(extra or {})}
         log_path = self.log_dir / f"{name}.log"
-        log = log_path.open("ab")
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "iris.cli", *args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**self.env, **(extra or {})},
-            start_new_session=True,
-        )
-        self.children.append(Child(name, process, log_path, url))
+        process = _popen(command, env, log_path)
+        self.children.append(Child(name, process, log_path, url, command, env))
         if url:
             self.urls[name] = url
+
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    def restart(self, name: str, ready_timeout: float = 120.0) -> None:
+        """Stop one process as an orchestrator would (SIGTERM, then SIGKILL after 15 s),
+        start it again and wait until it is ready: one step of a rolling restart."""
+        child = self.child(name)
+        child.process.send_signal(signal.SIGTERM)
+        try:
+            child.process.wait(15)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+        child.launch()
+        self._wait_for([child], ready_timeout)
 
     def _announce(self, child: Child) -> None:
         """`<service> ready at <url>` for each API; a second replica says it is one."""
@@ -188,8 +214,11 @@ class Stack:
         self.say(f"{label} ready at {child.url}")
 
     def _wait_ready(self, timeout: float) -> None:
+        self._wait_for([c for c in self.children if c.url], timeout, announce=True)
+
+    def _wait_for(self, children: list[Child], timeout: float, announce: bool = False) -> None:
         deadline = time.monotonic() + timeout
-        pending = [c for c in self.children if c.url]
+        pending = [c for c in children if c.url]
         with httpx.Client(timeout=2.0) as client:
             while pending:
                 self.check_children()
@@ -200,7 +229,8 @@ class Stack:
                         continue
                     if answer.status_code == 200:
                         pending.remove(child)
-                        self._announce(child)
+                        if announce:
+                            self._announce(child)
                 if pending and time.monotonic() > deadline:
                     names = ", ".join(c.name for c in pending)
                     raise TimeoutError(

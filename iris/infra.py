@@ -138,3 +138,81 @@ def start_redis(port: int, data_dir: Path) -> LocalProcess:
     )
     wait_for_port("127.0.0.1", port, 20, process)
     return LocalProcess("redis", process, f"redis://127.0.0.1:{port}/0", log_path)
+
+
+def postgres_bin() -> Path | None:
+    """The newest of Debian's PostgreSQL server installations."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts[-3])
+    return found[-1].parent if found else None
+
+
+@dataclass
+class LocalPostgres:
+    """A PostgreSQL cluster of its own in `directory` (trust on loopback: tests only),
+    from the machine's server binaries; run as the `postgres` user when this is root."""
+
+    directory: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        binaries = postgres_bin()
+        if binaries is None:
+            raise RuntimeError("PostgreSQL's server is not installed (Debian: postgresql)")
+        command = [str(binaries / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True)  # noqa: S603
+
+    def create(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.directory / "data"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.directory / "data"),
+            "-l",
+            str(self.directory / "postgres.log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        data = self.directory / "data" / "postmaster.pid"
+        if data.exists():
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.directory / "data"),
+                "-m",
+                "fast",
+                "-t",
+                str(int(timeout)),
+                "-w",
+                "stop",
+            )
+
+
+def start_postgres(port: int, directory: Path) -> LocalPostgres:
+    server = LocalPostgres(directory, port)
+    server.create()
+    server.start()
+    return server

@@ -46,6 +46,7 @@ class Message:
     key: str | None
     raw: bytes
     headers: list[tuple[str, bytes]]
+    timestamp_ms: int = 0
 
     @property
     def value(self) -> dict[str, Any]:
@@ -55,10 +56,12 @@ class Message:
 class TopicReader:
     """Reads whole topics from the beginning with kafka-python (no consumer group)."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, **connection: Any) -> None:
+        """`connection`: TLS and SASL settings (iris.kafka.connection_options)."""
         self.topic = topic
+        connection.setdefault("bootstrap_servers", bootstrap)
         self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **connection,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             consumer_timeout_ms=200,
@@ -88,6 +91,7 @@ class TopicReader:
                         r.key.decode() if r.key else None,
                         r.value,
                         list(r.headers or []),
+                        r.timestamp,
                     )
                 )
         self.messages.extend(fresh)
@@ -104,6 +108,17 @@ class TopicReader:
             return predicate(self.messages)
 
         wait_until(check, timeout=timeout, interval=0.0, message=message)
+        return self.messages
+
+    def read_to_end(self, timeout: float = 30.0) -> list[Message]:
+        """Read up to the partitions' end offsets as they are now."""
+        ends = self.consumer.end_offsets(self.partitions)
+
+        def at_end() -> bool:
+            self.poll()
+            return all(self.consumer.position(tp) >= end for tp, end in ends.items())
+
+        wait_until(at_end, timeout=timeout, interval=0.0, message=f"the end of {self.topic}")
         return self.messages
 
     def drain(self, quiet_for: float = 1.0, timeout: float = 30.0) -> list[Message]:
