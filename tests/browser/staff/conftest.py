@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from iris.dev import Stack
 from iris.registry import available
 from iris.seed import seed_demo_world
 from tests.infra import Infrastructure
+from tests.stacks import stage_stack
 from tests.support import wait_until
 
 STACK_REDIS_DB = 12
@@ -40,8 +42,7 @@ class Platform:
         return self.stack.urls["reports"]
 
 
-@pytest.fixture(scope="package")
-def platform(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def dev_platform(infra: Infrastructure, data_dir: Path) -> Stack:
     redis_url = re.sub(r"/\d+$", "", infra.redis_url.rstrip("/")) + f"/{STACK_REDIS_DB}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRIS_")} | {
         "IRIS_ENV": "test",
@@ -58,7 +59,19 @@ def platform(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) ->
             env[f"IRIS_{spec.name.upper()}_WORKER_METRICS_PORT"] = str(local.free_port())
     env["IRIS_ISSUER_PORT"] = str(local.free_port())
     redis.Redis.from_url(redis_url).flushdb()
-    stack = Stack(tmp_path_factory.mktemp("platform"), env=env, say=lambda _line: None)
+    return Stack(data_dir, env=env, say=lambda _line: None)
+
+
+@pytest.fixture(scope="package", params=["dev", "stage"])
+def platform(
+    request: pytest.FixtureRequest, infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """The pages on `iris dev` and on `iris stage` (production settings, two replicas)."""
+    data_dir = tmp_path_factory.mktemp(f"platform-{request.param}")
+    if request.param == "dev":
+        stack = dev_platform(infra, data_dir)
+    else:
+        stack = stage_stack(infra.database_server, data_dir)
     try:
         stack.start()
         seed_demo_world(stack)
