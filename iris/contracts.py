@@ -76,6 +76,12 @@ class EnrolmentRegistered(Event):
     end_date: IsoDate | None = None
     display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     source: Annotated[str, Field(min_length=1, max_length=100)]
+    combination: bool = Field(
+        False,
+        description="the pupil stays enrolled at another school too (e.g. a combination of "
+        "mainstream and special education); otherwise the register ends the pupil's other "
+        "enrolments the day before start_date",
+    )
 
     @model_validator(mode="after")
     def _end_not_before_start(self) -> EnrolmentRegistered:
