@@ -184,6 +184,27 @@ class GrantChanged(Event):
     changed_by: str
 
 
+# -- iris.access.support-requests ---------------------------------------------------------
+
+SupportRequestStatus = Literal["sent", "declined", "accepted", "granted", "refused"]
+
+
+class SupportRequestChanged(Event):
+    """A step of a school's support request (*ondersteuningsvraag*). The question and
+    a decline's reason are free text about a pupil: they stay in the access database."""
+
+    type: Literal["SupportRequestChanged"] = "SupportRequestChanged"
+    support_request_id: uuid.UUID
+    school_id: InstitutionNumber
+    pupil_id: INSZ
+    support_network: str
+    status: SupportRequestStatus
+    support_workers: list[INSZ] = Field(default_factory=list)
+    access_request_ids: list[uuid.UUID] = Field(default_factory=list)
+    version: Annotated[int, Field(ge=1)]
+    changed_by: str
+
+
 # -- iris.viewer.audit -------------------------------------------------------------------
 
 
@@ -236,6 +257,14 @@ ENROLMENT_CHANGES = Topic(
 )
 REPORT_CHANGES = Topic("iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports")
 ACCESS_GRANTS = Topic("iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access")
+ACCESS_SUPPORT_REQUESTS = Topic(
+    "iris.access.support-requests",
+    "support_request_id",
+    6,
+    True,
+    SupportRequestChanged,
+    "access",
+)
 VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
 VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
 
@@ -245,6 +274,7 @@ TOPICS: tuple[Topic, ...] = (
     ENROLMENT_CHANGES,
     REPORT_CHANGES,
     ACCESS_GRANTS,
+    ACCESS_SUPPORT_REQUESTS,
     VIEWER_AUDIT,
     VIEWER_REJECTED,
 )
@@ -257,6 +287,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     ReportIssued,
     ReportWithdrawn,
     GrantChanged,
+    SupportRequestChanged,
     ReportViewed,
     AccessDenied,
 )

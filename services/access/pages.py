@@ -54,6 +54,11 @@ ACTION_LABELS = {
     "request.rejected": N_("Request rejected"),
     "client.registered": N_("School software registered"),
     "client.revoked": N_("School software revoked"),
+    "support.sent": N_("Support request sent"),
+    "support.accepted": N_("Support request accepted by the network"),
+    "support.declined": N_("Support request declined by the network"),
+    "support.granted": N_("Support request: access granted"),
+    "support.refused": N_("Support request: access refused"),
 }
 NOTICES = {
     "granted": N_("The access is saved."),
@@ -81,6 +86,11 @@ def rule_message(exc: domain.AccessRuleBroken) -> str:
         return N_("This person already holds another active role at this school.")
     if text.startswith("this access request was already"):
         return N_("This request was already decided.")
+    if text == domain.MAINSTREAM_ONLY:
+        return N_(
+            "Only mainstream schools give support workers access: this school is registered "
+            "as special education."
+        )
     return N_("This value is not valid.")
 
 
