@@ -261,7 +261,7 @@ ACCESS_SUPPORT_REQUESTS = Topic(
     "iris.access.support-requests",
     "support_request_id",
     6,
-    True,
+    False,
     SupportRequestChanged,
     "access",
 )

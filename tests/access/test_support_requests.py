@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from iris.contracts import ACCESS_SUPPORT_REQUESTS, EnrolmentChanged
+from kafka import KafkaProducer
+
+from iris.contracts import ACCESS_SUPPORT_REQUESTS, ENROLMENT_CHANGES, EnrolmentChanged
 from iris.db import make_engine, make_sessionmaker, transaction
 from services.access import enrolments, schools
+from services.access.models import EnrolmentCopyRow
 from tests.access.conftest import TODAY, Access, person, pupil, school_id
-from tests.support import TopicReader
+from tests.conftest import settings_env
+from tests.support import TopicReader, iris_process, wait_until
 
 NETWORK = "ondersteuningsnetwerk-gent"
 QUESTION = "Noor heeft moeite met lezen; wat kan de klas nog doen? (vertrouwelijk-4711)"
@@ -194,3 +198,50 @@ def test_only_the_responsible_care_coordinators_and_pupil_counsellors_send_for_r
         headers=access.responsible(school),
     )
     assert bad.status_code == 422 and "question" in bad.text
+
+
+def test_the_access_worker_learns_registrations_from_the_enrolment_topic(
+    access: Access, infra: Any, tmp_path: Any
+):
+    school, noor = school_of_kind(access, "mainstream"), pupil(69)
+    producer = KafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    for change in (
+        EnrolmentChanged(
+            pupil_id=noor,
+            school_id=school,
+            start_date=date(2020, 9, 1),
+            version=2,
+            end_date=date(2026, 8, 31),
+            display_name="Noor",
+        ),
+        # an older version arriving later changes nothing
+        EnrolmentChanged(pupil_id=noor, school_id=school, start_date=date(2020, 9, 1), version=1),
+    ):
+        producer.send(ENROLMENT_CHANGES.name, key=noor.encode(), value=change.to_json())
+    producer.send(ENROLMENT_CHANGES.name, key=b"x", value=b"not an enrolment change")
+    producer.flush()
+    worker_env = settings_env(access.settings)
+    with iris_process(["worker", "access"], worker_env, tmp_path / "worker.log"):
+        wait_until(
+            lambda: in_access_db(
+                access, lambda s: s.get(EnrolmentCopyRow, (noor, school)) is not None
+            ),
+            timeout=60,
+            message="the worker to fold the registration",
+        )
+        ended = send(access, school, noor, access.responsible(school))
+        assert ended.status_code == 422, "version 2 ended the enrolment; version 1 came late"
+        producer.send(
+            ENROLMENT_CHANGES.name,
+            key=noor.encode(),
+            value=EnrolmentChanged(
+                pupil_id=noor, school_id=school, start_date=date(2027, 9, 1), version=3
+            ).to_json(),
+        )
+        producer.flush()
+        producer.close()
+        wait_until(
+            lambda: send(access, school, noor, access.responsible(school)).status_code == 201,
+            timeout=60,
+            message="a support request once the pupil is registered again",
+        )
