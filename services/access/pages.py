@@ -264,7 +264,19 @@ def install_access_pages(
         if principal is not None and principal.is_person and principal.school_admin_of:
             return RedirectResponse("/schools", status_code=303)
         roles = roles_of(principal, request) if principal else []
-        return pages.render(request, "home.html", {"roles": roles})
+        links = support_links(request, principal, today()) if principal else []
+        return pages.render(request, "home.html", {"roles": roles, "links": links})
+
+    def support_links(request: Request, principal: Principal, day: date) -> list[tuple[str, str]]:
+        """Care coordinators and pupil counsellors go on to their schools' support requests."""
+        _ = translate(request)
+        with sessions() as session:
+            schools = service.schools_sending_support_requests(session, principal.subject, day)
+        label = _("Support requests of school %(school)s")
+        return [
+            (f"/schools/{school}/support-requests", label % {"school": school})
+            for school in schools
+        ]
 
     @app.get("/schools", response_class=HTMLResponse)
     def schools_page(request: Request, principal: PagePrincipal) -> Response:

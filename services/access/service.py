@@ -181,6 +181,20 @@ def grants_at(
     return [row.to_domain() for row in session.scalars(query.order_by(GrantRow.person_id))]
 
 
+def schools_sending_support_requests(session: Session, person_id: str, today: date) -> list[str]:
+    """The schools where the person holds an active care-coordinator or counsellor grant."""
+    rows = session.scalars(
+        select(GrantRow)
+        .where(
+            GrantRow.person_id == person_id,
+            GrantRow.role.in_(domain.SUPPORT_REQUEST_ROLES),
+            GrantRow.status == "active",
+        )
+        .order_by(GrantRow.school_id)
+    )
+    return [row.school_id for row in rows if row.valid_from <= today <= row.valid_until]
+
+
 def republish(session: Session) -> int:
     """Queue the current state of every grant again (after the topic was lost)."""
     count = 0

@@ -21,6 +21,9 @@ def test_the_care_coordinator_sends_by_page_and_the_school_follows_each_step(acc
     school, noor, worker = school_of_kind(access, "mainstream"), pupil(81), person(81)
     register_pupil(access, school, noor)
     coordinator = {**care_coordinator(access, school, 82), **HTML}
+    home = access.client.get("/", headers=coordinator).text
+    assert f'href="/schools/{school}/support-requests"' in home
+    assert f"Ondersteuningsvragen van school {school}" in home
     form = access.client.get(f"/schools/{school}/support-requests", headers=coordinator)
     assert form.status_code == 200
     assert f'<option value="{noor}">Noor Peeters (…{noor[-2:]})</option>' in form.text

@@ -47,8 +47,10 @@ def test_a_support_request_from_the_care_coordinator_to_the_workers_sight(
 ):
     coordinator = new_page("nl-BE")
     shots = steps(coordinator)
-    coordinator.goto(platform.access + f"/schools/{SCHOOL_A}/support-requests")
+    coordinator.goto(platform.access + "/")
+    coordinator.get_by_role("main").get_by_role("link", name="Aanmelden").click()
     sign_in_as(coordinator, CARE_COORDINATOR.name)
+    coordinator.get_by_role("link", name=f"Ondersteuningsvragen van school {SCHOOL_A}").click()
     expect(coordinator.get_by_role("heading", level=1)).to_have_text("Ondersteuningsvragen")
     olivia = f"{OLIVIA.name} (…{OLIVIA.insz[-2:]})"
     pupil_field = coordinator.get_by_role("combobox", name="Leerling")
