@@ -72,6 +72,7 @@ def test_every_topic_names_its_value_contract():
         "iris.enrolment.changes",
         "iris.report.changes",
         "iris.access.grants",
+        "iris.access.support-requests",
         "iris.viewer.audit",
         "iris.viewer.rejected",
     }
@@ -81,3 +82,4 @@ def test_the_checked_in_json_schemas_match_the_models():
     folder = Path(__file__).resolve().parents[2] / "schemas"
     for name, schema in json_schemas().items():
         assert (folder / f"{name}.v1.json").read_text() == dumps_schema(schema), name
+
