@@ -82,4 +82,3 @@ def test_the_checked_in_json_schemas_match_the_models():
     folder = Path(__file__).resolve().parents[2] / "schemas"
     for name, schema in json_schemas().items():
         assert (folder / f"{name}.v1.json").read_text() == dumps_schema(schema), name
-
