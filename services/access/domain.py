@@ -218,12 +218,14 @@ def gives_sight_of(grant: Grant, pupil_id: str, today: date) -> bool:
     )
 
 
-def may_send_support_request(grant: Grant | None, pupil_id: str, today: date) -> bool:
-    return (
-        grant is not None
-        and grant.role in SUPPORT_REQUEST_ROLES
-        and gives_sight_of(grant, pupil_id, today)
-    )
+def may_ask_for_support(grant: Grant | None, pupil_id: str | None, today: date) -> bool:
+    """A care coordinator or pupil counsellor in an active grant, covering the pupil when
+    one is named: sends the school's support requests and follows those it could send."""
+    if grant is None or grant.role not in SUPPORT_REQUEST_ROLES:
+        return False
+    if pupil_id is None:
+        return grant.status == "active" and grant.valid_from <= today <= grant.valid_until
+    return gives_sight_of(grant, pupil_id, today)
 
 
 def is_registered_on(start_date: date, end_date: date | None, today: date) -> bool:

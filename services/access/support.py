@@ -84,6 +84,13 @@ def is_registered(session: Session, school_id: str, pupil_id: str, today: date) 
     return row is not None and domain.is_registered_on(row.start_date, row.end_date, today)
 
 
+def _grant_of(session: Session, school_id: str, person_id: str) -> domain.Grant | None:
+    row = session.scalar(
+        select(GrantRow).where(GrantRow.school_id == school_id, GrantRow.person_id == person_id)
+    )
+    return None if row is None else row.to_domain()
+
+
 def may_follow(
     session: Session,
     school_id: str,
@@ -96,19 +103,19 @@ def may_follow(
     (whose grant covers the pupil, when one is named)."""
     if responsible:
         return True
-    row = session.scalar(
-        select(GrantRow).where(GrantRow.school_id == school_id, GrantRow.person_id == person_id)
-    )
-    if row is None:
-        return False
-    grant = row.to_domain()
-    if pupil_id is None:
-        return (
-            grant.role in domain.SUPPORT_REQUEST_ROLES
-            and grant.status == "active"
-            and (grant.valid_from <= today <= grant.valid_until)
-        )
-    return domain.may_send_support_request(grant, pupil_id, today)
+    return domain.may_ask_for_support(_grant_of(session, school_id, person_id), pupil_id, today)
+
+
+def followed_by(
+    session: Session, school_id: str, person_id: str, responsible: bool, today: date
+) -> list[SupportRequestRow]:
+    """The school's support requests this person may follow, newest first: the responsible
+    all of them, a care coordinator or counsellor those about pupils of their grant."""
+    rows = at_school(session, school_id)
+    if responsible:
+        return rows
+    grant = _grant_of(session, school_id, person_id)
+    return [row for row in rows if domain.may_ask_for_support(grant, row.pupil_id, today)]
 
 
 def send(

@@ -155,8 +155,10 @@ def list_school_support_requests(
     school_id: SchoolId, principal: CurrentPrincipal, session: DbSession, today: Today
 ) -> list[SupportRequestOut]:
     """The school's support requests, newest first, each with its status."""
-    school_staff(session, principal, school_id, None, today)
-    return [support_request_out(session, r) for r in support.at_school(session, school_id)]
+    person = school_staff(session, principal, school_id, None, today)
+    responsible = school_id in principal.school_admin_of
+    followed = support.followed_by(session, school_id, person, responsible, today)
+    return [support_request_out(session, r) for r in followed]
 
 
 @router.get(
@@ -173,6 +175,7 @@ def read_school_support_request(
     """One support request of the school and how far it has come."""
     school_staff(session, principal, school_id, None, today)
     row = support.support_request_row(session, support_request_id, school_id=school_id)
+    school_staff(session, principal, school_id, row.pupil_id, today)
     return support_request_out(session, row)
 
 

@@ -129,7 +129,8 @@ def render_page(
     responsible = principal.is_person and school_id in principal.school_admin_of
     with request.app.state.sessions() as session:
         pupils = pupils_to_ask_about(session, school_id, principal.subject, responsible, today)
-        requests = [request_view(session, r) for r in support.at_school(session, school_id)]
+        followed = support.followed_by(session, school_id, principal.subject, responsible, today)
+        requests = [request_view(session, r) for r in followed]
     notice = _("The support request is sent.") if request.query_params.get("notice") else ""
     return request.app.state.pages.render(  # type: ignore[no-any-return]
         request,

@@ -245,3 +245,36 @@ def test_the_access_worker_learns_registrations_from_the_enrolment_topic(
             timeout=60,
             message="a support request once the pupil is registered again",
         )
+
+
+def test_a_counsellor_limited_to_some_pupils_follows_only_their_requests(access: Access):
+    school, noor, liam = school_of_kind(access, "mainstream"), pupil(84), pupil(85)
+    for who in (noor, liam):
+        register_pupil(access, school, who)
+    counsellor = person(84)
+    limited = access.grant(
+        school,
+        person_id=counsellor,
+        role="pupil_counsellor",
+        valid_from="2026-09-01",
+        pupil_ids=[noor],
+    )
+    assert limited.status_code == 200, limited.text
+    about_liam = send(access, school, liam, access.responsible(school)).json()
+    assert send(access, school, liam, access.issuer.headers(counsellor)).status_code == 403
+    about_noor = send(access, school, noor, access.issuer.headers(counsellor))
+    assert about_noor.status_code == 201
+
+    listed = access.client.get(
+        f"/v1/schools/{school}/support-requests", headers=access.issuer.headers(counsellor)
+    ).json()
+    assert [r["pupil_id"] for r in listed] == [noor]
+    hidden = access.client.get(
+        f"/v1/schools/{school}/support-requests/{about_liam['support_request_id']}",
+        headers=access.issuer.headers(counsellor),
+    )
+    assert hidden.status_code == 403
+    everything = access.client.get(
+        f"/v1/schools/{school}/support-requests", headers=access.responsible(school)
+    ).json()
+    assert {r["pupil_id"] for r in everything} == {noor, liam}
