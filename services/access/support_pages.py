@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from iris.auth import Principal
-from iris.insz import INSZ
+from iris.insz import INSZ, last_two_digits
 from iris.ui import CsrfProtected, PagePrincipal
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_, gettext_for
@@ -54,13 +54,8 @@ class SupportRequestForm(BaseModel):
     question: str = Field(min_length=1, max_length=4000)
 
 
-def last_two(insz: str) -> str:
-    """An INSZ shown by its last two digits only."""
-    return f"…{insz[-2:]}"
-
-
 def pupil_label(name: str | None, insz: str) -> str:
-    return f"{name} ({last_two(insz)})" if name else last_two(insz)
+    return f"{name} ({last_two_digits(insz)})" if name else last_two_digits(insz)
 
 
 def staff_of(request: Request, principal: Principal, school_id: str, pupil_id: str | None) -> str:
@@ -108,7 +103,7 @@ def request_view(session: Session, row: SupportRequestRow) -> dict[str, Any]:
         "status": row.status,
         "decline_reason": row.decline_reason,
         "workers": [
-            {"person": last_two(r.person_id), "status": r.status}
+            {"person": last_two_digits(r.person_id), "status": r.status}
             for r in support.access_requests_of(session, row.support_request_id)
         ],
         "named": json.loads(row.support_workers or "[]"),
