@@ -36,9 +36,9 @@ SCHOOLS = {"031112": "Basisschool De Regenboog", "047597": "Sint-Jozefscollege"}
 SCHOOL_A, SCHOOL_B = SCHOOLS
 SPECIAL_SCHOOL = "126151"  # in the register of schools only: no support-worker sight there
 REGISTER_OF_SCHOOLS = [
-    (SCHOOL_A, SCHOOLS[SCHOOL_A], "mainstream", "Regenbooglaan 1, 9000 Gent"),
-    (SCHOOL_B, SCHOOLS[SCHOOL_B], "mainstream", "Collegestraat 12, 2000 Antwerpen"),
-    (SPECIAL_SCHOOL, "BuBaO De Brug", "special", "Brugstraat 4, 9000 Gent"),
+    (SCHOOL_A, SCHOOLS[SCHOOL_A], "mainstream", "Regenbooglaan 1, 9000 Gent", CLB_ID),
+    (SCHOOL_B, SCHOOLS[SCHOOL_B], "mainstream", "Collegestraat 12, 2000 Antwerpen", CLB_ID),
+    (SPECIAL_SCHOOL, "BuBaO De Brug", "special", "Brugstraat 4, 9000 Gent", CLB_ID),
 ]
 
 PUPILS = [

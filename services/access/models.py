@@ -118,6 +118,7 @@ class SchoolRow(Base):
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(16))  # mainstream/special
     address: Mapped[str | None] = mapped_column(String(500))
+    clb_id: Mapped[str | None] = mapped_column(String(12), index=True)  # the CLB serving it
 
 
 class EnrolmentCopyRow(Base):

@@ -4,10 +4,11 @@ from a CSV file with `iris schools import FILE.csv`.
 
 Column layout (a header row, comma-separated, UTF-8):
 
-    institution_number,name,kind,address
+    institution_number,name,kind,address,clb_id
 
-`kind` is `mainstream` or `special` (also `gewoon` / `buitengewoon`); `address` may
-be empty. Importing again updates the schools it names and keeps the others.
+`kind` is `mainstream` or `special` (also `gewoon` / `buitengewoon`); `address` and
+`clb_id` (the institution number of the CLB serving the school) may be empty or left
+out. Importing again updates the schools it names and keeps the others.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from iris.insz import institution_problem
 from services.access.models import SchoolRow
 
-COLUMNS = ("institution_number", "name", "kind", "address")
+COLUMNS = ("institution_number", "name", "kind", "address", "clb_id")
 KINDS = {
     "mainstream": "mainstream",
     "gewoon": "mainstream",
@@ -41,6 +42,7 @@ class School:
     name: str
     kind: str
     address: str | None = None
+    clb_id: str | None = None
 
 
 def parse_schools(text: str) -> list[School]:
@@ -60,7 +62,10 @@ def parse_schools(text: str) -> list[School]:
         if kind is None:
             raise SchoolFileError(f"line {line}: kind must be mainstream or special")
         address = (row.get("address") or "").strip() or None
-        schools.append(School(number, name, kind, address))
+        clb_id = (row.get("clb_id") or "").strip() or None
+        if clb_id is not None and institution_problem(clb_id) is not None:
+            raise SchoolFileError(f"line {line}: clb_id {clb_id!r} is not valid")
+        schools.append(School(number, name, kind, address, clb_id))
     return schools
 
 
@@ -71,6 +76,7 @@ def import_schools(session: Session, schools: list[School]) -> int:
             row = SchoolRow(school_id=school.school_id)
             session.add(row)
         row.name, row.kind, row.address = school.name, school.kind, school.address
+        row.clb_id = school.clb_id
     session.flush()
     return len(schools)
 
@@ -81,4 +87,6 @@ def kind_of(session: Session, school_id: str) -> str | None:
 
 def school_named(session: Session, school_id: str) -> School | None:
     row = session.get(SchoolRow, school_id)
-    return None if row is None else School(row.school_id, row.name, row.kind, row.address)
+    if row is None:
+        return None
+    return School(row.school_id, row.name, row.kind, row.address, row.clb_id)

@@ -21,8 +21,10 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("address", sa.String(length=500), nullable=True),
+        sa.Column("clb_id", sa.String(length=12), nullable=True),
         sa.PrimaryKeyConstraint("school_id"),
     )
+    op.create_index(op.f("ix_access_schools_clb_id"), "access_schools", ["clb_id"], unique=False)
     op.create_table(
         "access_enrolments",
         sa.Column("pupil_id", sa.String(length=11), nullable=False),
@@ -78,4 +80,5 @@ def downgrade() -> None:
     op.drop_table("access_support_requests")
     op.drop_index(op.f("ix_access_enrolments_school_id"), table_name="access_enrolments")
     op.drop_table("access_enrolments")
+    op.drop_index(op.f("ix_access_schools_clb_id"), table_name="access_schools")
     op.drop_table("access_schools")
