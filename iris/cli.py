@@ -9,7 +9,7 @@ iris topics                   create the topics with their partitions and compac
 iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
-iris schools import FILE.csv  load the register of schools (institution_number,name,kind,address)
+iris schools import FILE.csv  load the register of schools (docs/ARCHITECTURE.md: column layout)
 """
 
 from __future__ import annotations
@@ -322,7 +322,7 @@ def parser() -> argparse.ArgumentParser:
     schools = sub.add_parser("schools", help="the register of schools (access service)")
     schools_sub = schools.add_subparsers(dest="schools_command", required=True)
     imp = schools_sub.add_parser(
-        "import", help="load schools from a CSV file: institution_number,name,kind,address"
+        "import", help="load schools from a CSV file: institution_number,name,kind,address,clb_id"
     )
     imp.add_argument("file", metavar="FILE.csv")
     imp.set_defaults(func=cmd_schools_import)
