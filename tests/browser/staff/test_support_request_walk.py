@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from iris.auth import dev_issuer_key, mint
 from iris.seed import CARE_COORDINATOR, PUPILS, RESPONSIBLE_A, SCHOOL_A, SUPPORT_WORKER
+from tests.browser.rig import describe
 from tests.browser.staff.conftest import reload_until, sign_in_as
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,7 @@ def network_accepts(platform, worker: str) -> str:
 
 
 def test_a_support_request_from_the_care_coordinator_to_the_workers_sight(
-    platform, new_page, steps
+    platform, new_page, steps, axe
 ):
     coordinator = new_page("nl-BE")
     shots = steps(coordinator)
@@ -65,6 +66,8 @@ def test_a_support_request_from_the_care_coordinator_to_the_workers_sight(
     expect(row).to_contain_text("Verstuurd, wacht op het ondersteuningsnetwerk")
     expect(coordinator.get_by_text(OLIVIA.insz)).to_have_count(0)
     shots.shot("sent, waiting for the network")
+    violations = axe(coordinator)
+    assert violations == [], describe(violations)
 
     request_id = network_accepts(platform, SUPPORT_WORKER.insz)
     coordinator.reload()
