@@ -9,6 +9,7 @@ iris topics                   create the topics with their partitions and compac
 iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
+iris schools import FILE.csv  load the register of schools (docs/ARCHITECTURE.md: column layout)
 """
 
 from __future__ import annotations
@@ -164,6 +165,21 @@ def cmd_republish(args: argparse.Namespace) -> int:
         return 2
     count = spec.load("republish", "republish")(Settings())
     print(f"{spec.name}: queued {count} events for publishing")
+    return 0
+
+
+def cmd_schools_import(args: argparse.Namespace) -> int:
+    from iris.store import in_one_transaction
+    from services.access.schools import SchoolFileError, import_schools, parse_schools
+
+    try:
+        schools = parse_schools(Path(args.file).read_text(encoding="utf-8-sig"))
+    except (OSError, SchoolFileError) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 2
+    count = in_one_transaction("access", Settings(), lambda s: import_schools(s, schools))
+    special = sum(school.kind == "special" for school in schools)
+    print(f"access: {count} schools in the register ({special} special)")
     return 0
 
 
@@ -330,6 +346,14 @@ def parser() -> argparse.ArgumentParser:
         help="run one part alone: ingestion, or platform (every measurement but ingestion)",
     )
     brun.set_defaults(func=cmd_bench_run)
+
+    schools = sub.add_parser("schools", help="the register of schools (access service)")
+    schools_sub = schools.add_subparsers(dest="schools_command", required=True)
+    imp = schools_sub.add_parser(
+        "import", help="load schools from a CSV file: institution_number,name,kind,address,clb_id"
+    )
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.set_defaults(func=cmd_schools_import)
 
     top = sub.add_parser("topics", help="create the topics")
     top.set_defaults(func=cmd_topics)

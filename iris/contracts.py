@@ -76,6 +76,12 @@ class EnrolmentRegistered(Event):
     end_date: IsoDate | None = None
     display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     source: Annotated[str, Field(min_length=1, max_length=100)]
+    combination: bool = Field(
+        False,
+        description="the pupil stays enrolled at another school too (e.g. a combination of "
+        "mainstream and special education); otherwise the register ends the pupil's other "
+        "enrolments the day before start_date",
+    )
 
     @model_validator(mode="after")
     def _end_not_before_start(self) -> EnrolmentRegistered:
@@ -178,6 +184,27 @@ class GrantChanged(Event):
     changed_by: str
 
 
+# -- iris.access.support-requests ---------------------------------------------------------
+
+SupportRequestStatus = Literal["sent", "declined", "accepted", "granted", "refused"]
+
+
+class SupportRequestChanged(Event):
+    """A step of a school's support request (*ondersteuningsvraag*). The question and
+    a decline's reason are free text about a pupil: they stay in the access database."""
+
+    type: Literal["SupportRequestChanged"] = "SupportRequestChanged"
+    support_request_id: uuid.UUID
+    school_id: InstitutionNumber
+    pupil_id: INSZ
+    support_network: str
+    status: SupportRequestStatus
+    support_workers: list[INSZ] = Field(default_factory=list)
+    access_request_ids: list[uuid.UUID] = Field(default_factory=list)
+    version: Annotated[int, Field(ge=1)]
+    changed_by: str
+
+
 # -- iris.viewer.audit -------------------------------------------------------------------
 
 
@@ -233,13 +260,27 @@ ENROLMENT_REJECTED = Topic(
     "iris.enrolment.rejected", "as submitted", 1, False, Rejected, "enrolment"
 )
 ENROLMENT_CHANGES = Topic(
-    "iris.enrolment.changes", "pupil INSZ", 6, False, EnrolmentChanged, "enrolment", ("viewer",)
+    "iris.enrolment.changes",
+    "pupil INSZ",
+    6,
+    False,
+    EnrolmentChanged,
+    "enrolment",
+    ("viewer", "access"),
 )
 REPORT_CHANGES = Topic(
     "iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports", ("viewer",)
 )
 ACCESS_GRANTS = Topic(
     "iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access", ("viewer",)
+)
+ACCESS_SUPPORT_REQUESTS = Topic(
+    "iris.access.support-requests",
+    "support_request_id",
+    6,
+    False,
+    SupportRequestChanged,
+    "access",
 )
 VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
 VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
@@ -250,6 +291,7 @@ TOPICS: tuple[Topic, ...] = (
     ENROLMENT_CHANGES,
     REPORT_CHANGES,
     ACCESS_GRANTS,
+    ACCESS_SUPPORT_REQUESTS,
     VIEWER_AUDIT,
     VIEWER_REJECTED,
 )
@@ -268,6 +310,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     ReportIssued,
     ReportWithdrawn,
     GrantChanged,
+    SupportRequestChanged,
     ReportViewed,
     AccessDenied,
 )

@@ -54,6 +54,12 @@ def mask_insz(value: str) -> str:
     return f"{value[:2]}.{value[2:4]}.{value[4:6]}-***.{value[9:]}"
 
 
+def last_two_digits(value: str) -> str:
+    """A pupil's INSZ where a page shows it beside the name the school registered: its
+    last two digits only (enough to tell two pupils of the same name apart)."""
+    return f"…{value[-2:]}" if len(value) == 11 else "…"
+
+
 def institution_problem(value: str) -> str | None:
     if (
         not isinstance(value, str)

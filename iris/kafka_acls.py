@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from iris.contracts import TOPICS, Topic
 
 SCHOOL_SOFTWARE = "school"
-WORKER_APPS = {"enrolment": "iris-enrolment", "viewer": "iris-viewer"}
+WORKER_APPS = {"enrolment": "iris-enrolment", "access": "iris-access", "viewer": "iris-viewer"}
 
 
 @dataclass(frozen=True)

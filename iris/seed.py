@@ -34,6 +34,12 @@ class Pupil:
 CLB_ID = "113001"
 SCHOOLS = {"031112": "Basisschool De Regenboog", "047597": "Sint-Jozefscollege"}
 SCHOOL_A, SCHOOL_B = SCHOOLS
+SPECIAL_SCHOOL = "126151"  # in the register of schools only: no support-worker sight there
+REGISTER_OF_SCHOOLS = [
+    (SCHOOL_A, SCHOOLS[SCHOOL_A], "mainstream", "Regenbooglaan 1, 9000 Gent", CLB_ID),
+    (SCHOOL_B, SCHOOLS[SCHOOL_B], "mainstream", "Collegestraat 12, 2000 Antwerpen", CLB_ID),
+    (SPECIAL_SCHOOL, "BuBaO De Brug", "special", "Brugstraat 4, 9000 Gent", CLB_ID),
+]
 
 PUPILS = [
     Pupil(make_insz("2016-03-14", 121), "Lotte Peeters", SCHOOL_A),
@@ -200,8 +206,19 @@ def seed_reports(seeder: Seeder) -> None:
             )
 
 
+def seed_schools(seeder: Seeder) -> None:
+    """The register of schools, as `iris schools import` loads it (it has no HTTP API)."""
+    from iris.store import in_one_transaction
+    from services.access.schools import School, import_schools
+
+    schools = [School(*fields) for fields in REGISTER_OF_SCHOOLS]
+    in_one_transaction("access", seeder.settings, lambda s: import_schools(s, schools))
+
+
 def seed_access(seeder: Seeder) -> None:
-    """Grants at both schools and one support-network request waiting for a decision."""
+    """The register of schools, grants at both schools and one support-network request
+    waiting for a decision."""
+    seed_schools(seeder)
     grants = [
         (RESPONSIBLE_A, SCHOOL_A, TEACHER, "teacher", [PUPILS[0].insz, PUPILS[2].insz]),
         (RESPONSIBLE_A, SCHOOL_A, CARE_COORDINATOR, "care_coordinator", None),

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     access_client_token_ttl_seconds: int = 900
     access_expiry_period_seconds: float = 30.0
 
+    # The enrolment register: how many school years after the current one a registration
+    # may start (1: until 31 August of the next school year). Sight starts at registration.
+    enrolment_school_years_ahead: int = Field(1, ge=0, le=5)
+
     # viewer: the reports service's internal API, the viewer's service token for it
     # (minted from the development issuer when unset outside production), and the
     # school-software origins that may frame /embed pages.

@@ -29,7 +29,7 @@ from iris.insz import INSZ, InstitutionNumber
 from iris.settings import Settings
 from iris.store import ServiceStore
 from iris.web import CurrentPrincipal, DbSession, create_base_app
-from services.access import domain, service
+from services.access import clb_api, domain, service, support_api, support_pages
 from services.access.models import AccessRequestRow, AuditRow, ClientRow, Outbox
 from services.access.pages import install_access_pages
 
@@ -316,8 +316,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.metrics_hooks = [store.update_metrics]
 
     write = store.write
+    app.state.write = write
+    app.state.today = today
 
-    install_access_pages(app, settings, SERVICE, sessions, write, today)
+    app.state.pages = install_access_pages(app, settings, SERVICE, sessions, write, today)
+    app.state.viewer_url = settings.viewer_url.rstrip("/")
+    app.include_router(support_api.router)
+    app.include_router(support_pages.router)
+    app.include_router(clb_api.router)
 
     @app.exception_handler(domain.AccessRuleBroken)
     async def _rule_broken(_request: Request, exc: domain.AccessRuleBroken) -> JSONResponse:

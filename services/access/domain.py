@@ -182,3 +182,69 @@ def approve_support(
     return grant(
         current, school_id, person_id, "support_worker", today, valid_until, pupil_ids, today
     )
+
+
+# -- the register of schools ---------------------------------------------------------------
+
+SchoolKind = Literal["mainstream", "special"]
+MAINSTREAM_ONLY = (
+    "only mainstream schools give support workers sight: this school is registered as "
+    "special education (buitengewoon onderwijs)"
+)
+
+
+def require_mainstream(kind: str | None) -> None:
+    """Support workers of a support network work in mainstream schools only.
+
+    A school the register does not know is not refused: the register is loaded from
+    the official list (`iris schools import`), and a gap in it must not lock a school out.
+    """
+    if kind == "special":
+        raise AccessRuleBroken("school_id", MAINSTREAM_ONLY)
+
+
+# -- support requests (ondersteuningsvraag) ------------------------------------------------
+
+SUPPORT_REQUEST_ROLES = ("care_coordinator", "pupil_counsellor")
+"""Besides the school responsible, who may send and follow a school's support requests."""
+
+
+def gives_sight_of(grant: Grant, pupil_id: str, today: date) -> bool:
+    """An active grant, in its period, covering the pupil."""
+    return (
+        grant.status == "active"
+        and grant.valid_from <= today <= grant.valid_until
+        and (grant.pupil_ids is None or pupil_id in grant.pupil_ids)
+    )
+
+
+def may_ask_for_support(grant: Grant | None, pupil_id: str | None, today: date) -> bool:
+    """A care coordinator or pupil counsellor in an active grant, covering the pupil when
+    one is named: sends the school's support requests and follows those it could send."""
+    if grant is None or grant.role not in SUPPORT_REQUEST_ROLES:
+        return False
+    if pupil_id is None:
+        return grant.status == "active" and grant.valid_from <= today <= grant.valid_until
+    return gives_sight_of(grant, pupil_id, today)
+
+
+def is_registered_on(start_date: date, end_date: date | None, today: date) -> bool:
+    """Registered at the school and not ended: sight starts at registration."""
+    del start_date  # a registration for a later start counts from the day it is made
+    return end_date is None or today <= end_date
+
+
+def support_status(access_request_statuses: list[str]) -> str:
+    """An accepted support request's status from the access requests it filed."""
+    if not access_request_statuses or "pending" in access_request_statuses:
+        return "accepted"
+    if "approved" in access_request_statuses:
+        return "granted"
+    return "refused"
+
+
+def answerable(status: str) -> None:
+    if status != "sent":
+        raise AccessRuleBroken(
+            "support_request_id", f"this support request was already {status}", 409
+        )

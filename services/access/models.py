@@ -72,6 +72,8 @@ class AccessRequestRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # set when the network filed it by accepting a school's support request
+    support_request_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class ClientRow(Base):
@@ -105,6 +107,52 @@ class AuditRow(Base):
     person_id: Mapped[str | None] = mapped_column(String(11))
     before: Mapped[str | None] = mapped_column(Text)  # JSON summary
     after: Mapped[str | None] = mapped_column(Text)  # JSON summary
+
+
+class SchoolRow(Base):
+    """The register of schools (`iris schools import`): which ones are mainstream."""
+
+    __tablename__ = "access_schools"
+
+    school_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))  # mainstream/special
+    address: Mapped[str | None] = mapped_column(String(500))
+    clb_id: Mapped[str | None] = mapped_column(String(12), index=True)  # the CLB serving it
+
+
+class EnrolmentCopyRow(Base):
+    """The access service's copy of the enrolment register, folded from
+    `iris.enrolment.changes` by `iris worker access`."""
+
+    __tablename__ = "access_enrolments"
+
+    pupil_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(12), primary_key=True, index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class SupportRequestRow(Base):
+    """A school's *ondersteuningsvraag* to a support network about one pupil."""
+
+    __tablename__ = "access_support_requests"
+
+    support_request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    pupil_id: Mapped[str] = mapped_column(String(11))
+    support_network: Mapped[str] = mapped_column(String(200), index=True)
+    question: Mapped[str] = mapped_column(Text)  # free text: stays in this database
+    sent_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    support_workers: Mapped[str | None] = mapped_column(Text)  # JSON list, once accepted
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Outbox(OutboxMixin, Base):

@@ -54,6 +54,11 @@ ACTION_LABELS = {
     "request.rejected": N_("Request rejected"),
     "client.registered": N_("School software registered"),
     "client.revoked": N_("School software revoked"),
+    "support.sent": N_("Support request sent"),
+    "support.accepted": N_("Support request accepted by the network"),
+    "support.declined": N_("Support request declined by the network"),
+    "support.granted": N_("Support request: access granted"),
+    "support.refused": N_("Support request: access refused"),
 }
 NOTICES = {
     "granted": N_("The access is saved."),
@@ -81,6 +86,11 @@ def rule_message(exc: domain.AccessRuleBroken) -> str:
         return N_("This person already holds another active role at this school.")
     if text.startswith("this access request was already"):
         return N_("This request was already decided.")
+    if text == domain.MAINSTREAM_ONLY:
+        return N_(
+            "Only mainstream schools give support workers access: this school is registered "
+            "as special education."
+        )
     return N_("This value is not valid.")
 
 
@@ -254,7 +264,19 @@ def install_access_pages(
         if principal is not None and principal.is_person and principal.school_admin_of:
             return RedirectResponse("/schools", status_code=303)
         roles = roles_of(principal, request) if principal else []
-        return pages.render(request, "home.html", {"roles": roles})
+        links = support_links(request, principal, today()) if principal else []
+        return pages.render(request, "home.html", {"roles": roles, "links": links})
+
+    def support_links(request: Request, principal: Principal, day: date) -> list[tuple[str, str]]:
+        """Care coordinators and pupil counsellors go on to their schools' support requests."""
+        _ = translate(request)
+        with sessions() as session:
+            schools = service.schools_sending_support_requests(session, principal.subject, day)
+        label = _("Support requests of school %(school)s")
+        return [
+            (f"/schools/{school}/support-requests", label % {"school": school})
+            for school in schools
+        ]
 
     @app.get("/schools", response_class=HTMLResponse)
     def schools_page(request: Request, principal: PagePrincipal) -> Response:

@@ -1,11 +1,17 @@
-"""`iris republish access`: queue every grant's current state for publishing."""
+"""`iris republish access`: queue every grant's and support request's current state."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from iris.settings import Settings
 from iris.store import in_one_transaction
-from services.access import service
+from services.access import service, support
+
+
+def _everything(session: Session) -> int:
+    return service.republish(session) + support.republish(session)
 
 
 def republish(settings: Settings) -> int:
-    return in_one_transaction("access", settings, service.republish)
+    return in_one_transaction("access", settings, _everything)

@@ -16,6 +16,7 @@ from iris.contracts import ACCESS_GRANTS, GrantChanged
 from iris.outbox import add_event
 from services.access import domain
 from services.access.models import AccessRequestRow, AuditRow, ClientRow, GrantRow, Outbox
+from services.access.schools import kind_of
 from services.access.secrets import hash_secret, new_client_id, new_secret, verify_secret
 
 
@@ -127,6 +128,8 @@ def grant(
     actor: str,
     today: date,
 ) -> Outcome:
+    if role == "support_worker":
+        domain.require_mainstream(kind_of(session, school_id))
     row = _grant_of_person(session, school_id, person_id)
     current = row.to_domain() if row else None
     new = domain.grant(
@@ -176,6 +179,20 @@ def grants_at(
     if status is not None:
         query = query.where(GrantRow.status == status)
     return [row.to_domain() for row in session.scalars(query.order_by(GrantRow.person_id))]
+
+
+def schools_sending_support_requests(session: Session, person_id: str, today: date) -> list[str]:
+    """The schools where the person holds an active care-coordinator or counsellor grant."""
+    rows = session.scalars(
+        select(GrantRow)
+        .where(
+            GrantRow.person_id == person_id,
+            GrantRow.role.in_(domain.SUPPORT_REQUEST_ROLES),
+            GrantRow.status == "active",
+        )
+        .order_by(GrantRow.school_id)
+    )
+    return [row.school_id for row in rows if row.valid_from <= today <= row.valid_until]
 
 
 def republish(session: Session) -> int:
@@ -256,6 +273,7 @@ def approve(
     valid_until: date | None = None,
 ) -> tuple[AccessRequestRow, Outcome]:
     row = _pending(session, school_id, request_id)
+    domain.require_mainstream(kind_of(session, school_id))
     grant_row_ = _grant_of_person(session, school_id, row.person_id)
     current = grant_row_.to_domain() if grant_row_ else None
     new = domain.approve_support(
@@ -281,6 +299,7 @@ def approve(
         {"status": "approved", "grant_id": row.grant_id},
     )
     session.flush()
+    _decided(session, row, actor)
     return row, outcome
 
 
@@ -300,7 +319,15 @@ def reject(
         {"status": "rejected"},
     )
     session.flush()
+    _decided(session, row, actor)
     return row
+
+
+def _decided(session: Session, row: AccessRequestRow, actor: str) -> None:
+    # support requests build on access requests, so that module imports this one
+    from services.access.support import access_request_decided
+
+    access_request_decided(session, row, actor)
 
 
 def requests_at(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
@@ -31,6 +31,12 @@ class EnrolmentIn(BaseModel):
     start_date: IsoDate
     end_date: IsoDate | None = None
     display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    combination: bool = Field(
+        False,
+        description="the pupil stays enrolled at another school too (a combination, e.g. "
+        "mainstream with special education); otherwise the pupil's other enrolments end the "
+        "day before start_date",
+    )
 
 
 class EnrolmentEndIn(BaseModel):
@@ -48,6 +54,10 @@ class EnrolmentOut(BaseModel):
     end_date: date | None
     display_name: str | None
     version: int
+    combination: bool = False
+    ended_by_school_change: bool = Field(
+        False, description="the register ended it when the pupil was registered at another school"
+    )
     changed: bool = Field(description="false when the submission repeated known facts")
 
 
@@ -59,6 +69,8 @@ def _out(enrolment: domain.Enrolment, changed: bool) -> EnrolmentOut:
         end_date=enrolment.end_date,
         display_name=enrolment.display_name,
         version=enrolment.version,
+        combination=enrolment.combination,
+        ended_by_school_change=enrolment.ended_by_school_change,
         changed=changed,
     )
 
@@ -69,8 +81,11 @@ def school_of_client(principal: Principal) -> str:
     return principal.school_client_of
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, today: Callable[[], date] | None = None
+) -> FastAPI:
     settings = settings or Settings()
+    today = today or service.belgian_today
     store = ServiceStore.open(SERVICE, settings, Outbox)
     sessions, relay = store.sessions, store.relay
 
@@ -98,12 +113,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/enrolments", response_model=EnrolmentOut)
     def register_enrolment(body: EnrolmentIn, principal: CurrentPrincipal) -> EnrolmentOut:
-        """Register (or restate) a pupil's enrolment at the caller's school."""
+        """Register (or restate) a pupil's enrolment at the caller's school.
+
+        Unless `combination` is true, the pupil's enrolments at other schools end the
+        day before `start_date`; a start too far ahead is refused (422, `start_date`).
+        """
         if school_of_client(principal) != body.school_id:
             raise HTTPException(403, "school_id: a client may only register at its own school")
         outcome = write(
             lambda s: service.register(
-                s, body.pupil_id, body.school_id, body.start_date, body.end_date, body.display_name
+                s,
+                body.pupil_id,
+                body.school_id,
+                body.start_date,
+                body.end_date,
+                body.display_name,
+                body.combination,
+                today(),
+                settings.enrolment_school_years_ahead,
             )
         )
         assert outcome.enrolment is not None

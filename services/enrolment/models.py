@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from iris.outbox import OutboxMixin
@@ -27,6 +27,10 @@ class EnrolmentRow(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    combination: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ended_by_school_change: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     def to_domain(self) -> Enrolment:
         return Enrolment(
@@ -36,6 +40,8 @@ class EnrolmentRow(Base):
             self.end_date,
             self.display_name,
             self.version,
+            self.combination,
+            self.ended_by_school_change,
         )
 
 

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from services.enrolment.models import EnrolmentRow, Outbox, SeenEvent
 ENROLMENTS = cast(Table, EnrolmentRow.__table__)
 SEEN_EVENTS = cast(Table, SeenEvent.__table__)
 OUTBOX = cast(Table, Outbox.__table__)
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,20 @@ class Outcome:
     changed: bool
 
 
-def _current(session: Session, pupil_id: str, school_id: str) -> EnrolmentRow | None:
-    return session.scalar(
+def belgian_today() -> date:
+    """Enrolment periods are Belgian calendar days."""
+    return datetime.now(BRUSSELS).date()
+
+
+def _rows_of_pupil(session: Session, pupil_id: str) -> dict[str, EnrolmentRow]:
+    """The pupil's enrolments by school, locked: a registration may change several."""
+    rows = session.scalars(
         select(EnrolmentRow)
-        .where(EnrolmentRow.pupil_id == pupil_id, EnrolmentRow.school_id == school_id)
+        .where(EnrolmentRow.pupil_id == pupil_id)
+        .order_by(EnrolmentRow.id)
         .with_for_update()
     )
+    return {row.school_id: row for row in rows}
 
 
 def _store(session: Session, row: EnrolmentRow | None, new: domain.Enrolment) -> None:
@@ -51,6 +61,7 @@ def _store(session: Session, row: EnrolmentRow | None, new: domain.Enrolment) ->
         session.add(row)
     row.start_date, row.end_date = new.start_date, new.end_date
     row.display_name, row.version, row.updated_at = new.display_name, new.version, now
+    row.combination, row.ended_by_school_change = new.combination, new.ended_by_school_change
     add_event(session, Outbox, ENROLMENT_CHANGES, new.pupil_id, changed_event(new))
     session.flush()
 
@@ -76,18 +87,30 @@ def register(
     start_date: date,
     end_date: date | None,
     display_name: str | None,
+    combination: bool = False,
+    today: date | None = None,
+    school_years_ahead: int = domain.DEFAULT_SCHOOL_YEARS_AHEAD,
 ) -> Outcome:
-    row = _current(session, pupil_id, school_id)
-    current = row.to_domain() if row else None
-    new = domain.register(current, pupil_id, school_id, start_date, end_date, display_name)
-    if new is None:
-        return Outcome(current, False)
-    _store(session, row, new)
-    return Outcome(new, True)
+    """Register at a school; the pupil's other open enrolments end unless it is a combination."""
+    domain.check_horizon(start_date, today or belgian_today(), school_years_ahead)
+    rows = _rows_of_pupil(session, pupil_id)
+    registration = domain.register_at(
+        [row.to_domain() for row in rows.values()],
+        pupil_id,
+        school_id,
+        start_date,
+        end_date,
+        display_name,
+        combination,
+    )
+    for new in registration.changed:
+        _store(session, rows.get(new.school_id), new)
+    changed = any(e.school_id == school_id for e in registration.changed)
+    return Outcome(registration.enrolment, changed)
 
 
 def end(session: Session, pupil_id: str, school_id: str, end_date: date) -> Outcome:
-    row = _current(session, pupil_id, school_id)
+    row = _rows_of_pupil(session, pupil_id).get(school_id)
     current = row.to_domain() if row else None
     new = domain.end(current, end_date)
     if new is None:
@@ -110,12 +133,16 @@ def apply_submission(session: Session, event: EnrolmentRegistered | EnrolmentEnd
             event.start_date,
             event.end_date,
             event.display_name,
+            event.combination,
         )
     return end(session, event.pupil_id, event.school_id, event.end_date)
 
 
 def apply_submissions(
-    session: Session, events: list[EnrolmentRegistered | EnrolmentEnded]
+    session: Session,
+    events: list[EnrolmentRegistered | EnrolmentEnded],
+    today: date | None = None,
+    school_years_ahead: int = domain.DEFAULT_SCHOOL_YEARS_AHEAD,
 ) -> list[Outcome | domain.EnrolmentRuleBroken]:
     """Apply a batch of submissions in the caller's transaction, in order, with a few
     statements for the whole batch: one read of the event ids already seen, one read
@@ -129,24 +156,9 @@ def apply_submissions(
                 select(SeenEvent.event_id).where(SeenEvent.event_id.in_(ids[start : start + 500]))
             )
         )
-    pupils = sorted({e.pupil_id for e in events})
     c = ENROLMENTS.c
-    ids_of: dict[tuple[str, str], int] = {}
-    known: dict[tuple[str, str], domain.Enrolment] = {}
-    for start in range(0, len(pupils), 500):
-        query = (
-            select(
-                c.id, c.pupil_id, c.school_id, c.start_date, c.end_date, c.display_name, c.version
-            )
-            .where(c.pupil_id.in_(pupils[start : start + 500]))
-            .order_by(c.id)
-            .with_for_update()
-        )
-        for row_id, *fields in session.execute(query):
-            enrolment = domain.Enrolment(*fields)
-            pair = (enrolment.pupil_id, enrolment.school_id)
-            ids_of[pair], known[pair] = row_id, enrolment
-    current: dict[tuple[str, str], domain.Enrolment | None] = dict(known)
+    ids_of, by_pupil = _load_pupils(session, sorted({e.pupil_id for e in events}))
+    today = today or belgian_today()
     results: list[Outcome | domain.EnrolmentRuleBroken] = []
     fresh_seen: list[dict[str, object]] = []
     dirty: dict[tuple[str, str], domain.Enrolment] = {}
@@ -157,31 +169,18 @@ def apply_submissions(
         if event_id in seen:
             results.append(Outcome(None, False))
             continue
-        pair = (event.pupil_id, event.school_id)
-        before = current.get(pair)
+        pupil = by_pupil.setdefault(event.pupil_id, {})
         try:
-            if isinstance(event, EnrolmentRegistered):
-                new = domain.register(
-                    before,
-                    event.pupil_id,
-                    event.school_id,
-                    event.start_date,
-                    event.end_date,
-                    event.display_name,
-                )
-            else:
-                new = domain.end(before, event.end_date)
+            result, changes = _decide(pupil, event, today, school_years_ahead)
         except domain.EnrolmentRuleBroken as exc:
             results.append(exc)
             continue
         seen.add(event_id)
         fresh_seen.append({"event_id": event_id, "seen_at": now})
-        if new is None:
-            results.append(Outcome(before, False))
-            continue
-        current[pair] = dirty[pair] = new
-        outbox.append(_outbox_row(_trusted_changed_event(new, now), now))
-        results.append(Outcome(new, True))
+        for new in changes:
+            pupil[new.school_id] = dirty[(new.pupil_id, new.school_id)] = new
+            outbox.append(_outbox_row(_trusted_changed_event(new, now), now))
+        results.append(Outcome(result, any(e.school_id == event.school_id for e in changes)))
     # Core statements on the session's connection: plain executemany, no ORM bookkeeping.
     connection = session.connection()
     if fresh_seen:
@@ -199,6 +198,53 @@ def apply_submissions(
     if outbox:
         connection.execute(insert(OUTBOX), outbox)
     return results
+
+
+def _load_pupils(
+    session: Session, pupils: list[str]
+) -> tuple[dict[tuple[str, str], int], dict[str, dict[str, domain.Enrolment]]]:
+    """Row ids by (pupil, school) and each pupil's enrolments by school, locked."""
+    c = ENROLMENTS.c
+    ids_of: dict[tuple[str, str], int] = {}
+    by_pupil: dict[str, dict[str, domain.Enrolment]] = {}
+    columns = (c.start_date, c.end_date, c.display_name, c.version)
+    flags = (c.combination, c.ended_by_school_change)
+    for start in range(0, len(pupils), 500):
+        query = (
+            select(c.id, c.pupil_id, c.school_id, *columns, *flags)
+            .where(c.pupil_id.in_(pupils[start : start + 500]))
+            .order_by(c.id)
+            .with_for_update()
+        )
+        for row_id, *fields in session.execute(query):
+            enrolment = domain.Enrolment(*fields)
+            ids_of[(enrolment.pupil_id, enrolment.school_id)] = row_id
+            by_pupil.setdefault(enrolment.pupil_id, {})[enrolment.school_id] = enrolment
+    return ids_of, by_pupil
+
+
+def _decide(
+    pupil: dict[str, domain.Enrolment],
+    event: EnrolmentRegistered | EnrolmentEnded,
+    today: date,
+    school_years_ahead: int,
+) -> tuple[domain.Enrolment | None, list[domain.Enrolment]]:
+    """The enrolment at the event's school afterwards, and every enrolment that changes."""
+    if isinstance(event, EnrolmentRegistered):
+        domain.check_horizon(event.start_date, today, school_years_ahead)
+        registration = domain.register_at(
+            list(pupil.values()),
+            event.pupil_id,
+            event.school_id,
+            event.start_date,
+            event.end_date,
+            event.display_name,
+            event.combination,
+        )
+        return registration.enrolment, registration.changed
+    before = pupil.get(event.school_id)
+    new = domain.end(before, event.end_date)
+    return (new, [new]) if new else (before, [])
 
 
 _ids = random.Random()  # seeded from the system's randomness once per process
@@ -231,6 +277,8 @@ def _row_values(enrolment: domain.Enrolment, now: datetime) -> dict[str, object]
         "end_date": enrolment.end_date,
         "display_name": enrolment.display_name,
         "version": enrolment.version,
+        "combination": enrolment.combination,
+        "ended_by_school_change": enrolment.ended_by_school_change,
         "updated_at": now,
     }
 

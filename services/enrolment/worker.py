@@ -106,7 +106,11 @@ def apply_batch(
     accepted = [event for event, _reason in checked if event is not None]
     changed = 0
     with sessions() as session, session.begin():
-        outcomes = iter(service.apply_submissions(session, accepted))
+        outcomes = iter(
+            service.apply_submissions(
+                session, accepted, school_years_ahead=settings.enrolment_school_years_ahead
+            )
+        )
         for submission, (event, reason) in zip(batch, checked, strict=True):
             if event is not None:
                 outcome = next(outcomes)

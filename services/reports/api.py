@@ -31,7 +31,7 @@ from iris.web import (
     bearer_principal,
     create_base_app,
 )
-from services.reports import domain, service
+from services.reports import domain, name_search, service
 from services.reports.models import Outbox
 from services.reports.pages import add_pages
 
@@ -403,4 +403,5 @@ def create_app(
         )
 
     add_pages(app, settings, SERVICE, sessions, write, today, issued, withdrawn)
+    app.include_router(name_search.router)
     return app

@@ -248,6 +248,8 @@ def add_pages(
         app, settings, service_name, template_dirs=[HERE / "templates"], home=False
     )
     app.mount(STATIC_PATH, StaticFiles(directory=str(HERE / "static")), name="reports-static")
+    app.state.pages = pages
+    app.state.access_url = settings.access_url.rstrip("/")
 
     def kind_options(request: Request) -> list[tuple[str, str]]:
         _ = gettext_for(request).gettext
@@ -309,7 +311,7 @@ def add_pages(
         return pages.render(
             request,
             "clb_find.html",
-            {"errors": errors, "values": {"insz": insz or ""}},
+            {"errors": errors, "values": {"insz": insz or "", "name": ""}, "matches": None},
             status_code=422 if errors else 200,
         )
 

@@ -61,5 +61,23 @@ def test_the_demo_world_grants_staff_and_files_one_request_once_however_often_it
             headers=headers,
         ).json()
         assert [r["person_id"] for r in pending] == [seed.SUPPORT_WORKER.insz]
+
+        special = mint(
+            key,
+            settings.oidc_issuer,
+            seed.RESPONSIBLE_A.insz,
+            "iris",
+            school_admin_of=[seed.SPECIAL_SCHOOL],
+        )
+        refused = httpx.post(
+            f"{served.url}/v1/schools/{seed.SPECIAL_SCHOOL}/grants",
+            headers={"Authorization": f"Bearer {special}"},
+            json={
+                "person_id": seed.SUPPORT_WORKER.insz,
+                "role": "support_worker",
+                "valid_from": seed.SCHOOL_YEAR_START,
+            },
+        )
+        assert refused.status_code == 422, "the demo's special school is in the register"
     finally:
         stop(served)

@@ -49,5 +49,5 @@ def design() -> Design:
     services = tuple(row[0] for row in owners)
     consumers = tuple(row[0] for row in owners if "iris." in row[3] or "topics" in row[3])
     topic_rows = _table_after(text, "## Topics")
-    topics = tuple(m for row in topic_rows for m in re.findall(r"`(iris\.[a-z.]+)`", row[0]))
+    topics = tuple(m for row in topic_rows for m in re.findall(r"`(iris\.[a-z.-]+)`", row[0]))
     return Design(services, consumers, topics)

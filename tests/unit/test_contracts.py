@@ -72,6 +72,7 @@ def test_every_topic_names_its_value_contract():
         "iris.enrolment.changes",
         "iris.report.changes",
         "iris.access.grants",
+        "iris.access.support-requests",
         "iris.viewer.audit",
         "iris.viewer.rejected",
     }

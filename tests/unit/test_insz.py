@@ -1,6 +1,6 @@
 import pytest
 
-from iris.insz import insz_problem, is_valid_insz, make_insz, mask_insz
+from iris.insz import insz_problem, is_valid_insz, last_two_digits, make_insz, mask_insz
 
 
 def test_accepts_a_number_of_someone_born_before_2000():
@@ -31,3 +31,8 @@ def test_refuses_malformed_numbers_with_the_reason(value, problem):
 
 def test_masking_hides_the_serial_number():
     assert mask_insz("85073003328") == "85.07.30-***.28"
+
+
+def test_a_pupil_beside_their_name_shows_two_digits_of_the_insz_at_most():
+    assert last_two_digits("85073003328") == "…28"
+    assert last_two_digits("123") == "…"

@@ -1,0 +1,45 @@
+"""CLB staff find a pupil by name among the pupils of the schools their CLB serves
+(the register of schools names each school's CLB; the names are those the schools
+registered, from the access service's copy of the enrolment register)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel
+
+from iris.insz import InstitutionNumber
+from iris.web import CurrentPrincipal, DbSession
+from services.access import enrolments
+
+router = APIRouter(tags=["CLB"])
+
+
+def _today(request: Request) -> date:
+    return request.app.state.today()  # type: ignore[no-any-return]
+
+
+class PupilOfClbOut(BaseModel):
+    pupil_id: str
+    display_name: str
+    school_id: str
+    school_name: str
+
+
+@router.get("/v1/clbs/{clb_id}/pupils", response_model=list[PupilOfClbOut])
+def find_pupils_of_clb(
+    clb_id: Annotated[InstitutionNumber, Path()],
+    name: Annotated[str, Query(min_length=2, max_length=100)],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    today: Annotated[date, Depends(_today)],
+) -> list[PupilOfClbOut]:
+    """Pupils enrolled at the CLB's schools whose registered name holds every word of `name`."""
+    if not principal.is_person or clb_id not in principal.clb_staff_of:
+        raise HTTPException(403, "clb_id: you are not staff of this CLB")
+    return [
+        PupilOfClbOut(**vars(found))
+        for found in enrolments.pupils_of_clb(session, clb_id, name, today)
+    ]

@@ -1,0 +1,193 @@
+"""Pages of the support request (*ondersteuningsvraag*) for the school: the school
+responsible, care coordinators and pupil counsellors send one and follow each step.
+The access requests it leads to are decided on the responsible's requests page."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from iris.auth import Principal
+from iris.insz import INSZ, last_two_digits
+from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui.forms import errors_by_field
+from iris.ui.i18n import N_, gettext_for
+from services.access import domain, support
+from services.access.models import EnrolmentCopyRow, GrantRow, SupportRequestRow
+
+router = APIRouter(include_in_schema=False)
+SCHOOL_ID = re.compile(r"^\d{1,12}$")
+
+SUPPORT_STATUS_LABELS = {
+    "sent": N_("Sent, waiting for the support network"),
+    "declined": N_("Declined by the support network"),
+    "accepted": N_("Accepted; access waiting for the school responsible"),
+    "granted": N_("Access granted"),
+    "refused": N_("Access refused"),
+}
+WORKER_STATUS_LABELS = {
+    "pending": N_("waiting"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+NOT_REGISTERED = N_("This pupil is not enrolled at this school.")
+NOT_MAINSTREAM = N_(
+    "Only mainstream schools give support workers access: this school is registered "
+    "as special education."
+)
+
+
+class SupportRequestForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    pupil_id: INSZ
+    support_network: str = Field(min_length=1, max_length=200)
+    question: str = Field(min_length=1, max_length=4000)
+
+
+def pupil_label(name: str | None, insz: str) -> str:
+    return f"{name} ({last_two_digits(insz)})" if name else last_two_digits(insz)
+
+
+def staff_of(request: Request, principal: Principal, school_id: str, pupil_id: str | None) -> str:
+    if not SCHOOL_ID.match(school_id):
+        raise HTTPException(404, "school_id: no such school")
+    today = request.app.state.today()
+    responsible = principal.is_person and school_id in principal.school_admin_of
+    with request.app.state.sessions() as session:
+        allowed = principal.is_person and support.may_follow(
+            session, school_id, principal.subject, responsible, pupil_id, today
+        )
+    if not allowed:
+        raise HTTPException(403, "school_id: you may not send support requests for this school")
+    return principal.subject
+
+
+def pupils_to_ask_about(
+    session: Session, school_id: str, person_id: str, responsible: bool, today: date
+) -> list[tuple[str, str]]:
+    """(INSZ, label) of the pupils registered at the school that this person may name."""
+    grant = session.scalar(
+        select(GrantRow).where(GrantRow.school_id == school_id, GrantRow.person_id == person_id)
+    )
+    scope = None if responsible or grant is None else grant.to_domain().pupil_ids
+    rows = session.scalars(
+        select(EnrolmentCopyRow)
+        .where(EnrolmentCopyRow.school_id == school_id)
+        .order_by(EnrolmentCopyRow.display_name, EnrolmentCopyRow.pupil_id)
+    )
+    return [
+        (row.pupil_id, pupil_label(row.display_name, row.pupil_id))
+        for row in rows
+        if domain.is_registered_on(row.start_date, row.end_date, today)
+        and (scope is None or row.pupil_id in scope)
+    ]
+
+
+def request_view(session: Session, row: SupportRequestRow) -> dict[str, Any]:
+    names = support.pupil_names(session, row.school_id, [row.pupil_id])
+    return {
+        "support_request_id": row.support_request_id,
+        "pupil": pupil_label(names.get(row.pupil_id), row.pupil_id),
+        "support_network": row.support_network,
+        "question": row.question,
+        "status": row.status,
+        "decline_reason": row.decline_reason,
+        "workers": [
+            {"person": last_two_digits(r.person_id), "status": r.status}
+            for r in support.access_requests_of(session, row.support_request_id)
+        ],
+        "named": json.loads(row.support_workers or "[]"),
+        "sent_at": row.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def render_page(
+    request: Request,
+    principal: Principal,
+    school_id: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    _ = gettext_for(request).gettext
+    today = request.app.state.today()
+    responsible = principal.is_person and school_id in principal.school_admin_of
+    with request.app.state.sessions() as session:
+        pupils = pupils_to_ask_about(session, school_id, principal.subject, responsible, today)
+        followed = support.followed_by(session, school_id, principal.subject, responsible, today)
+        requests = [request_view(session, r) for r in followed]
+    notice = _("The support request is sent.") if request.query_params.get("notice") else ""
+    return request.app.state.pages.render(  # type: ignore[no-any-return]
+        request,
+        "access_support_requests.html",
+        {
+            "school_id": school_id,
+            "section": "support",
+            "responsible": responsible,
+            "viewer_url": request.app.state.viewer_url,
+            "notice": notice,
+            "pupils": pupils,
+            "requests": requests,
+            "values": values,
+            "errors": errors,
+            "support_status_labels": {k: _(v) for k, v in SUPPORT_STATUS_LABELS.items()},
+            "worker_status_labels": {k: _(v) for k, v in WORKER_STATUS_LABELS.items()},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/schools/{school_id}/support-requests", response_class=HTMLResponse)
+def support_requests_page(
+    request: Request, school_id: str, principal: PagePrincipal
+) -> HTMLResponse:
+    """The school's support requests, and the form to send one."""
+    staff_of(request, principal, school_id, None)
+    return render_page(request, principal, school_id, {}, {})
+
+
+def _send(
+    request: Request, principal: Principal, school_id: str, values: dict[str, str]
+) -> Response:
+    _ = gettext_for(request).gettext
+    try:
+        form = SupportRequestForm.model_validate(values)
+    except ValidationError as exc:
+        return render_page(
+            request, principal, school_id, values, errors_by_field(exc, request), 422
+        )
+    actor = staff_of(request, principal, school_id, form.pupil_id)
+    today = request.app.state.today()
+    try:
+        request.app.state.write(
+            lambda s: support.send(
+                s, school_id, form.pupil_id, form.support_network, form.question, actor, today
+            )
+        )
+    except domain.AccessRuleBroken as exc:
+        message = NOT_MAINSTREAM if exc.field == "school_id" else NOT_REGISTERED
+        return render_page(request, principal, school_id, values, {"pupil_id": _(message)}, 422)
+    return RedirectResponse(f"/schools/{school_id}/support-requests?notice=sent", status_code=303)
+
+
+@router.post(
+    "/schools/{school_id}/support-requests",
+    response_class=HTMLResponse,
+    dependencies=[CsrfProtected],
+)
+async def send_support_request(
+    request: Request, school_id: str, principal: PagePrincipal
+) -> Response:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    return await run_in_threadpool(_send, request, principal, school_id, values)
