@@ -129,15 +129,31 @@ class Issuer:
         self.issuer = issuer
         self.key = SigningKey.generate()
         self.jwks_path = directory / "jwks.json"
-        self.jwks_path.write_text(json.dumps({"keys": [self.key.jwk()]}))
+        self.publish(self.key)
 
     @property
     def jwks_url(self) -> str:
         return self.jwks_path.resolve().as_uri()
 
+    def publish(self, *keys: SigningKey) -> None:
+        """Make these keys, and only these, the issuer's JWKS."""
+        tmp = self.jwks_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"keys": [k.jwk() for k in keys]}))
+        tmp.replace(self.jwks_path)
+
+    def rotate(self) -> SigningKey:
+        """Sign with a new key and publish only that one: the old key is removed."""
+        old, self.key = self.key, SigningKey.generate()
+        self.publish(self.key)
+        return old
+
     def token(
         self, sub: str, audience: str = DEFAULT_AUDIENCE, ttl: int = 600, **claims: Any
     ) -> str:
+        """A token for `sub`; a person (no client, network or service claim) signed in
+        with itsme unless `amr` says otherwise (`amr=None`: no amr at all)."""
+        if not {"school_id", "support_network", "service"} & claims.keys():
+            claims.setdefault("amr", ["itsme"])
         return mint(self.key, self.issuer, sub, audience, ttl_seconds=ttl, **claims)
 
     def headers(self, sub: str, **claims: Any) -> dict[str, str]:
