@@ -129,6 +129,9 @@ class Issuer:
         self.issuer = issuer
         self.key = SigningKey.generate()
         self.jwks_path = directory / "jwks.json"
+        # a key the issuer published once and removed: its tokens must be refused
+        self.retired = SigningKey.generate()
+        self.publish(self.retired, self.key)
         self.publish(self.key)
 
     @property
@@ -164,6 +167,53 @@ class Issuer:
 
     def service(self, name: str) -> dict[str, str]:
         return self.headers(f"service:{name}", audience=INTERNAL_AUDIENCE, service=name)
+
+
+@contextmanager
+def issuer_over_http(directory: Path) -> Iterator[tuple[Issuer, list[str]]]:
+    """An issuer at http://127.0.0.1:<port> that serves OIDC discovery and its JWKS where
+    the discovery document says (not at <issuer>/jwks.json), as Keycloak does; also the
+    list of paths requested, to count the fetches."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    requested: list[str] = []
+    holder: dict[str, Issuer] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            issuer = holder["issuer"]
+            requested.append(self.path)
+            if self.path == "/.well-known/openid-configuration":
+                body = json.dumps(
+                    {"issuer": issuer.issuer, "jwks_uri": f"{issuer.issuer}{JWKS_PATH}"}
+                ).encode()
+            elif self.path == JWKS_PATH:
+                body = issuer.jwks_path.read_bytes()
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder["issuer"] = Issuer(directory, issuer=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder["issuer"], requested
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+JWKS_PATH = "/protocol/openid-connect/certs"
 
 
 @contextmanager
