@@ -134,7 +134,7 @@ def _token_error(exc: AuthorizationError) -> JSONResponse:
 def create_app(settings: Settings | None = None, clients: dict[str, str] | None = None) -> FastAPI:
     settings = settings or Settings()
     key = dev_issuer_key(settings)  # raises in production
-    app = create_base_app("issuer")
+    app = create_base_app("issuer", max_body_bytes=settings.max_body_bytes)
     issuer = settings.oidc_issuer.rstrip("/")
     clients = dict(clients if clients is not None else registered_clients())
     # The issuer's own landing page signs people in through the issuer, as any service does.

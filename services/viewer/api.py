@@ -240,8 +240,9 @@ def create_app(
     async def cache_ready() -> str | None:
         try:
             return None if await auth_cache.is_ready() else domain.CACHE_NOT_READY
-        except Exception as exc:
-            return f"authorisation cache unavailable: {type(exc).__name__}"
+        except Exception:
+            log.warning("authorisation cache unavailable", exc_info=True)
+            return "authorisation cache unavailable"
 
     async def update_metrics() -> None:
         CACHE_READY.set(0 if await cache_ready() else 1)
@@ -250,6 +251,7 @@ def create_app(
     app = create_base_app(
         SERVICE,
         readiness=[("authorisation cache", cache_ready), ("database", store.database_ready)],
+        max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan,
     )
     app.state.verifier = verifier_for(settings)

@@ -30,4 +30,5 @@ def test_refuses_malformed_numbers_with_the_reason(value, problem):
 
 
 def test_masking_hides_the_serial_number():
-    assert mask_insz("85073003328") == "85.07.30-***.28"
+    assert mask_insz("85073003328") == "**.**.**-***.28"
+    assert "8507" not in mask_insz("85073003328")  # no birth date

@@ -52,6 +52,9 @@ def test_a_granted_teacher_sees_the_current_report_as_a_view_only_page(viewer, i
     assert "OV4-verslag" in page.text
     assert "An Peeters" in page.text and mask_insz(TEACHER) in page.text
     assert TEACHER not in page.text  # only the masked INSZ is shown
+    # no more than its last two digits: not the birth date
+    assert f"{TEACHER[:2]}.{TEACHER[2:4]}.{TEACHER[4:6]}" not in page.text
+    assert f"{PUPIL[:2]}.{PUPIL[2:4]}.{PUPIL[4:6]}" not in page.text
 
 
 def test_the_page_is_not_stored_not_framed_and_loads_nothing_from_elsewhere(viewer, issuer, world):
