@@ -206,7 +206,9 @@ class JWKS:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # wall clock of the last successful fetch
         self._tried_at = float("-inf")
+        self._refreshing = False
         self._lock = threading.Lock()
+        self.generation = 0
 
     @property
     def fresh_until(self) -> float:
@@ -217,18 +219,39 @@ class JWKS:
 
     def key(self, kid: str | None) -> jwt.PyJWK:
         """The key with this kid in the issuer's current set; else PyJWKClientError."""
-        with self._lock:
-            now = time.time()
-            stale = now >= self.fresh_until
-            wait = 1.0 if stale else self.unknown_kid_seconds
-            if (stale or kid not in self._keys) and now - self._tried_at >= wait:
+        now = time.time()
+        if self._fetched_at is None:
+            # nothing fetched yet: every caller waits for the first fetch
+            with self._lock:
+                if self._fetched_at is None and now - self._tried_at >= 1.0:
+                    self._refresh(now)
+        elif self._due(kid, now):
+            # one caller fetches, outside the lock; the others go on with the keys in hand
+            try:
                 self._refresh(now)
-            if self._fetched_at is None or now >= self._fetched_at + 2 * self.refresh_seconds:
-                raise jwt.PyJWKClientError(f"no current signing keys of {self.issuer}")
-            found = self._keys.get(kid) if kid else None
+            finally:
+                with self._lock:
+                    self._refreshing = False
+        fetched_at = self._fetched_at
+        if fetched_at is None or now >= fetched_at + 2 * self.refresh_seconds:
+            raise jwt.PyJWKClientError(f"no current signing keys of {self.issuer}")
+        found = self._keys.get(kid) if kid else None
         if found is None:
             raise jwt.PyJWKClientError(f"no key with kid {kid!r} in the issuer's JWKS")
         return found
+
+    def _due(self, kid: str | None, now: float) -> bool:
+        """Whether this caller should fetch the set now (and is then the one fetching)."""
+        with self._lock:
+            stale = now >= self.fresh_until
+            wait = 1.0 if stale else self.unknown_kid_seconds
+            if self._refreshing or not (stale or kid not in self._keys):
+                return False
+            if now - self._tried_at < wait:
+                return False
+            self._refreshing = True
+            self._tried_at = now
+            return True
 
     def _refresh(self, now: float) -> None:
         self._tried_at = now
@@ -244,8 +267,9 @@ class JWKS:
                 "JWKS refresh failed", extra={"issuer": self.issuer, "error": type(exc).__name__}
             )
             return
-        self._keys = keys
-        self._fetched_at = now
+        if self._keys.keys() - keys.keys():
+            self.generation += 1  # a key was removed: what it verified is verified again
+        self._keys, self._fetched_at = keys, now
 
     def _discover(self) -> str:
         config = self._read(f"{self.issuer}/.well-known/openid-configuration")
@@ -298,7 +322,7 @@ class TokenVerifier:
         # tokens verified lately: token -> (trusted until, principal); see `verify`
         self.remember_seconds = remember_seconds
         self.remember_at_most = remember_at_most
-        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[float, Principal, JWKS, int]] = OrderedDict()
         self._verified_lock = threading.Lock()
 
     def known(self, token: str) -> Principal | None:
@@ -314,10 +338,11 @@ class TokenVerifier:
             entry = self._verified.get(token)
             if entry is None:
                 return None
-            if now >= entry[0]:
+            until, principal, keys, generation = entry
+            if now >= until or keys.generation != generation:
                 del self._verified[token]
                 return None
-            return entry[1]
+            return principal
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token (signature, issuer, audience, expiry, and `amr`
@@ -325,7 +350,7 @@ class TokenVerifier:
         principal = self.known(token)
         if principal is not None:
             return principal
-        principal, keys = self._verify(token)
+        principal, keys, generation = self._verify(token)
         expires = principal.claims.get("exp")
         now = time.time()
         until = min(now + self.remember_seconds, keys.fresh_until)
@@ -333,12 +358,14 @@ class TokenVerifier:
             until = min(until, float(expires))
         if until > now:
             with self._verified_lock:
-                self._verified[token] = (until, principal)
+                self._verified[token] = (until, principal, keys, generation)
                 while len(self._verified) > self.remember_at_most:
                     self._verified.popitem(last=False)
         return principal
 
-    def _verify(self, token: str) -> tuple[Principal, JWKS]:
+    def _verify(self, token: str) -> tuple[Principal, JWKS, int]:
+        """The principal, the issuer's keys and their generation before the key was read
+        (a key removed meanwhile makes the remembered token be verified again)."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -350,6 +377,7 @@ class TokenVerifier:
         if issuer is None:
             raise AuthError("token from an untrusted issuer")
         keys = self._keys[issuer.issuer]
+        generation = keys.generation
         try:
             signing_key = keys.key(header.get("kid"))
             claims = jwt.decode(
@@ -379,7 +407,7 @@ class TokenVerifier:
             raise AuthError(
                 "amr: sign in with " + " or ".join(sorted(self.accepted_amr)) + " to continue"
             )
-        return principal, keys
+        return principal, keys, generation
 
 
 def verifier_for(
