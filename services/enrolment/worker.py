@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 class Submission:
     key: bytes | None
     value: bytes | None
-    headers: dict[str, bytes]
+    headers: dict[str, bytes | None]
     topic: str
     partition: int
     offset: int
