@@ -45,7 +45,7 @@ from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.models import Outbox
 from services.viewer.pages import StaffPrincipal, install_viewer_pages
 from services.viewer.recording import AuditRecorder
-from services.viewer.visibility import who_can_see
+from services.viewer.visibility import router as visibility_router
 
 SERVICE = "viewer"
 HERE = FilePath(__file__).parent
@@ -103,20 +103,6 @@ class ViewOut(BaseModel):
     version: int
     channel: str
     viewed_at: datetime
-
-
-class HolderOut(BaseModel):
-    person_id: str
-    role: str
-    valid_from: date
-    valid_until: date
-
-
-class SchoolSightOut(BaseModel):
-    school_id: str
-    enrolled_since: date
-    enrolled_until: date | None
-    people: list[HolderOut]
 
 
 class ServiceToken:
@@ -276,6 +262,8 @@ def create_app(
     app.state.contents = contents
     app.state.recorder = recorder
     app.state.metrics_hooks = [update_metrics]
+    app.state.clock = clock
+    app.include_router(visibility_router)
     app.add_middleware(SecurityHeaders, embed_origins=list(settings.embed_origins))
     pages = install_pages(app, settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -445,41 +433,6 @@ def create_app(
                 for p in pupils
             ],
         )
-
-    @app.get("/v1/pupils/{pupil_id}/visibility", response_model=list[SchoolSightOut])
-    async def list_visibility(
-        pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal
-    ) -> list[SchoolSightOut]:
-        """Which schools can see the pupil's current report today, since when, and who at
-        each (grants covering the pupil): for the pupil and a parent only."""
-        if not principal.is_person or (
-            principal.subject != pupil_id and pupil_id not in principal.parent_of
-        ):
-            raise HTTPException(403, "only the pupil or a parent")
-        try:
-            sights = await who_can_see(auth_cache, pupil_id, clock())
-        except CacheNotReady as exc:
-            raise HTTPException(503, str(exc)) from exc
-        except Exception as exc:
-            log.warning("visibility refused, cache unavailable", exc_info=True)
-            raise HTTPException(503, "authorisation cache unavailable") from exc
-        return [
-            SchoolSightOut(
-                school_id=s.school_id,
-                enrolled_since=date.fromisoformat(s.enrolled_since),
-                enrolled_until=date.fromisoformat(s.enrolled_until) if s.enrolled_until else None,
-                people=[
-                    HolderOut(
-                        person_id=h.person_id,
-                        role=h.role,
-                        valid_from=date.fromisoformat(h.valid_from),
-                        valid_until=date.fromisoformat(h.valid_until),
-                    )
-                    for h in s.people
-                ],
-            )
-            for s in sights
-        ]
 
     @app.get("/v1/pupils/{pupil_id}/views", response_model=list[ViewOut])
     async def list_views(
