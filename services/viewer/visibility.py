@@ -39,6 +39,7 @@ class SchoolSight:
     enrolled_since: str
     enrolled_until: str | None
     people: list[Holder]
+    clb_id: str  # the CLB that issued the current report
 
 
 async def who_can_see(cache: AuthCache, pupil_id: str, today: str) -> list[SchoolSight]:
@@ -50,7 +51,8 @@ async def who_can_see(cache: AuthCache, pupil_id: str, today: str) -> list[Schoo
         enrolment, state = enrolments.get(pupil_id), reports.get(pupil_id)
         if enrolment is None or not enrolment.active_on(today):
             continue
-        if state is None or state.current(today) is None:
+        current = state.current(today) if state is not None else None
+        if current is None:
             continue
         people = []
         for person, raw in (await cache.client.hgetall(school_key(school, "grant"))).items():
@@ -59,7 +61,9 @@ async def who_can_see(cache: AuthCache, pupil_id: str, today: str) -> list[Schoo
                 who = person.decode() if isinstance(person, bytes) else str(person)
                 people.append(Holder(who, grant.role, grant.valid_from, grant.valid_until))
         people.sort(key=lambda h: (h.role, h.valid_from, h.person_id))
-        sights.append(SchoolSight(school, enrolment.start_date, enrolment.end_date, people))
+        sights.append(
+            SchoolSight(school, enrolment.start_date, enrolment.end_date, people, current.clb_id)
+        )
     return sights
 
 
@@ -100,11 +104,10 @@ async def list_visibility(
     request: Request, pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal
 ) -> list[SchoolSightOut]:
     """Which schools can see the pupil's current report today, since when, and who at
-    each (grants covering the pupil): for the pupil and a parent only."""
-    if not principal.is_person or (
-        principal.subject != pupil_id and pupil_id not in principal.parent_of
-    ):
-        raise HTTPException(403, "only the pupil or a parent")
+    each (grants covering the pupil): for the pupil, a parent, and the staff of the CLB
+    that issued the report."""
+    if not principal.is_person:
+        raise HTTPException(403, "only the pupil, a parent or the report's CLB")
     try:
         sights = await who_can_see(request.app.state.cache, pupil_id, request.app.state.clock())
     except CacheNotReady as exc:
@@ -112,4 +115,7 @@ async def list_visibility(
     except Exception as exc:
         log.warning("visibility refused, cache unavailable", exc_info=True)
         raise HTTPException(503, "authorisation cache unavailable") from exc
+    family = principal.subject == pupil_id or pupil_id in principal.parent_of
+    if not family and not principal.clb_staff_of & {s.clb_id for s in sights}:
+        raise HTTPException(403, "only the pupil, a parent or the report's CLB")
     return [sight_out(s) for s in sights]

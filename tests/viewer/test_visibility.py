@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 SCHOOL, INTRUDER, FORMER = "100051", "100052", "100053"
 PUPIL, OTHER_PUPIL = insz(71), insz(72)
 TEACHER, LIMITED, REVOKED, SELF_GRANTED, PARENT = (insz(n) for n in (771, 772, 773, 774, 775))
-REPORT = issued(PUPIL, 1, valid_from="2024-09-01")
+CLB = "900071"
+REPORT = issued(PUPIL, 1, valid_from="2024-09-01", clb=CLB)
 
 
 @pytest.fixture
@@ -47,12 +48,16 @@ def test_the_parent_sees_every_school_that_can_see_the_report_and_who_there(view
     assert [p["person_id"] for p in sights[SCHOOL]["people"]] == [TEACHER]
 
 
-def test_only_the_pupil_and_a_parent_may_ask(viewer, issuer, world):
+def test_only_the_pupil_a_parent_and_the_reports_clb_may_ask(viewer, issuer, world):
     path = f"/v1/pupils/{PUPIL}/visibility"
     assert viewer.get(path, headers=issuer.headers(PUPIL)).status_code == 200
+    clb_staff = viewer.get(path, headers=issuer.headers(insz(779), clb_staff_of=[CLB]))
+    assert clb_staff.status_code == 200
+    assert {s["school_id"] for s in clb_staff.json()} == {SCHOOL, INTRUDER}
     for stranger in (
         issuer.headers(insz(777)),
         issuer.headers(insz(778), school_admin_of=[SCHOOL]),
+        issuer.headers(insz(780), clb_staff_of=["900072"]),
         issuer.school_client(SCHOOL),
     ):
         assert viewer.get(path, headers=stranger).status_code == 403
