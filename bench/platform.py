@@ -45,6 +45,7 @@ class Tokens:
     _made: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def person(self, subject: str, **claims: Any) -> dict[str, str]:
+        claims.setdefault("amr", ["itsme"])  # signed in with itsme, as people are
         index = (subject, repr(sorted(claims.items())))
         if index not in self._made:
             self._made[index] = mint(

@@ -54,7 +54,8 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
             settings.oidc_issuer,
             f"client:bench-{school}",
             settings.audience,
-            ttl_seconds=3 * 3600,
+            # the longest a submission token may live; the run ends well within it
+            ttl_seconds=settings.submission_token_max_lifetime_seconds,
             school_id=school,
         )
 

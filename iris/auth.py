@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -19,14 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt import PyJWKClient
 
 from iris.settings import Settings
 
 ALGORITHM = "RS256"
+log = logging.getLogger(__name__)
 
 
 class AuthError(Exception):
@@ -169,12 +171,136 @@ def dev_issuer_key(settings: Settings) -> SigningKey:
 @dataclass(frozen=True)
 class TrustedIssuer:
     issuer: str
-    jwks_url: str
+    jwks_url: str | None = None  # None: the `jwks_uri` of the issuer's OIDC discovery
     clients_only: bool = False  # an issuer that may only vouch for school-software clients
 
 
+DEFAULT_AMR = ("itsme", "eid")
+
+
+class JWKS:
+    """One issuer's signing keys, owned here rather than by PyJWT (whose per-kid cache
+    never forgets a key): the set is fetched again once `refresh_seconds` have passed,
+    so a key the issuer removed is refused after the next refresh.
+
+    The set comes from `url` (https://, http:// or file://), or else from the `jwks_uri`
+    of `<issuer>/.well-known/openid-configuration`. A kid not in the set fetches it again
+    early, at most once per `unknown_kid_seconds` (a new key of a rotation). When a
+    refresh fails the last set serves on until it is twice `refresh_seconds` old; after
+    that every token of the issuer is refused until the issuer answers again.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        url: str | None = None,
+        refresh_seconds: float = 300.0,
+        unknown_kid_seconds: float = 30.0,
+        timeout: float = 5.0,
+    ) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.url = url
+        self.refresh_seconds = refresh_seconds
+        self.unknown_kid_seconds = min(unknown_kid_seconds, refresh_seconds)
+        self.timeout = timeout
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None  # wall clock of the last successful fetch
+        self._tried_at = float("-inf")
+        self._refreshing = False
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    @property
+    def fresh_until(self) -> float:
+        """Until when (wall clock) the keys in hand count as current."""
+        if self._fetched_at is None:
+            return float("-inf")
+        return self._fetched_at + self.refresh_seconds
+
+    def key(self, kid: str | None) -> jwt.PyJWK:
+        """The key with this kid in the issuer's current set; else PyJWKClientError."""
+        now = time.time()
+        if self._fetched_at is None:
+            # nothing fetched yet: every caller waits for the first fetch
+            with self._lock:
+                if self._fetched_at is None and now - self._tried_at >= 1.0:
+                    self._refresh(now)
+        elif self._due(kid, now):
+            # one caller fetches, outside the lock; the others go on with the keys in hand
+            try:
+                self._refresh(now)
+            finally:
+                with self._lock:
+                    self._refreshing = False
+        fetched_at = self._fetched_at
+        if fetched_at is None or now >= fetched_at + 2 * self.refresh_seconds:
+            raise jwt.PyJWKClientError(f"no current signing keys of {self.issuer}")
+        found = self._keys.get(kid) if kid else None
+        if found is None:
+            raise jwt.PyJWKClientError(f"no key with kid {kid!r} in the issuer's JWKS")
+        return found
+
+    def _due(self, kid: str | None, now: float) -> bool:
+        """Whether this caller should fetch the set now (and is then the one fetching)."""
+        with self._lock:
+            stale = now >= self.fresh_until
+            wait = 1.0 if stale else self.unknown_kid_seconds
+            if self._refreshing or not (stale or kid not in self._keys):
+                return False
+            if now - self._tried_at < wait:
+                return False
+            self._refreshing = True
+            self._tried_at = now
+            return True
+
+    def _refresh(self, now: float) -> None:
+        self._tried_at = now
+        try:
+            data = self._read(self.url or self._discover())
+            keys = {
+                str(k["kid"]): jwt.PyJWK(k)
+                for k in data.get("keys", [])
+                if isinstance(k, dict) and k.get("kid") and k.get("kty") == "RSA"
+            }
+        except Exception as exc:  # an unreachable or garbled issuer: keep the last set
+            log.warning(
+                "JWKS refresh failed", extra={"issuer": self.issuer, "error": type(exc).__name__}
+            )
+            return
+        if self._keys.keys() - keys.keys():
+            self.generation += 1  # a key was removed: what it verified is verified again
+        self._keys, self._fetched_at = keys, now
+
+    def _discover(self) -> str:
+        config = self._read(f"{self.issuer}/.well-known/openid-configuration")
+        if str(config.get("issuer", "")).rstrip("/") != self.issuer:
+            raise ValueError("the discovery document names another issuer")
+        uri = config.get("jwks_uri")
+        if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+            raise ValueError("the discovery document has no jwks_uri")
+        return uri
+
+    def _read(self, url: str) -> dict[str, Any]:
+        if url.startswith("file://"):
+            from urllib.parse import unquote, urlparse
+
+            data = json.loads(Path(unquote(urlparse(url).path)).read_text())
+        else:
+            response = httpx.get(url, timeout=self.timeout, follow_redirects=False)
+            response.raise_for_status()
+            data = response.json()
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return data
+
+
 class TokenVerifier:
-    """Verifies RS256 bearer tokens from trusted issuers for one audience."""
+    """Verifies RS256 bearer tokens from trusted issuers for one audience.
+
+    A person's token must say how the person signed in (`amr`, one of `accepted_amr`);
+    school-software clients, support networks and services are not people and keep
+    their own rules. `leeway` is the clock skew tolerated on `exp` and `nbf`.
+    """
 
     def __init__(
         self,
@@ -182,52 +308,64 @@ class TokenVerifier:
         audience: str,
         remember_seconds: float = 60.0,
         remember_at_most: int = 4096,
+        accepted_amr: tuple[str, ...] | list[str] = DEFAULT_AMR,
+        leeway: float = 5.0,
+        refresh_seconds: float = 300.0,
     ) -> None:
         self.issuers = {i.issuer: i for i in issuers}
         self.audience = audience
-        self._keys = {i.issuer: _jwks_source(i.jwks_url) for i in issuers}
+        self.accepted_amr = frozenset(accepted_amr)
+        self.leeway = leeway
+        self._keys = {
+            i.issuer: JWKS(i.issuer, i.jwks_url, refresh_seconds=refresh_seconds) for i in issuers
+        }
         # tokens verified lately: token -> (trusted until, principal); see `verify`
         self.remember_seconds = remember_seconds
         self.remember_at_most = remember_at_most
-        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[float, Principal, JWKS, int]] = OrderedDict()
         self._verified_lock = threading.Lock()
 
     def known(self, token: str) -> Principal | None:
         """The principal of a token verified lately, while it is still trusted; else None.
 
-        A verified token is remembered (by its exact text) for `remember_seconds` at most
-        and never past its own expiry, so a repeated request costs no signature check.
+        A verified token is remembered (by its exact text) for `remember_seconds` at most,
+        never past its own expiry and never past the freshness of the keys that verified
+        it, so a repeated request costs no signature check and a removed key is refused
+        as soon as its issuer's keys are refreshed.
         """
         now = time.time()
         with self._verified_lock:
             entry = self._verified.get(token)
             if entry is None:
                 return None
-            if now >= entry[0]:
+            until, principal, keys, generation = entry
+            if now >= until or keys.generation != generation:
                 del self._verified[token]
                 return None
-            return entry[1]
+            return principal
 
     def verify(self, token: str) -> Principal:
-        """The principal of a valid token (signature, issuer, audience, expiry); else
-        AuthError. Tokens verified lately are answered from memory (see `known`)."""
+        """The principal of a valid token (signature, issuer, audience, expiry, and `amr`
+        for a person); else AuthError. Tokens verified lately are answered from memory."""
         principal = self.known(token)
         if principal is not None:
             return principal
-        principal = self._verify(token)
+        principal, keys, generation = self._verify(token)
         expires = principal.claims.get("exp")
         now = time.time()
-        until = now + self.remember_seconds
+        until = min(now + self.remember_seconds, keys.fresh_until)
         if isinstance(expires, int | float):
             until = min(until, float(expires))
         if until > now:
             with self._verified_lock:
-                self._verified[token] = (until, principal)
+                self._verified[token] = (until, principal, keys, generation)
                 while len(self._verified) > self.remember_at_most:
                     self._verified.popitem(last=False)
         return principal
 
-    def _verify(self, token: str) -> Principal:
+    def _verify(self, token: str) -> tuple[Principal, JWKS, int]:
+        """The principal, the issuer's keys and their generation before the key was read
+        (a key removed meanwhile makes the remembered token be verified again)."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -238,8 +376,10 @@ class TokenVerifier:
         issuer = self.issuers.get(str(unverified.get("iss")))
         if issuer is None:
             raise AuthError("token from an untrusted issuer")
+        keys = self._keys[issuer.issuer]
+        generation = keys.generation
         try:
-            signing_key = self._keys[issuer.issuer].get_signing_key_from_jwt(token)
+            signing_key = keys.key(header.get("kid"))
             claims = jwt.decode(
                 token,
                 signing_key.key,
@@ -247,55 +387,42 @@ class TokenVerifier:
                 audience=self.audience,
                 issuer=issuer.issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
-                leeway=5,
+                leeway=self.leeway,
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token expired") from exc
         except jwt.InvalidAudienceError as exc:
             raise AuthError("token is not meant for this service") from exc
-        except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+        except jwt.PyJWKClientError as exc:
+            raise AuthError("token signed by a key the issuer does not publish") from exc
+        except jwt.PyJWTError as exc:
             raise AuthError(f"token rejected: {type(exc).__name__}") from exc
         if issuer.clients_only and not claims.get("school_id"):
             raise AuthError("this issuer may only vouch for school-software clients")
-        return Principal.from_claims(claims)
+        try:
+            principal = Principal.from_claims(claims)
+        except (TypeError, ValueError) as exc:
+            raise AuthError("token claims malformed") from exc
+        if principal.is_person and not self.accepted_amr.intersection(principal.amr):
+            raise AuthError(
+                "amr: sign in with " + " or ".join(sorted(self.accepted_amr)) + " to continue"
+            )
+        return principal, keys, generation
 
 
-class _FileJWKS:
-    """A JWKS kept in a file (a mounted secret, or the tests' issuer); re-read when it changes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp: float | None = None
-        self._set: jwt.PyJWKSet | None = None
-
-    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
-        stamp = self.path.stat().st_mtime
-        if self._set is None or stamp != self._stamp:
-            self._set = jwt.PyJWKSet.from_json(self.path.read_text())
-            self._stamp = stamp
-        kid = jwt.get_unverified_header(token).get("kid")
-        for key in self._set.keys:
-            if key.key_id == kid:
-                return key
-        raise jwt.PyJWKClientError(f"no key with kid {kid!r} in {self.path}")
-
-
-def _jwks_source(url: str) -> PyJWKClient | _FileJWKS:
-    if url.startswith("file://"):
-        from urllib.parse import unquote, urlparse
-
-        return _FileJWKS(Path(unquote(urlparse(url).path)))
-    return PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
-
-
-def verifier_for(settings: Settings, audience: str | None = None) -> TokenVerifier:
+def verifier_for(
+    settings: Settings, audience: str | None = None, remember_at_most: int = 4096
+) -> TokenVerifier:
+    """The verifier of a service: the configured issuer (its JWKS by discovery unless
+    IRIS_OIDC_JWKS_URL names it) and the access service's client issuer."""
     issuers = [TrustedIssuer(settings.oidc_issuer, settings.jwks_url)]
     if settings.client_issuer:
-        issuers.append(
-            TrustedIssuer(
-                settings.client_issuer,
-                settings.client_issuer.rstrip("/") + "/jwks.json",
-                clients_only=True,
-            )
-        )
-    return TokenVerifier(issuers, audience or settings.audience)
+        issuers.append(TrustedIssuer(settings.client_issuer, None, clients_only=True))
+    return TokenVerifier(
+        issuers,
+        audience or settings.audience,
+        remember_at_most=remember_at_most,
+        accepted_amr=settings.accepted_amr,
+        leeway=settings.token_leeway_seconds,
+        refresh_seconds=settings.jwks_refresh_seconds,
+    )

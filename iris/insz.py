@@ -48,10 +48,12 @@ def make_insz(birth: str, serial: int) -> str:
 
 
 def mask_insz(value: str) -> str:
-    """Show only the birth date part and the last two digits: 120304.xxx.45 style."""
+    """Only the last two digits (the check digits): `**.**.**-***.45`. The birth date
+    and the two check digits together leave a handful of candidates; the check digits
+    alone leave millions."""
     if len(value) != 11:
-        return "***********"
-    return f"{value[:2]}.{value[2:4]}.{value[4:6]}-***.{value[9:]}"
+        return "**.**.**-***.**"
+    return f"**.**.**-***.{value[9:]}"
 
 
 def last_two_digits(value: str) -> str:

@@ -44,6 +44,9 @@ TOKEN_TTL_SECONDS = 3600
 CALLBACK_PATH = "/auth/callback"
 ISSUER_SESSION_COOKIE = "iris_issuer_session"  # not the services' cookie on a shared host
 
+# The ways a person signs in that the development page stands in for (the token's `amr`).
+METHODS = {"itsme": "itsme", "eid": N_("eID card reader")}
+
 ROLE_LABELS = {
     "school responsible": N_("school responsible"),
     "teacher": N_("teacher"),
@@ -77,6 +80,7 @@ class Grant:
     nonce: str | None
     person: Person
     expires_at: float
+    method: str = "itsme"  # how the person signed in: the token's `amr`
 
 
 class AuthorizationError(Exception):
@@ -130,7 +134,7 @@ def _token_error(exc: AuthorizationError) -> JSONResponse:
 def create_app(settings: Settings | None = None, clients: dict[str, str] | None = None) -> FastAPI:
     settings = settings or Settings()
     key = dev_issuer_key(settings)  # raises in production
-    app = create_base_app("issuer")
+    app = create_base_app("issuer", max_body_bytes=settings.max_body_bytes)
     issuer = settings.oidc_issuer.rstrip("/")
     clients = dict(clients if clients is not None else registered_clients())
     # The issuer's own landing page signs people in through the issuer, as any service does.
@@ -219,8 +223,9 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
         nonce: str = "",
         code_challenge: str | None = None,
         code_challenge_method: str | None = None,
+        method: str = "itsme",
     ) -> HTMLResponse:
-        """The sign-in page: choose one of the demo people."""
+        """The sign-in page: choose how (itsme or the eID), then one of the demo people."""
         problem = check_request(
             client_id, redirect_uri, response_type, code_challenge, code_challenge_method
         )
@@ -250,10 +255,26 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
             "code_challenge": code_challenge,
             "code_challenge_method": code_challenge_method,
         }
+        method = method if method in METHODS else "itsme"
+        methods = [
+            {
+                "value": value,
+                "label": _(label),
+                "chosen": value == method,
+                "href": "/authorize?" + urlencode({**carried, "method": value}),
+            }
+            for value, label in METHODS.items()
+        ]
         return pages.render(
             request,
             "issuer/signin.html",
-            {"people": people, "carried": carried, "client_id": client_id},
+            {
+                "people": people,
+                "carried": {**carried, "method": method},
+                "client_id": client_id,
+                "methods": methods,
+                "method_label": _(METHODS[method]),
+            },
             headers={"Cache-Control": "no-store"},
         )
 
@@ -269,11 +290,14 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
         state: Annotated[str, Form()] = "",
         nonce: Annotated[str, Form()] = "",
         scope: Annotated[str, Form()] = "",
+        method: Annotated[str, Form()] = "itsme",
     ) -> Response:
         """Sign in as the chosen person: back to the client with a code."""
         problem = check_request(
             client_id, redirect_uri, response_type, code_challenge, code_challenge_method
         )
+        if method not in METHODS:
+            problem = problem or "method: itsme or eid"
         chosen = person_by_insz(person)
         if problem or chosen is None:
             return bad_request(request, problem or "person: not one of the demo people")
@@ -283,6 +307,7 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
             code_challenge=code_challenge,
             nonce=nonce or None,
             person=chosen,
+            method=method,
         )
         query = {"code": code, **({"state": state} if state else {})}
         return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=303)
@@ -321,7 +346,7 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
 
 
 def issue_tokens(key: SigningKey, issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
-    claims = claims_of(grant.person)
+    claims = {**claims_of(grant.person), "amr": [grant.method]}
     access_token = mint(
         key, issuer, grant.person.insz, audience, ttl_seconds=TOKEN_TTL_SECONDS, **claims
     )

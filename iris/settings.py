@@ -57,7 +57,21 @@ class Settings(BaseSettings):
     oidc_issuer: str = Field(
         default_factory=lambda: f"http://127.0.0.1:{local_port('issuer', DEV_ISSUER_PORT)}"
     )
-    oidc_jwks_url: str | None = None  # default: <issuer>/jwks.json
+    # The issuer's JWKS: this URL when set, else the `jwks_uri` of the issuer's OIDC
+    # discovery document (<issuer>/.well-known/openid-configuration).
+    oidc_jwks_url: str | None = None
+    # How long fetched signing keys are trusted before the JWKS is fetched again: a key
+    # the issuer removed is refused at most this long after its removal.
+    jwks_refresh_seconds: float = 300.0
+    # Clock skew tolerated on `exp`, `nbf` and `iat` (seconds); never more than a minute.
+    token_leeway_seconds: int = Field(default=5, ge=0, le=60)
+    # How a person must have signed in (`amr`): person tokens without one are refused.
+    accepted_amr: list[str] = ["itsme", "eid"]
+    # A submission on Kafka is replayable while its token lives: its token may live at
+    # most this long (exp - iat) and must carry `iat`.
+    submission_token_max_lifetime_seconds: int = Field(default=900, ge=1)
+    # Every service refuses a request body larger than this (413).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # The access service issues school-software client tokens; trusted for clients only.
     client_issuer: str | None = Field(
         default_factory=lambda: f"http://127.0.0.1:{local_port('access', SERVICE_PORTS['access'])}"
@@ -77,6 +91,12 @@ class Settings(BaseSettings):
     access_signing_key_file: Path | None = None
     access_client_token_ttl_seconds: int = 900
     access_expiry_period_seconds: float = 30.0
+    # POST /v1/token: attempts per source address per minute, and failed attempts per
+    # client id (or per source) before that client id (or source) is locked out for
+    # `token_lockout_seconds`; both answer 429 with Retry-After.
+    token_attempts_per_minute: int = Field(default=60, ge=1)
+    token_failures_before_lockout: int = Field(default=5, ge=1)
+    token_lockout_seconds: float = Field(default=300.0, gt=0)
 
     # The enrolment register: how many school years after the current one a registration
     # may start (1: until 31 August of the next school year). Sight starts at registration.
@@ -131,8 +151,9 @@ class Settings(BaseSettings):
         }
 
     @property
-    def jwks_url(self) -> str:
-        return self.oidc_jwks_url or self.oidc_issuer.rstrip("/") + "/jwks.json"
+    def jwks_url(self) -> str | None:
+        """The explicit JWKS URL; None means: find it by OIDC discovery."""
+        return self.oidc_jwks_url or None
 
     def database_url_for(self, service: str) -> str:
         """`IRIS_<SERVICE>_DATABASE_URL`, else `IRIS_DATABASE_URL`, else a SQLite file."""

@@ -96,9 +96,66 @@ class RequestContext:
             logs.request_id.reset(token)
 
 
+class BodyLimit:
+    """413 for a request body larger than `max_bytes`, before any route reads it: told by
+    Content-Length, else (a chunked upload) read here up to the limit and handed on."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await self._refuse(scope, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        response = JSONResponse(
+            {"detail": f"body: larger than {self.max_bytes} bytes"},
+            status_code=413,
+            headers={"Connection": "close"},
+        )
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
 def create_base_app(
     service: str,
     readiness: list[tuple[str, ReadinessCheck]] | None = None,
+    max_body_bytes: int = 1_048_576,
     **kwargs: Any,
 ) -> FastAPI:
     app = FastAPI(title=f"IRIS {service}", **kwargs)
@@ -106,6 +163,7 @@ def create_base_app(
     checks = list(readiness or [])
     app.state.readiness = checks
 
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestContext, service=service)
 
     @app.exception_handler(RequestValidationError)
@@ -139,12 +197,15 @@ def create_base_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
+        """Ready or not, and which part is not: the exception goes to the log only (its
+        text may name hosts, users or paths)."""
         problems = {}
         for name, check in app.state.readiness:
             try:
                 problem = await check()
-            except Exception as exc:
-                problem = repr(exc)
+            except Exception:
+                log.warning("readiness check failed", extra={"check": name}, exc_info=True)
+                problem = "unavailable"
             if problem:
                 problems[name] = problem
         if problems:

@@ -68,7 +68,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "IRIS_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower(),
         "IRIS_REDIS_URL": settings.redis_url,
         "IRIS_OIDC_ISSUER": settings.oidc_issuer,
-        "IRIS_OIDC_JWKS_URL": settings.jwks_url,
+        "IRIS_OIDC_JWKS_URL": settings.oidc_jwks_url or "",
         "IRIS_CLIENT_ISSUER": settings.client_issuer or "",
         "IRIS_LOG_LEVEL": "INFO",
     }

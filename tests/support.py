@@ -144,15 +144,34 @@ class Issuer:
         self.issuer = issuer
         self.key = SigningKey.generate()
         self.jwks_path = directory / "jwks.json"
-        self.jwks_path.write_text(json.dumps({"keys": [self.key.jwk()]}))
+        # a key the issuer published once and removed: its tokens must be refused
+        self.retired = SigningKey.generate()
+        self.publish(self.retired, self.key)
+        self.publish(self.key)
 
     @property
     def jwks_url(self) -> str:
         return self.jwks_path.resolve().as_uri()
 
+    def publish(self, *keys: SigningKey) -> None:
+        """Make these keys, and only these, the issuer's JWKS."""
+        tmp = self.jwks_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"keys": [k.jwk() for k in keys]}))
+        tmp.replace(self.jwks_path)
+
+    def rotate(self) -> SigningKey:
+        """Sign with a new key and publish only that one: the old key is removed."""
+        old, self.key = self.key, SigningKey.generate()
+        self.publish(self.key)
+        return old
+
     def token(
         self, sub: str, audience: str = DEFAULT_AUDIENCE, ttl: int = 600, **claims: Any
     ) -> str:
+        """A token for `sub`; a person (no client, network or service claim) signed in
+        with itsme unless `amr` says otherwise (`amr=None`: no amr at all)."""
+        if not {"school_id", "support_network", "service"} & claims.keys():
+            claims.setdefault("amr", ["itsme"])
         return mint(self.key, self.issuer, sub, audience, ttl_seconds=ttl, **claims)
 
     def headers(self, sub: str, **claims: Any) -> dict[str, str]:
@@ -163,6 +182,53 @@ class Issuer:
 
     def service(self, name: str) -> dict[str, str]:
         return self.headers(f"service:{name}", audience=INTERNAL_AUDIENCE, service=name)
+
+
+@contextmanager
+def issuer_over_http(directory: Path) -> Iterator[tuple[Issuer, list[str]]]:
+    """An issuer at http://127.0.0.1:<port> that serves OIDC discovery and its JWKS where
+    the discovery document says (not at <issuer>/jwks.json), as Keycloak does; also the
+    list of paths requested, to count the fetches."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    requested: list[str] = []
+    holder: dict[str, Issuer] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            issuer = holder["issuer"]
+            requested.append(self.path)
+            if self.path == "/.well-known/openid-configuration":
+                body = json.dumps(
+                    {"issuer": issuer.issuer, "jwks_uri": f"{issuer.issuer}{JWKS_PATH}"}
+                ).encode()
+            elif self.path == JWKS_PATH:
+                body = issuer.jwks_path.read_bytes()
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder["issuer"] = Issuer(directory, issuer=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder["issuer"], requested
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+JWKS_PATH = "/protocol/openid-connect/certs"
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from iris.web import CurrentPrincipal, DbSession, create_base_app
 from services.access import clb_api, domain, service, support_api, support_pages
 from services.access.models import AccessRequestRow, AuditRow, ClientRow, Outbox
 from services.access.pages import install_access_pages
+from services.access.throttle import TokenThrottle
 
 SERVICE = "access"
 log = logging.getLogger(__name__)
@@ -272,6 +273,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     store = ServiceStore.open(SERVICE, settings, Outbox)
     sessions, relay = store.sessions, store.relay
     key = signing_key_for(settings)
+    throttle = TokenThrottle(
+        settings.token_attempts_per_minute,
+        settings.token_failures_before_lockout,
+        settings.token_lockout_seconds,
+    )
 
     def today() -> date:
         return now().date()
@@ -307,7 +313,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await asyncio.gather(expiry_task, return_exceptions=True)
 
     app = create_base_app(
-        SERVICE, readiness=[("database", store.database_ready)], lifespan=lifespan
+        SERVICE,
+        readiness=[("database", store.database_ready)],
+        max_body_bytes=settings.max_body_bytes,
+        lifespan=lifespan,
     )
     app.state.verifier = verifier_for(settings)
     app.state.sessions = sessions
@@ -518,6 +527,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 CLIENT_TOKENS.labels("invalid_client").inc()
                 return oauth_error(401, "invalid_client", "client_id and client_secret needed")
             credentials = (client_id, secret)
+        source = request.client.host if request.client else "unknown"
+        wait = throttle.admit(source, credentials[0])
+        if wait is not None:
+            CLIENT_TOKENS.labels("throttled").inc()
+            log.warning("client token attempts throttled", extra={"client_id": credentials[0]})
+            answer = oauth_error(429, "slow_down", "too many attempts; try again later")
+            answer.headers["Retry-After"] = str(wait)
+            return answer
 
         def authenticate() -> ClientRow | None:
             with sessions() as session:
@@ -525,8 +542,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
         client = await asyncio.to_thread(authenticate)
         if client is None:
+            throttle.failed(source, credentials[0])
             CLIENT_TOKENS.labels("invalid_client").inc()
             return oauth_error(401, "invalid_client", "unknown client, wrong secret or revoked")
+        throttle.succeeded(client.client_id)
         ttl = settings.access_client_token_ttl_seconds
         token = mint(
             key,

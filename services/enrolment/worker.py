@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from iris import logs
@@ -42,67 +41,102 @@ log = logging.getLogger(__name__)
 class Submission:
     key: bytes | None
     value: bytes | None
-    headers: dict[str, bytes]
+    headers: dict[str, bytes | None]
     topic: str
     partition: int
     offset: int
 
 
-class VerifiedTokens:
-    """Remembers the principal of each bearer token already verified, for a short while.
+def bearer_token(headers: dict[str, Any]) -> str:
+    """The bearer token of the `authorization` header; ValueError naming what is wrong.
 
-    School software sends the same token with every submission for an hour; checking
-    its RS256 signature once instead of per event is most of a worker's CPU. A token
-    is verified again after `ttl` seconds (and never trusted past its own expiry,
-    which `verify` checks).
-    """
-
-    def __init__(self, verifier: TokenVerifier, ttl: float = 60.0, size: int = 10_000) -> None:
-        self.verifier = verifier
-        self.ttl = ttl
-        self.size = size
-        self._known: dict[str, tuple[float, Any]] = {}
-
-    def verify(self, token: str) -> Any:
-        now = time.monotonic()
-        known = self._known.get(token)
-        if known is not None and known[0] > now:
-            return known[1]
-        principal = self.verifier.verify(token)
-        if len(self._known) >= self.size:
-            self._known.clear()
-        self._known[token] = (now + self.ttl, principal)
-        return principal
+    Kafka headers are untrusted bytes: absent, null (aiokafka gives None), not UTF-8 or
+    not `Bearer <token>` are each a reason to refuse, never an error of the worker."""
+    raw = next((v for k, v in headers.items() if str(k).lower() == "authorization"), None)
+    if raw is None:
+        raise ValueError("authorization header with a school-software bearer token is missing")
+    try:
+        header = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else str(raw)
+    except UnicodeDecodeError as exc:
+        raise ValueError("authorization: the header is not UTF-8") from exc
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ValueError("authorization header with a school-software bearer token is missing")
+    return token.strip()
 
 
-def submission_problem(
-    submission: Submission, verifier: TokenVerifier | VerifiedTokens
+def _check(
+    submission: Submission, verifier: TokenVerifier, max_lifetime: float
 ) -> tuple[Any, str | None]:
-    """The parsed event, or the reason it is refused."""
     try:
         event = ENROLMENT_SUBMITTED.parse(submission.value or b"")
     except ValidationError as exc:
         return None, describe_error(exc)
-    header = submission.headers.get("authorization", b"").decode(errors="replace")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None, "authorization header with a school-software bearer token is missing"
     try:
-        principal = verifier.verify(token.strip())
+        token = bearer_token(submission.headers)
+    except ValueError as exc:
+        return None, str(exc)
+    try:
+        principal = verifier.verify(token)
     except AuthError as exc:
         return None, f"authorization: {exc}"
+    if principal.school_client_of is None:
+        return None, "authorization: only a school-software client may submit enrolments"
     if principal.school_client_of != event.school_id:
         return None, "authorization: the token names another school than the event's school_id"
+    issued, expires = principal.claims.get("iat"), principal.claims.get("exp")
+    if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+        return None, "authorization: the token must carry iat and exp"
+    if expires - issued > max_lifetime:
+        # anyone who reads the topic could replay the message while its token lives
+        return None, f"authorization: a submission token may live {int(max_lifetime)} s at most"
     return event, None
 
 
-def apply_batch(
+def submission_problem(
+    submission: Submission, verifier: TokenVerifier, max_lifetime: float = 900.0
+) -> tuple[Any, str | None]:
+    """The parsed event, or the reason it is refused. Never raises: whatever goes wrong
+    with one message is that message's reason."""
+    try:
+        return _check(submission, verifier, max_lifetime)
+    except Exception as exc:
+        log.warning("submission could not be checked", exc_info=True)
+        return None, f"submission could not be handled ({type(exc).__name__})"
+
+
+def _key_text(key: Any) -> str | None:
+    """The submitted key as text that any database stores (no NUL, bounded)."""
+    if key is None:
+        return None
+    text = key.decode(errors="replace") if isinstance(key, bytes | bytearray) else str(key)
+    return text.replace("\x00", "\ufffd")[:200]
+
+
+def _reject(session: Session, submission: Submission, reason: str) -> None:
+    logs.event_id.set(f"{submission.topic}/{submission.partition}/{submission.offset}")
+    log.info(
+        "submission rejected",
+        extra={"reason": reason, "offset": submission.offset, "partition": submission.partition},
+    )
+    original = submission.value if isinstance(submission.value, bytes | None) else None
+    service.reject(
+        session,
+        _key_text(submission.key),
+        original,
+        reason,
+        submission.topic,
+        submission.partition,
+        submission.offset,
+    )
+
+
+def _apply_checked(
     sessions: sessionmaker[Session],
-    verifier: TokenVerifier | VerifiedTokens,
     batch: list[Submission],
+    checked: list[tuple[Any, str | None]],
 ) -> int:
-    """Apply a batch in one transaction; a rule broken by one event rejects only that event."""
-    checked = [submission_problem(submission, verifier) for submission in batch]
+    """Apply the accepted events and reject the others, in one transaction."""
     accepted = [event for event, _reason in checked if event is not None]
     changed = 0
     with sessions() as session, session.begin():
@@ -118,26 +152,43 @@ def apply_batch(
                     changed += outcome.changed
                     continue
                 reason = f"{outcome.field}: {outcome.message}"
-            assert reason is not None
-            logs.event_id.set(f"{submission.topic}/{submission.partition}/{submission.offset}")
-            log.info(
-                "submission rejected",
-                extra={
-                    "reason": reason,
-                    "offset": submission.offset,
-                    "partition": submission.partition,
-                },
-            )
-            service.reject(
-                session,
-                submission.key.decode(errors="replace") if submission.key else None,
-                submission.value,
-                reason,
-                submission.topic,
-                submission.partition,
-                submission.offset,
-            )
-    logs.event_id.set(None)
+            _reject(session, submission, reason or "refused")
+    return changed
+
+
+def apply_batch(
+    sessions: sessionmaker[Session],
+    verifier: TokenVerifier,
+    batch: list[Submission],
+    max_lifetime: float = 900.0,
+) -> int:
+    """Apply a batch in one transaction; a rule broken by one event rejects only that event.
+
+    Should the batch fail for another reason than a concurrent write (IntegrityError, which
+    the caller retries) or the database itself, each submission is applied on its own, and
+    one that still fails is rejected with the reason: no message takes others down."""
+    checked = [submission_problem(submission, verifier, max_lifetime) for submission in batch]
+    try:
+        return _apply_checked(sessions, batch, checked)
+    except (IntegrityError, OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.warning("batch failed; applying its submissions one by one", exc_info=True)
+    finally:
+        logs.event_id.set(None)
+    changed = 0
+    for submission, outcome in zip(batch, checked, strict=True):
+        try:
+            changed += _apply_checked(sessions, [submission], [outcome])
+        except (IntegrityError, OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            with sessions() as session, session.begin():
+                _reject(
+                    session, submission, f"submission could not be applied ({type(exc).__name__})"
+                )
+        finally:
+            logs.event_id.set(None)
     return changed
 
 
@@ -152,18 +203,21 @@ submitted = app.topic(
 )
 serve_worker_metrics(app, settings, [ENROLMENT_SUBMITTED.name])
 _sessions: sessionmaker[Session] | None = None
-_verifier: VerifiedTokens | None = None
+_verifier: TokenVerifier | None = None
 _relay: OutboxRelay | None = None
 # One thread runs the worker's transactions and its relay's, in turn: on SQLite they would
 # otherwise wait on each other's write lock by sleeping and retrying.
 _database = ThreadPoolExecutor(1, thread_name_prefix="enrolment-db")
 
 
-def _dependencies() -> tuple[sessionmaker[Session], VerifiedTokens, OutboxRelay]:
+def _dependencies() -> tuple[sessionmaker[Session], TokenVerifier, OutboxRelay]:
     global _sessions, _verifier, _relay
     if _sessions is None or _verifier is None or _relay is None:
         _sessions = make_sessionmaker(make_engine(settings.database_url_for("enrolment")))
-        _verifier = VerifiedTokens(verifier_for(settings))
+        # School software sends one token with every submission while it lives: the
+        # verifier remembers verified tokens (never past their expiry), so a token's
+        # signature is checked once rather than per event.
+        _verifier = verifier_for(settings, remember_at_most=10_000)
         _relay = OutboxRelay("enrolment", _sessions, Outbox, settings, executor=_database)
     return _sessions, _verifier, _relay
 
@@ -193,7 +247,14 @@ async def apply_submissions(stream: Any) -> None:
         ]
         for attempt in range(3):
             try:
-                await loop.run_in_executor(_database, apply_batch, sessions, verifier, batch)
+                await loop.run_in_executor(
+                    _database,
+                    apply_batch,
+                    sessions,
+                    verifier,
+                    batch,
+                    settings.submission_token_max_lifetime_seconds,
+                )
                 break
             except IntegrityError:
                 if attempt == 2:

@@ -220,7 +220,10 @@ def create_app(
             yield
 
     app = create_base_app(
-        SERVICE, readiness=[("database", store.database_ready)], lifespan=lifespan
+        SERVICE,
+        readiness=[("database", store.database_ready)],
+        max_body_bytes=settings.max_body_bytes,
+        lifespan=lifespan,
     )
     app.state.verifier = verifier_for(settings)
     app.state.internal_verifier = verifier_for(settings, settings.internal_audience)

@@ -35,6 +35,7 @@ from iris.ui.home import roles_of
 from iris.ui.i18n import N_, gettext_for, language_of
 from iris.ui.labels import LEVEL_LABELS
 from services.reports import domain, service
+from services.reports.visibility import schools_that_see
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/static/reports"
@@ -328,13 +329,19 @@ def add_pages(
         pupil_or_404(pupil_id)
         with sessions() as session:
             versions = service.versions_of(session, pupil_id)
+        rows = history_rows(versions, today(), principal, request)
+        # which schools see it: for the CLB whose report is current
+        current_clb = next((r["clb_id"] for r in rows if r["status"] == "current"), None)
+        ours = current_clb in principal.clb_staff_of
         return pages.render(
             request,
             "clb_history.html",
             {
                 "insz": pupil_id,
                 "insz_shown": show_insz(pupil_id),
-                "rows": history_rows(versions, today(), principal, request),
+                "rows": rows,
+                "show_sights": ours,
+                "sights": schools_that_see(settings, request, pupil_id) if ours else None,
                 "issued": issued,
                 "withdrawn": withdrawn,
             },

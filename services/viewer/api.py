@@ -45,6 +45,7 @@ from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.models import Outbox
 from services.viewer.pages import StaffPrincipal, install_viewer_pages
 from services.viewer.recording import AuditRecorder
+from services.viewer.visibility import router as visibility_router
 
 SERVICE = "viewer"
 HERE = FilePath(__file__).parent
@@ -166,6 +167,16 @@ class ContentCache:
         self._entries.clear()
 
 
+def navigation_from_elsewhere(request: Request) -> bool:
+    """Whether a browser with the session cookie was sent here by something other than
+    an IRIS page: `Sec-Fetch-Site` is cross-site, none (a link opened from an e-mail or
+    another program, a bookmark) or missing. A request with a bearer header carries no
+    ambient credentials: school software and API clients ask on purpose."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return False
+    return request.headers.get("sec-fetch-site") not in ("same-origin", "same-site")
+
+
 class ReportGone(Exception):
     """The reports service no longer serves this version as current."""
 
@@ -230,8 +241,9 @@ def create_app(
     async def cache_ready() -> str | None:
         try:
             return None if await auth_cache.is_ready() else domain.CACHE_NOT_READY
-        except Exception as exc:
-            return f"authorisation cache unavailable: {type(exc).__name__}"
+        except Exception:
+            log.warning("authorisation cache unavailable", exc_info=True)
+            return "authorisation cache unavailable"
 
     async def update_metrics() -> None:
         CACHE_READY.set(0 if await cache_ready() else 1)
@@ -240,6 +252,7 @@ def create_app(
     app = create_base_app(
         SERVICE,
         readiness=[("authorisation cache", cache_ready), ("database", store.database_ready)],
+        max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan,
     )
     app.state.verifier = verifier_for(settings)
@@ -249,6 +262,8 @@ def create_app(
     app.state.contents = contents
     app.state.recorder = recorder
     app.state.metrics_hooks = [update_metrics]
+    app.state.clock = clock
+    app.include_router(visibility_router)
     app.add_middleware(SecurityHeaders, embed_origins=list(settings.embed_origins))
     pages = install_pages(app, settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -310,14 +325,10 @@ def create_app(
             return denied_page(request)
         contents.put(current.report_id, report)
         viewed = service.now()
-        key = (
-            request.headers.get("idempotency-key")
-            or request.headers.get("x-request-id")
-            or f"{channel}|{viewed.strftime('%Y-%m-%dT%H:%M')}"
-        )
+        # every page served is one record, whatever the request carries
         await recorder.view(
             service.View(
-                service.view_id_for(person, current.report_id, current.version, key),
+                service.new_view_id(),
                 pupil_id,
                 person,
                 principal.name,
@@ -363,7 +374,17 @@ def create_app(
         school_id: SchoolQuery = None,
     ) -> Response:
         """The pupil's current report as a view-only page (granted staff; a browser signs
-        in with the session cookie, school software and tests send a bearer token)."""
+        in with the session cookie, school software and tests send a bearer token).
+
+        A browser that came from another site first gets a page asking to open the report:
+        a link elsewhere cannot make a signed-in person "view" a report unawares."""
+        if navigation_from_elsewhere(request):
+            href = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return pages.render(
+                request,
+                "report_confirm.html",
+                {"href": href, "pupil_masked": mask_insz(pupil_id)},
+            )
         return await show_report(request, pupil_id, school_id, principal, "web")
 
     @app.get("/embed/pupils/{pupil_id}/report", response_class=HTMLResponse)

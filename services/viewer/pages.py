@@ -32,6 +32,7 @@ from iris.ui.session import (
 )
 from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
+from services.viewer.visibility import who_can_see
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
@@ -219,6 +220,26 @@ def install_viewer_pages(
                 return enrolment.display_name
         return None
 
+    async def sight_rows(request: Request, pupil_id: str) -> list[dict[str, Any]]:
+        """Which schools can see the pupil's report now, and who at each (masked)."""
+        _ = gettext_for(request).gettext
+        return [
+            {
+                "school_id": sight.school_id,
+                "since": sight.enrolled_since,
+                "people": [
+                    {
+                        "person": mask_insz(h.person_id),
+                        "role": _(ROLE_LABELS.get(h.role, h.role)),
+                        "since": h.valid_from,
+                        "until": h.valid_until,
+                    }
+                    for h in sight.people
+                ],
+            }
+            for sight in await who_can_see(cache, pupil_id, clock())
+        ]
+
     @app.get("/my/views", response_class=HTMLResponse)
     async def my_views_page(request: Request, principal: StaffPrincipal) -> Response:
         """Who looked at the report of the pupil (yourself, or your children), when, as what."""
@@ -248,9 +269,13 @@ def install_viewer_pages(
                 )
         except CacheNotReady:
             return await run_in_threadpool(unavailable, request)
-        for section in sections:
-            section["masked"] = mask_insz(str(section["pupil_id"]))
-            section["views"] = view_rows(request, section["views"], {})
+        try:
+            for section in sections:
+                section["masked"] = mask_insz(str(section["pupil_id"]))
+                section["views"] = view_rows(request, section["views"], {})
+                section["sights"] = await sight_rows(request, str(section["pupil_id"]))
+        except CacheNotReady:
+            return await run_in_threadpool(unavailable, request)
         return await run_in_threadpool(
             pages.render, request, "viewer_my_views.html", {"sections": sections}
         )

@@ -15,12 +15,12 @@ from iris.contracts import VIEWER_AUDIT, AccessDenied, ReportViewed
 from iris.outbox import add_event
 from services.viewer.models import Outbox, ViewRow
 
-VIEW_IDS = uuid.UUID("6f1c2f44-4c0e-4d55-9a55-1b0d4f1a9e01")
 
-
-def view_id_for(person_id: str, report_id: str, version: int, idempotency_key: str) -> str:
-    """The same request (same key) by the same person for the same version: the same view."""
-    return str(uuid.uuid5(VIEW_IDS, f"{person_id}|{report_id}|{version}|{idempotency_key}"))
+def new_view_id() -> str:
+    """A view id of its own for every page served. Never derived from anything the client
+    sends (an Idempotency-Key or X-Request-Id): a client that could choose it could make
+    many views count as one and hide them from the pupil's parents."""
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)

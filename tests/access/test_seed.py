@@ -42,6 +42,7 @@ def test_the_demo_world_grants_staff_and_files_one_request_once_however_often_it
             seed.RESPONSIBLE_A.insz,
             "iris",
             school_admin_of=[seed.SCHOOL_A],
+            amr=["itsme"],
         )
         headers = {"Authorization": f"Bearer {responsible}"}
         grants = httpx.get(

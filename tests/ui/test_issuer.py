@@ -121,6 +121,28 @@ def test_a_code_is_exchanged_for_tokens_that_carry_the_persons_claims(client, ve
     assert identity.claims["azp"] == "demo"
 
 
+@pytest.mark.parametrize("method", ["itsme", "eid"])
+def test_the_sign_in_page_offers_itsme_and_the_eid_and_the_token_says_which(
+    client, verifier, method
+):
+    verifier_text = secrets.token_urlsafe(48)
+    first = client.get(
+        "/authorize", params=authorization(verifier_text), headers={"accept-language": "en"}
+    )
+    assert 'data-testid="method-itsme"' in first.text and "eID card reader" in first.text
+    link = re.search(rf'href="([^"]+)" data-testid="method-{method}"', first.text)
+    page = client.get(link.group(1).replace("&amp;", "&")) if link else first
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+    assert hidden["method"] == method
+    answer = client.post(
+        "/authorize", data={**hidden, "person": RESPONSIBLE_A.insz}, follow_redirects=False
+    )
+    code = re.search(r"code=([^&]+)", answer.headers["location"]).group(1)
+    tokens = exchange(client, code, verifier_text).json()
+    assert verifier().verify(tokens["access_token"]).amr == (method,)
+    assert verifier("demo").verify(tokens["id_token"]).amr == (method,)
+
+
 def test_a_code_is_single_use(client):
     verifier_text = secrets.token_urlsafe(48)
     code = sign_in(client, CLB_STAFF.insz, verifier_text)

@@ -31,7 +31,7 @@ def test_a_valid_token_names_the_person_and_their_institutions(test_issuer, veri
     [
         (lambda i: i.token("x", ttl=-30), "expired"),
         (lambda i: i.token("x", audience="other"), "not meant for this service"),
-        (lambda i: mint(SigningKey.generate(), i.issuer, "x", "iris"), "rejected"),
+        (lambda i: mint(SigningKey.generate(), i.issuer, "x", "iris"), "does not publish"),
         (lambda i: mint(i.key, "http://elsewhere", "x", "iris"), "untrusted issuer"),
         (
             lambda i: jwt.encode(
@@ -117,3 +117,99 @@ def test_a_remembered_token_does_not_vouch_for_a_tampered_copy(test_issuer):
     header, body, signature = token.split(".")
     with pytest.raises(AuthError):
         verifier.verify(f"{header}.{body}.{signature[:-4]}AAAA")
+
+
+# -- the issuer's keys: discovery, refresh, removal, amr -------------------------------------
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """Move the verifier's clock on (PyJWT's own expiry check keeps the real time)."""
+    real_time = time.time
+    monkeypatch.setattr("iris.auth.time.time", lambda: real_time() + seconds)
+
+
+def test_a_removed_key_is_refused_after_the_next_refresh_and_not_before(tmp_path, monkeypatch):
+    issuer = Issuer(tmp_path / "rotating")
+    verifier = TokenVerifier(
+        [TrustedIssuer(issuer.issuer, issuer.jwks_url)], "iris", refresh_seconds=300
+    )
+    old = issuer.token("85073003328")
+    assert verifier.verify(old).subject == "85073003328"
+    issuer.rotate()
+    new = issuer.token("85073003328")
+    later(monkeypatch, 250)  # the keys in hand are current for 300 s
+    assert verifier.verify(old).subject == "85073003328"
+    later(monkeypatch, 301)
+    with pytest.raises(AuthError, match="does not publish"):
+        verifier.verify(old)
+    assert verifier.verify(new).subject == "85073003328"
+
+
+def test_a_token_with_a_new_kid_fetches_the_keys_early_which_drops_a_removed_one(
+    tmp_path, monkeypatch
+):
+    issuer = Issuer(tmp_path / "rotating")
+    verifier = TokenVerifier(
+        [TrustedIssuer(issuer.issuer, issuer.jwks_url)], "iris", refresh_seconds=300
+    )
+    old = issuer.token("85073003328")
+    verifier.verify(old)
+    issuer.rotate()
+    new = issuer.token("85073003328")
+    later(monkeypatch, 31)  # an unknown kid fetches the set at most every 30 s
+    assert verifier.verify(new).subject == "85073003328"
+    with pytest.raises(AuthError, match="does not publish"):
+        verifier.verify(old)
+
+
+def test_keys_serve_while_the_issuer_is_unreachable_for_twice_the_interval_then_nothing(
+    tmp_path, monkeypatch
+):
+    issuer = Issuer(tmp_path / "going")
+    verifier = TokenVerifier(
+        [TrustedIssuer(issuer.issuer, issuer.jwks_url)], "iris", refresh_seconds=300
+    )
+    token = issuer.token("85073003328")
+    verifier.verify(token)
+    issuer.jwks_path.unlink()
+    later(monkeypatch, 450)
+    assert verifier.verify(token).subject == "85073003328"
+    later(monkeypatch, 601)
+    with pytest.raises(AuthError):
+        verifier.verify(token)
+
+
+def test_a_discovery_document_that_names_another_issuer_is_not_trusted(tmp_path):
+    from tests.support import issuer_over_http
+
+    with issuer_over_http(tmp_path / "idp") as (idp, _requested):
+        impostor = TokenVerifier([TrustedIssuer(idp.issuer + "/realms/other")], "iris")
+        token = mint(idp.key, idp.issuer + "/realms/other", "85073003328", "iris", amr=["eid"])
+        with pytest.raises(AuthError):
+            impostor.verify(token)
+        trusting = TokenVerifier([TrustedIssuer(idp.issuer)], "iris")
+        assert trusting.verify(idp.token("85073003328")).amr == ("itsme",)
+
+
+@pytest.mark.parametrize(
+    "claims, allowed",
+    [
+        ({"amr": ["itsme"]}, True),
+        ({"amr": ["eid"]}, True),
+        ({"amr": ["pwd", "eid"]}, True),
+        ({"amr": ["pwd"]}, False),
+        ({"amr": "itsme"}, True),
+        ({"amr": None}, False),
+        ({"amr": None, "school_id": "031112"}, True),  # a client: no person, no amr
+        ({"amr": None, "service": "viewer"}, True),
+        ({"amr": None, "support_network": "net"}, True),
+    ],
+)
+def test_a_persons_token_must_say_itsme_or_eid(test_issuer, claims, allowed):
+    verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
+    token = mint(test_issuer.key, test_issuer.issuer, "85073003328", "iris", **claims)
+    if allowed:
+        assert verifier.verify(token).subject == "85073003328"
+    else:
+        with pytest.raises(AuthError, match="amr"):
+            verifier.verify(token)

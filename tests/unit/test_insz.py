@@ -30,7 +30,8 @@ def test_refuses_malformed_numbers_with_the_reason(value, problem):
 
 
 def test_masking_hides_the_serial_number():
-    assert mask_insz("85073003328") == "85.07.30-***.28"
+    assert mask_insz("85073003328") == "**.**.**-***.28"
+    assert "8507" not in mask_insz("85073003328")  # no birth date
 
 
 def test_a_pupil_beside_their_name_shows_two_digits_of_the_insz_at_most():

@@ -79,3 +79,89 @@ def test_a_teacher_sees_the_report_and_watermark_on_screen_and_nothing_of_it_in_
             assert "niet afgedrukt" in printed
         finally:
             browser.close()
+
+
+@pytest.fixture
+def elsewhere(served_viewer) -> Iterator[str]:
+    """Another site (localhost is not the same site as 127.0.0.1) linking to the report."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    link = f'<a href="{served_viewer}/pupils/{PUPIL}/report">a report</a>'.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!doctype html><title>elsewhere</title>" + link)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def session_cookie(settings, issuer) -> str:
+    import base64
+    import json
+
+    import itsdangerous
+
+    token = issuer.token(TEACHER, name="Els Maes")
+    session = {"user": {"claims": {"sub": TEACHER}, "access_token": token}, "csrf": "c" * 43}
+    signer = itsdangerous.TimestampSigner(settings.session_secret)
+    return signer.sign(base64.b64encode(json.dumps(session).encode())).decode()
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs /usr/bin/chromium")
+def test_a_link_on_another_site_opens_a_question_and_only_the_click_is_a_view(
+    served_viewer, elsewhere, viewer_settings, issuer
+):
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    def views() -> int:
+        answer = httpx.get(
+            f"{served_viewer}/v1/pupils/{PUPIL}/views", headers=issuer.headers(PUPIL)
+        )
+        return len(answer.json())
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            context = browser.new_context(locale="en-GB")
+            context.add_cookies(
+                [
+                    {
+                        "name": "iris_session",
+                        "value": session_cookie(viewer_settings, issuer),
+                        "url": served_viewer,
+                    }
+                ]
+            )
+            page = context.new_page()
+            page.goto(elsewhere)
+            page.get_by_role("link", name="a report").click()
+            page.wait_for_url(f"{served_viewer}/pupils/{PUPIL}/report")
+            assert page.get_by_role("heading", level=1).inner_text() == "Open the report?"
+            assert page.get_by_text(NEEDS).count() == 0
+            assert views() == 0
+
+            page.get_by_role("link", name="Open the report").click()
+            page.get_by_text(NEEDS).wait_for()
+            assert views() == 1
+
+            page.reload()  # reloading the report shows it again: another view
+            page.get_by_text(NEEDS).wait_for()
+            assert views() == 2
+        finally:
+            browser.close()
