@@ -11,6 +11,7 @@ Key layout (everything a check at school S reads carries the hash tag `{S}`):
                                         and "+" once it has a report state
     iris:v2:persons:<b>         hash    person -> schools where they hold (held) a grant, "S1 S2"
     iris:v2:ready               string  the ready marker: {"offsets", "rebuilt_at", "redis_run_id"}
+    iris:v2:live                string  the freshness lease (short TTL, renewed by a healthy worker)
     iris:v2:rebuilding          string  the token of the rebuild in progress
 
 `<b>` is a bucket: CRC-32 of the pupil's or person's id modulo the bucket count. Buckets
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 PREFIX = "iris:v2:"
 OLDER_PREFIXES = ("iris:v1:",)
 READY_KEY = PREFIX + "ready"
+LIVE_KEY = PREFIX + "live"
 REBUILDING_KEY = PREFIX + "rebuilding"
 HAS_REPORT = "+"  # in a pupil's index entry: {P}:report exists
 ENROLMENT_BUCKETS = 16
@@ -188,7 +190,7 @@ return n
 """.replace("PREFIX", PREFIX)
 )
 
-# KEYS[1] the ready marker, KEYS[2] the person's index hash.
+# KEYS[1] the ready marker, KEYS[2] the person's index hash, KEYS[3] the freshness lease.
 # ARGV person, pupil, today (YYYY-MM-DD), school ('' = every school of the person),
 # the pupil's enrolment bucket.
 # Returns {1, '', school, role, current version json} or {0, reason, school, role}.
@@ -198,6 +200,9 @@ CHECK = (
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0, 'NOT_READY', '', ''}
+end
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return {0, 'NOT_CURRENT', '', ''}
 end
 local person, pupil, today, school, b = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local function stage(s)
@@ -237,12 +242,14 @@ return {0, tostring(best), best_school, best_role}
 """
 )
 
-# KEYS[1] ready marker, KEYS[2..3] {S}:rep, {S}:grant; ARGV[1] person ('' = none),
-# ARGV[2] the school. Returns {ready, enrolments (flat) of the pupils with a report copy
+# KEYS[1] ready marker, KEYS[2..3] {S}:rep, {S}:grant, KEYS[4] the freshness lease;
+# ARGV[1] person ('' = none), ARGV[2] the school. Returns {1 (or 0 not ready, 2 not
+# current), enrolments (flat) of the pupils with a report copy
 # at S, report copies (flat), grant or ''}. Pupils without a report there are left in
 # Redis: nothing a listing shows is about them.
 SCHOOL_LISTING = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}, {}, ''} end
+if redis.call('EXISTS', KEYS[4]) == 0 then return {2, {}, {}, ''} end
 local grant = ''
 if ARGV[1] ~= '' then grant = redis.call('HGET', KEYS[3], ARGV[1]) or '' end
 local reports = redis.call('HGETALL', KEYS[2])
@@ -439,8 +446,22 @@ class AuthCache:
         if rows:
             await self._fold(keys=[], args=[orjson.dumps(rows)])
 
+    async def readiness(self) -> str | None:
+        """None while the cache is built and current, else why checks are denied."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(READY_KEY)
+        pipe.exists(LIVE_KEY)
+        built, live = await pipe.execute()
+        if not built:
+            return domain.CACHE_NOT_READY
+        return None if live else domain.CACHE_NOT_CURRENT
+
     async def is_ready(self) -> bool:
-        return bool(await self.client.exists(READY_KEY))
+        return await self.readiness() is None
+
+    async def renew_live(self, seconds: float, owner: str) -> None:
+        """Extend the freshness lease: checks allow for `seconds` more at most."""
+        await self.client.set(LIVE_KEY, owner, px=max(1, int(seconds * 1000)))
 
     async def ready_marker(self) -> dict[str, Any] | None:
         raw = await self.client.get(READY_KEY)
@@ -487,7 +508,7 @@ class AuthCache:
         """One EVALSHA; any Redis problem denies with the reason."""
         try:
             answer = await self._check(
-                keys=[READY_KEY, person_index_key(person_id)],
+                keys=[READY_KEY, person_index_key(person_id), LIVE_KEY],
                 args=[
                     person_id,
                     pupil_id,
@@ -506,6 +527,9 @@ class AuthCache:
             return domain.Decision(True, None, school, role, report)
         if code == "NOT_READY":
             return domain.Decision(False, domain.CACHE_NOT_READY)
+        if code == "NOT_CURRENT":
+            log.warning("check denied", extra={"reason": domain.CACHE_NOT_CURRENT})
+            return domain.Decision(False, domain.CACHE_NOT_CURRENT)
         return domain.Decision(False, domain.STAGES[int(code) - 1], school or None, role or None)
 
     async def school_listing(
@@ -513,13 +537,20 @@ class AuthCache:
     ) -> tuple[dict[str, domain.Enrolment], dict[str, domain.ReportState], domain.Grant | None]:
         """The enrolments of the pupils with a report copy at one school, those copies and
         the person's grant there, in one round trip.
-        Raises CacheNotReady when the marker is missing."""
+        Raises CacheNotReady when the marker is missing or the lease has lapsed."""
         answer = await self._listing(
-            keys=[READY_KEY, school_key(school_id, "rep"), school_key(school_id, "grant")],
+            keys=[
+                READY_KEY,
+                school_key(school_id, "rep"),
+                school_key(school_id, "grant"),
+                LIVE_KEY,
+            ],
             args=[person_id or "", school_id],
         )
-        if int(answer[0]) != 1:
+        if int(answer[0]) == 0:
             raise CacheNotReady(domain.CACHE_NOT_READY)
+        if int(answer[0]) == 2:
+            raise CacheNotReady(domain.CACHE_NOT_CURRENT)
         enr_flat, rep_flat, grant_raw = answer[1], answer[2], answer[3]
         enrolments = {
             _text(enr_flat[n]): decode_enrolment(enr_flat[n + 1])
@@ -531,25 +562,23 @@ class AuthCache:
         grant = decode_grant(grant_raw) if grant_raw else None
         return enrolments, reports, grant
 
+    async def _require_ready(self) -> None:
+        reason = await self.readiness()
+        if reason is not None:
+            raise CacheNotReady(reason)
+
     async def schools_of_pupil(self, pupil_id: str) -> set[str]:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.exists(READY_KEY)
-        pipe.hget(pupil_index_key(pupil_id), pupil_id)
-        ready, schools = await pipe.execute()
-        if not ready:
-            raise CacheNotReady(domain.CACHE_NOT_READY)
+        await self._require_ready()
+        schools = await self.client.hget(pupil_index_key(pupil_id), pupil_id)
         return set(_text(schools).split()) - {HAS_REPORT} if schools else set()
 
     async def schools_of_person(self, person_id: str) -> set[str]:
         """The schools where the person holds (or held) a grant."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.exists(READY_KEY)
-        pipe.hget(person_index_key(person_id), person_id)
-        ready, schools = await pipe.execute()
-        if not ready:
-            raise CacheNotReady(domain.CACHE_NOT_READY)
+        await self._require_ready()
+        schools = await self.client.hget(person_index_key(person_id), person_id)
         return set(_text(schools).split()) if schools else set()
 
 
 class CacheNotReady(RuntimeError):
-    """The ready marker is missing: the cache is being (re)built."""
+    """The ready marker is missing (the cache is being rebuilt) or the freshness lease has
+    lapsed (the cache may be behind the topics)."""

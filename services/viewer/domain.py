@@ -26,6 +26,8 @@ from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportW
 
 REPORT_VERSIONS_KEPT = 5
 CACHE_NOT_READY = "authorisation cache not ready"
+# The cache was built, but no healthy worker has vouched for it lately: it may lack changes.
+CACHE_NOT_CURRENT = "authorisation cache not current"
 
 # Why a school does not grant sight, in the order a check gets further.
 NO_GRANT = "no grant at any school"

@@ -114,11 +114,12 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
         folding: asyncio.Future[None] | None = None
         while pending:
             if time.monotonic() - last_progress > STALL_SECONDS:
+                # Never ready with a partition unread: it may hold a revocation.
                 log.warning(
-                    "rebuild stopped waiting for offsets the broker does not serve",
+                    "rebuild abandoned: the broker does not serve offsets up to the end",
                     extra={"partitions": sorted(f"{t.topic}:{t.partition}" for t in pending)},
                 )
-                break
+                return False
             records = await consumer.getmany(*pending, timeout_ms=500, max_records=batch)
             if any(records.values()):
                 last_progress = time.monotonic()
@@ -158,7 +159,12 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
     return ready
 
 
-async def keep_ready(cache: AuthCache, settings: Settings, interval: float = 0.2) -> None:
+async def keep_ready(
+    cache: AuthCache,
+    settings: Settings,
+    built: asyncio.Event | None = None,
+    interval: float = 0.2,
+) -> None:
     """Rebuild at start and whenever the cache is lost; never returns.
 
     Lost means: the ready marker is missing (Redis flushed, or restarted empty), or it
@@ -166,24 +172,31 @@ async def keep_ready(cache: AuthCache, settings: Settings, interval: float = 0.2
     may lack changes the agents had already folded and committed). At start the cache
     is rebuilt too; a marker of the same Redis process keeps serving meanwhile, since
     folding again changes nothing that is current.
+
+    `built` is set while the marker is this Redis's own, and cleared otherwise: the
+    freshness lease is renewed only while it is set.
     """
+    built = built or asyncio.Event()
     refreshed = False
     while True:
         try:
             marker = await cache.ready_marker()
             run_id = await cache.redis_run_id()
             if marker is None or marker.get("redis_run_id") != run_id:
+                built.clear()
                 if marker is not None:
                     log.warning("ready marker of another Redis process; not trusted")
                     await cache.unmark_ready()
                 log.warning("authorisation cache not ready; rebuilding")
                 refreshed = await rebuild(cache, settings)
                 continue
+            built.set()
             if not refreshed:
                 refreshed = await rebuild(cache, settings)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Redis or the broker away: the checks deny meanwhile
+            built.clear()
             log.warning("cache rebuild failed; retrying", extra={"error": repr(exc)})
             await asyncio.sleep(1.0)
         await asyncio.sleep(interval)

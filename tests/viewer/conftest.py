@@ -13,7 +13,7 @@ from iris.db import upgrade
 from iris.registry import SERVICES
 from iris.settings import Settings
 from services.viewer.api import create_app
-from services.viewer.cache import READY_KEY, AuthCache
+from services.viewer.cache import LIVE_KEY, READY_KEY, AuthCache
 from tests.viewer.reports_standin import ReportsStandIn
 
 
@@ -37,6 +37,12 @@ def viewer_settings(make_settings, issuer, reports) -> Settings:
     return settings
 
 
+def mark_ready(client: redis.Redis) -> None:
+    """Stand in for a healthy worker: the cache built and a freshness lease of an hour."""
+    client.set(READY_KEY, json.dumps({"offsets": {}}))
+    client.set(LIVE_KEY, "test", px=3_600_000)
+
+
 @pytest.fixture
 def cache_state(infra) -> Iterator[Callable[..., None]]:
     """Empty the test Redis database, fold events into it and mark the cache ready."""
@@ -51,7 +57,7 @@ def cache_state(infra) -> Iterator[Callable[..., None]]:
 
         asyncio.run(run())
         if ready:
-            client.set(READY_KEY, json.dumps({"offsets": {}}))
+            mark_ready(client)
 
     yield fold
     client.flushdb()

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.viewer import domain
-from services.viewer.cache import READY_KEY, AuthCache
+from services.viewer.cache import LIVE_KEY, READY_KEY, AuthCache, CacheNotReady
 from services.viewer.rebuild import rebuild
+from tests.viewer.conftest import mark_ready
 from tests.viewer.events import enrolment, grant, insz, issued, withdrawn
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,7 @@ def flush(redis_url: str, ready: bool = True) -> None:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     if ready:
-        client.set(READY_KEY, json.dumps({"offsets": {}}))
+        mark_ready(client)
     client.close()
 
 
@@ -139,6 +140,27 @@ def test_an_empty_cache_without_its_ready_marker_denies_with_the_reason(infra, c
     )
     decision = loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[0]))
     assert decision == domain.Decision(False, domain.CACHE_NOT_READY)
+
+
+def test_a_built_cache_whose_freshness_lease_lapsed_denies_every_check_and_listing(
+    infra, cache, loop
+):
+    flush(infra.redis_url)
+    loop.run_until_complete(
+        cache.fold(
+            [enrolment(PUPILS[0], SCHOOLS[0]), grant(SCHOOLS[0], PERSONS[0]), issued(PUPILS[0])]
+        )
+    )
+    assert loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[3])).allowed
+    client = redis.Redis.from_url(infra.redis_url)
+    client.delete(LIVE_KEY)  # what its TTL does when no worker renews it
+    client.close()
+    for school in (None, SCHOOLS[0]):
+        decision = loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[3], school))
+        assert decision == domain.Decision(False, domain.CACHE_NOT_CURRENT)
+    with pytest.raises(CacheNotReady, match=domain.CACHE_NOT_CURRENT):
+        loop.run_until_complete(cache.school_listing(SCHOOLS[0], PERSONS[0]))
+    assert loop.run_until_complete(cache.readiness()) == domain.CACHE_NOT_CURRENT
 
 
 def test_an_unreachable_redis_denies_and_says_why(loop):

@@ -18,8 +18,9 @@ from kafka import KafkaProducer
 
 from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
 from iris.kafka import ensure_topics
-from services.viewer.api import create_app
-from services.viewer.cache import READY_KEY
+from services.viewer import domain
+from services.viewer.api import create_app, today
+from services.viewer.cache import READY_KEY, AuthCache
 from services.viewer.rebuild import VIEWER_REJECTED
 from tests.conftest import settings_env
 from tests.support import TopicReader, iris_process, wait_until
@@ -164,3 +165,67 @@ def test_a_change_event_that_does_not_parse_is_rejected_with_its_reason_and_the_
             timeout=60,
             message="the events after the rejected one folded",
         )
+
+
+REFUSING = {
+    # out of memory with noeviction: every write refused with OOM
+    "out-of-memory": {"maxmemory-policy": "noeviction", "maxmemory": "1"},
+    # min-replicas-to-write unmet (this Redis has no replica): writes refused with NOREPLICAS
+    "min-replicas-unmet": {"min-replicas-to-write": "1"},
+}
+WRITABLE = {"maxmemory": "0", "maxmemory-policy": "noeviction", "min-replicas-to-write": "0"}
+
+
+@pytest.mark.parametrize("refusal", sorted(REFUSING))
+def test_while_redis_refuses_writes_a_revoked_person_is_denied_within_ten_seconds(
+    viewer_settings, issuer, reports, publisher, redis_db, worker, refusal
+):
+    school = {"out-of-memory": "200003", "min-replicas-unmet": "200004"}[refusal]
+    pupil, revoked, other = (
+        (insz(23), insz(623), insz(624))
+        if refusal == "out-of-memory"
+        else (insz(24), insz(625), insz(626))
+    )
+    report = issued(pupil, 1, valid_from="2024-09-01")
+    reports.publish(report)
+    publisher.publish(
+        enrolment(pupil, school), report, grant(school, revoked), grant(school, other)
+    )
+    page = f"/pupils/{pupil}/report"
+
+    def status(person: str) -> int:
+        return viewer.get(page, headers=issuer.headers(person)).status_code
+
+    with TestClient(create_app(viewer_settings)) as viewer:
+        wait_until(
+            lambda: status(revoked) == 200 and status(other) == 200,
+            timeout=60,
+            message="both teachers see the report",
+        )
+        try:
+            for name, value in REFUSING[refusal].items():
+                redis_db.config_set(name, value)
+            publisher.publish(grant(school, revoked, 2, status="revoked"))
+            wait_until(
+                lambda: status(revoked) == 404,
+                timeout=10,
+                message="the revoked teacher denied while Redis refuses writes",
+            )
+        finally:
+            for name, value in WRITABLE.items():
+                redis_db.config_set(name, value)
+        wait_until(
+            lambda: status(other) == 200,
+            timeout=30,
+            message="the other teacher allowed again once Redis takes writes",
+        )
+        assert status(revoked) == 404
+
+    async def reason() -> str | None:
+        cache = AuthCache.from_url(viewer_settings.redis_url)
+        try:
+            return (await cache.check(revoked, pupil, today())).reason
+        finally:
+            await cache.close()
+
+    assert asyncio.run(reason()) == domain.GRANT_NOT_ACTIVE  # the revocation was folded
