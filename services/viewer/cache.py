@@ -12,7 +12,7 @@ Key layout (everything a check at school S reads carries the hash tag `{S}`):
     iris:v2:persons:<b>         hash    person -> schools where they hold (held) a grant, "S1 S2"
     iris:v2:ready               string  the ready marker: {"offsets", "rebuilt_at", "redis_run_id"}
     iris:v2:live                string  the freshness lease (short TTL, renewed by a healthy worker)
-    iris:v2:rebuilding          string  the token of the rebuild in progress
+    iris:v2:rebuilding          string  the lease of the one rebuild in progress: its token, a TTL
 
 `<b>` is a bucket: CRC-32 of the pupil's or person's id modulo the bucket count. Buckets
 keep each hash small enough for Redis's compact listpack encoding (up to 128 short
@@ -280,6 +280,18 @@ redis.call('DEL', KEYS[1])
 return 1
 """
 
+# KEYS[1] the rebuilding lease; ARGV token, 'hold' (with ARGV[3] milliseconds) or
+# 'release'. Returns 1 when the lease was still this rebuild's.
+REBUILD_LEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == 'hold' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+
 
 # -- encoding ------------------------------------------------------------------------------
 
@@ -429,6 +441,7 @@ class AuthCache:
         self._check = client.register_script(CHECK)
         self._listing = client.register_script(SCHOOL_LISTING)
         self._finish = client.register_script(FINISH_REBUILD)
+        self._rebuild_lease = client.register_script(REBUILD_LEASE)
 
     @classmethod
     def from_url(cls, url: str) -> AuthCache:
@@ -491,8 +504,19 @@ class AuthCache:
                 dropped += await self.client.unlink(*batch)
         return dropped
 
-    async def begin_rebuild(self, token: str) -> None:
-        await self.client.set(REBUILDING_KEY, token)
+    async def claim_rebuild(self, token: str, seconds: float) -> bool:
+        """Take the rebuilding lease unless another rebuild holds it: one rebuild at a time."""
+        return bool(await self.client.set(REBUILDING_KEY, token, nx=True, px=int(seconds * 1000)))
+
+    async def hold_rebuild(self, token: str, seconds: float) -> bool:
+        """Extend the lease; False when it is no longer ours (expired, or Redis flushed)."""
+        held = await self._rebuild_lease(
+            keys=[REBUILDING_KEY], args=[token, "hold", int(seconds * 1000)]
+        )
+        return bool(held)
+
+    async def release_rebuild(self, token: str) -> None:
+        await self._rebuild_lease(keys=[REBUILDING_KEY], args=[token, "release"])
 
     async def finish_rebuild(self, token: str, marker: dict[str, Any]) -> bool:
         done = await self._finish(

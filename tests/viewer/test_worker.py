@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from kafka import KafkaProducer
 
 from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
 from iris.kafka import ensure_topics
@@ -24,7 +23,7 @@ from services.viewer.cache import READY_KEY, AuthCache
 from services.viewer.rebuild import VIEWER_REJECTED
 from tests.conftest import settings_env
 from tests.support import TopicReader, iris_process, wait_until
-from tests.viewer.events import enrolment, grant, insz, issued, key_of, topic_of
+from tests.viewer.events import Publisher, enrolment, grant, insz, issued
 
 pytestmark = pytest.mark.integration
 
@@ -32,24 +31,6 @@ SCHOOL = "200001"
 PUPIL, TEACHER = insz(21), insz(621)
 # each test its own school and people: the topics keep every earlier test's events
 LATER_SCHOOL, LATER_PUPIL, LATER_TEACHER = "200002", insz(22), insz(622)
-
-
-class Publisher:
-    def __init__(self, bootstrap: str) -> None:
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-
-    def publish(self, *events) -> None:
-        for event in events:
-            self.producer.send(
-                topic_of(event),
-                key=key_of(event).encode(),
-                value=event.to_json(),
-                headers=[("event_type", event.type.encode())],
-            )
-        self.producer.flush()
-
-    def close(self) -> None:
-        self.producer.close()
 
 
 @pytest.fixture
