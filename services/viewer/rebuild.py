@@ -84,10 +84,13 @@ async def rebuild(cache: AuthCache, settings: Settings, batch: int = 2000) -> bo
     return await rebuild_once(cache, settings, batch) is Outcome.READY
 
 
-async def rebuild_once(cache: AuthCache, settings: Settings, batch: int = 2000) -> Outcome:
-    """Rebuild unless another rebuild is in progress."""
+async def rebuild_once(
+    cache: AuthCache, settings: Settings, batch: int = 2000, if_missing: bool = False
+) -> Outcome:
+    """Rebuild unless another rebuild is in progress (or, `if_missing`, has just marked
+    the cache ready)."""
     token = uuid.uuid4().hex
-    if not await cache.claim_rebuild(token, REBUILD_LEASE_SECONDS):
+    if not await cache.claim_rebuild(token, REBUILD_LEASE_SECONDS, if_missing):
         return Outcome.ELSEWHERE
     log.warning("rebuilding the authorisation cache")
     holding = asyncio.create_task(_hold(cache, token))
@@ -262,7 +265,7 @@ async def keep_ready(
                 if marker is not None:
                     log.warning("ready marker of another Redis process; not trusted")
                     await cache.unmark_ready()
-                outcome = await rebuild_once(cache, settings)
+                outcome = await rebuild_once(cache, settings, if_missing=True)
             elif not refreshed:
                 built.set()
                 outcome = await rebuild_once(cache, settings)

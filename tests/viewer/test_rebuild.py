@@ -62,8 +62,8 @@ class CountedCache(AuthCache):
         super().__init__(client)
         self.notes = notes
 
-    async def claim_rebuild(self, token: str, seconds: float) -> bool:
-        claimed = await super().claim_rebuild(token, seconds)
+    async def claim_rebuild(self, token: str, seconds: float, if_missing: bool = False) -> bool:
+        claimed = await super().claim_rebuild(token, seconds, if_missing)
         if claimed:
             self.notes["claimed"].append(time.monotonic())
         return claimed
