@@ -2,8 +2,9 @@
 change topics fold into the state it reads.
 
 The decision (ARCHITECTURE.md, Authorisation): person P may see pupil X's report
-iff there is a school S such that X is enrolled at S today, P holds a grant at S
-that is active today and covers X, and X has a current report.
+iff there is a school S such that X's enrolment at S is registered and has not ended
+(whatever its start date), P holds a grant at S that is active today and covers X,
+and X has a current report.
 
 Folding: enrolments are kept per (pupil, school) and grants per (school, person),
 last writer wins by `version` (a version not newer than the one held is ignored).
@@ -33,7 +34,7 @@ CACHE_NOT_CURRENT = "authorisation cache not current"
 NO_GRANT = "no grant at any school"
 GRANT_NOT_ACTIVE = "grant not active today"
 GRANT_NOT_FOR_PUPIL = "grant does not cover this pupil"
-NOT_ENROLLED = "pupil not enrolled at the granting school today"
+NOT_ENROLLED = "pupil not enrolled at the granting school today"  # none, or ended
 NO_CURRENT_REPORT = "pupil has no current report"
 STAGES = (NO_GRANT, GRANT_NOT_ACTIVE, GRANT_NOT_FOR_PUPIL, NOT_ENROLLED, NO_CURRENT_REPORT)
 
@@ -46,7 +47,9 @@ class Enrolment:
     version: int
 
     def active_on(self, today: str) -> bool:
-        return self.start_date <= today and (self.end_date is None or today <= self.end_date)
+        """Sight starts when the enrolment is registered (folded), also for a later start
+        date, and ends after its end date."""
+        return self.end_date is None or today <= self.end_date
 
 
 @dataclass(frozen=True)

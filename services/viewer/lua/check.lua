@@ -25,7 +25,8 @@ local function stage(s)
   local eraw = redis.call('HGET', school_key(s, 'enr:' .. b), pupil)
   if not eraw then return 4, g.r end
   local e = cjson.decode(eraw)
-  if e.s > today or (type(e.e) == 'string' and today > e.e) then return 4, g.r end
+  -- sight starts at registration, whatever the start date (domain.Enrolment.active_on)
+  if type(e.e) == 'string' and today > e.e then return 4, g.r end
   local rraw = redis.call('HGET', school_key(s, 'rep'), pupil)
   if not rraw then return 5, g.r end
   local cur = current(cjson.decode(rraw), today)
