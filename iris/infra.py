@@ -255,3 +255,27 @@ def wait_for_cluster(ports: list[int], timeout: float) -> None:
             return
         time.sleep(0.1)
     raise TimeoutError(f"the Redis Cluster on {ports} was not ok within {timeout:.0f}s")
+
+
+def start_redis_sentinel(port: int, master_port: int, data_dir: Path, name: str) -> LocalProcess:
+    """A Redis Sentinel on `port` that monitors the redis-server on `master_port` as
+    `name` (quorum 1): the viewer reaches it as `redis+sentinel://127.0.0.1:<port>/<name>`."""
+    directory = data_dir / f"sentinel-{port}"
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "sentinel.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {directory}\n"
+        f"sentinel monitor {name} 127.0.0.1 {master_port} 1\n"
+        f"sentinel down-after-milliseconds {name} 2000\n"
+    )
+    log_path = data_dir / "logs" / f"sentinel-{port}.log"
+    process = subprocess.Popen(  # noqa: S603
+        [cluster_redis_binary(), str(config), "--sentinel"],
+        stdout=_log(log_path),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for_port("127.0.0.1", port, 20, process)
+    return LocalProcess(
+        "sentinel", process, f"redis+sentinel://127.0.0.1:{port}/{name}/0", log_path
+    )

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from iris.infra import free_port, start_redis, start_redis_sentinel
 from services.viewer import domain
 from services.viewer.cache import (
     LEASE_REREAD_SECONDS,
@@ -233,3 +234,25 @@ def test_a_rebuild_removes_an_older_layout_so_a_viewer_still_reading_it_denies(
         assert client.exists(READY_KEY)
     finally:
         client.close()
+
+
+def test_the_same_cache_works_through_redis_sentinel(tmp_path, loop):
+    master_port, sentinel_port = free_port(), free_port()
+    master = start_redis(master_port, tmp_path)
+    sentinel = start_redis_sentinel(sentinel_port, master_port, tmp_path, "iris")
+    cache = AuthCache.from_url(sentinel.url)
+    try:
+        loop.run_until_complete(
+            cache.fold(
+                [enrolment(PUPILS[0], SCHOOLS[0]), grant(SCHOOLS[0], PERSONS[0]), issued(PUPILS[0])]
+            )
+        )
+        client = redis_client(f"redis://127.0.0.1:{master_port}/0")
+        mark_ready(client)
+        client.close()
+        assert loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[3])).allowed
+        assert not loop.run_until_complete(cache.check(PERSONS[1], PUPILS[0], DAYS[3])).allowed
+    finally:
+        loop.run_until_complete(cache.close())
+        sentinel.stop()
+        master.stop()
