@@ -210,3 +210,39 @@ def test_while_redis_refuses_writes_a_revoked_person_is_denied_within_ten_second
             await cache.close()
 
     assert asyncio.run(reason()) == domain.GRANT_NOT_ACTIVE  # the revocation was folded
+
+
+def test_a_stalled_worker_lets_the_lease_lapse_so_checks_deny_until_it_carries_on(
+    viewer_settings, issuer, reports, publisher, redis_db, worker
+):
+    school, pupil, teacher = "200005", insz(25), insz(627)
+    report = issued(pupil, 1, valid_from="2024-09-01")
+    reports.publish(report)
+    publisher.publish(enrolment(pupil, school), report, grant(school, teacher))
+    page = f"/pupils/{pupil}/report"
+    headers = issuer.headers(teacher)
+
+    with TestClient(create_app(viewer_settings)) as viewer:
+        wait_until(
+            lambda: viewer.get(page, headers=headers).status_code == 200,
+            timeout=60,
+            message="the teacher sees the report",
+        )
+        worker.send_signal(signal.SIGSTOP)  # a worker that stalls renews nothing
+        try:
+            wait_until(
+                lambda: (
+                    viewer.get("/readyz").json().get("problems", {}).get("authorisation cache")
+                    == domain.CACHE_NOT_CURRENT
+                ),
+                timeout=10,
+                message="the lease lapsed while the worker is stalled",
+            )
+            assert viewer.get(page, headers=headers).status_code == 404
+        finally:
+            worker.send_signal(signal.SIGCONT)
+        wait_until(
+            lambda: viewer.get(page, headers=headers).status_code == 200,
+            timeout=30,
+            message="allowed again once the worker carries on",
+        )
