@@ -24,10 +24,10 @@ import uuid
 from collections import deque
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from iris.settings import Settings
 from services.viewer.cache import AuthCache
+from services.viewer.rebuild import agents_committed, change_consumer
 
 log = logging.getLogger(__name__)
 
@@ -53,55 +53,45 @@ class FoldHealth:
 class LagWatch:
     """Compares the agents' committed offsets with the end offsets seen a while ago."""
 
-    def __init__(self, settings: Settings, group: str, topics: tuple[str, ...]) -> None:
+    def __init__(self, settings: Settings, topics: tuple[str, ...]) -> None:
         self.settings = settings
-        self.group = group
         self.topics = topics
         self.max_lag = settings.viewer_max_lag_seconds
         self._seen: deque[tuple[float, dict[TopicPartition, int]]] = deque()
         self._consumer: AIOKafkaConsumer | None = None
-        self._admin: AIOKafkaAdminClient | None = None
 
-    async def _clients(self) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient]:
-        if self._consumer is None or self._admin is None:
-            bootstrap = self.settings.kafka_bootstrap
-            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    async def _ends(self) -> dict[TopicPartition, int]:
+        if self._consumer is None:
+            consumer = change_consumer(self.settings)
             await consumer.start()
-            await admin.start()
-            self._consumer, self._admin = consumer, admin
-        return self._consumer, self._admin
+            self._consumer = consumer
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            await self._consumer.topics()
+            raise LookupError("the change topics' partitions are not known yet")
+        ends: dict[TopicPartition, int] = await self._consumer.end_offsets(partitions)
+        return ends
 
     async def close(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()
-        if self._admin is not None:
-            await self._admin.close()
-        self._consumer = self._admin = None
+        self._consumer = None
 
     async def behind(self) -> list[str]:
-        """The partitions whose committed offset is short of the end seen `max_lag` ago."""
-        consumer, admin = await self._clients()
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in self.topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            await consumer.topics()
-            return [f"{t}:?" for t in self.topics]
+        """The partitions whose committed offset is short of the end seen `max_lag` ago
+        (all of them when the committed offsets cannot be read: fail closed)."""
         now = time.monotonic()
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        self._seen.append((now, ends))
+        self._seen.append((now, await self._ends()))
         # Owed by now: the newest end offsets at least max_lag old (or, for a watch younger
         # than that, the oldest it has: at start the agents must first catch up).
         while len(self._seen) > 1 and now - self._seen[1][0] >= self.max_lag:
             self._seen.popleft()
         owed = self._seen[0][1]
-        found = await admin.list_consumer_group_offsets(self.group, partitions=partitions)
-        committed = {
-            tp: meta.offset for tp, meta in found.items() if meta is not None and meta.offset >= 0
-        }
+        committed = await agents_committed(self.settings, list(owed))
         return [
             f"{tp.topic}:{tp.partition}"
             for tp, end in owed.items()

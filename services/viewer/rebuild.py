@@ -63,6 +63,16 @@ class Outcome(Enum):
     NOT_READY = "not ready"  # overtaken by a flush, or a partition not read to its end
 
 
+def change_consumer(settings: Settings, **options: Any) -> AIOKafkaConsumer:
+    """A consumer in no group, as the rebuild and the freshness lease read the topics."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        **options,
+    )
+
+
 async def agents_committed(
     settings: Settings, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
@@ -134,10 +144,8 @@ async def _rebuild_holding(
     if dropped:
         log.info("keys of an older cache layout removed", extra={"keys": dropped})
     await ensure_topics(settings, (*CHANGE_TOPICS, VIEWER_REJECTED))
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
+    consumer = change_consumer(
+        settings,
         auto_offset_reset="earliest",
         client_id="iris-viewer-rebuild",
         # large fetches: a rebuild reads everything, latency does not matter

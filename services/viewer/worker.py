@@ -25,7 +25,7 @@ from iris.streams import make_faust_app
 from iris.worker_metrics import serve_worker_metrics
 from services.viewer.cache import AuthCache
 from services.viewer.freshness import FoldHealth, LagWatch, keep_current
-from services.viewer.rebuild import AGENTS_GROUP, VIEWER_REJECTED, keep_ready, parse_change
+from services.viewer.rebuild import VIEWER_REJECTED, keep_ready, parse_change
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ async def keep_cache_ready() -> None:
 @app.task
 async def keep_cache_current() -> None:
     topics = (ENROLMENT_CHANGES.name, REPORT_CHANGES.name, ACCESS_GRANTS.name)
-    await keep_current(cache(), settings, health, LagWatch(settings, AGENTS_GROUP, topics), built)
+    await keep_current(cache(), settings, health, LagWatch(settings, topics), built)
 
 
 serve_worker_metrics(
