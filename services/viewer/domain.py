@@ -13,7 +13,7 @@ newest `REPORT_VERSIONS_KEPT` by version) and the withdrawals (likewise), so a
 duplicate, a replay or any reordering of report events gives the same state.
 Which version is current is decided at check time from today's date.
 
-The Lua scripts in `cache.py` implement the same rules over Redis; the
+The Lua scripts in `lua/` implement the same rules over Redis; the
 property-based tests check them against these functions.
 """
 
