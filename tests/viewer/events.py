@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from kafka import KafkaProducer
+
 from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
 from iris.insz import make_insz
 
@@ -111,3 +113,21 @@ def key_of(event: Any) -> str:
     if isinstance(event, GrantChanged):
         return f"{event.school_id}:{event.person_id}"
     return str(event.pupil_id)
+
+
+class Publisher:
+    def __init__(self, bootstrap: str) -> None:
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+
+    def publish(self, *events) -> None:
+        for event in events:
+            self.producer.send(
+                topic_of(event),
+                key=key_of(event).encode(),
+                value=event.to_json(),
+                headers=[("event_type", event.type.encode())],
+            )
+        self.producer.flush()
+
+    def close(self) -> None:
+        self.producer.close()

@@ -322,3 +322,24 @@ def _view_of(message, view) -> bool:
     if value.get("type") != "ReportViewed" or message.key != PUPIL:
         return False
     return bool(value["view_id"] == view["view_id"])
+
+
+def test_a_school_that_registers_a_pupil_for_next_school_year_sees_the_report_now(
+    viewer, issuer, cache_state, reports
+):
+    next_school, staff = "100009", insz(509)
+    cache_state(
+        enrolment(PUPIL, SCHOOL, name="Lotte"),
+        enrolment(PUPIL, next_school, start="2099-09-01", name="Lotte"),
+        REPORT,
+        grant(next_school, staff),
+    )
+    reports.publish(REPORT, needs="Needs a quiet corner during tests.")
+    page = viewer.get(
+        f"/pupils/{PUPIL}/report?school_id={next_school}", headers=issuer.headers(staff)
+    )
+    assert page.status_code == 200 and "Needs a quiet corner during tests." in page.text
+    listing = viewer.get(
+        f"/v1/schools/{next_school}/pupils-with-report", headers=issuer.school_client(next_school)
+    )
+    assert [p["pupil_id"] for p in listing.json()["pupils"]] == [PUPIL]

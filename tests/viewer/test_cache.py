@@ -7,13 +7,22 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from iris.infra import free_port, start_redis, start_redis_sentinel
 from services.viewer import domain
-from services.viewer.cache import READY_KEY, AuthCache
+from services.viewer.cache import (
+    LEASE_REREAD_SECONDS,
+    LIVE_KEY,
+    READY_KEY,
+    AuthCache,
+    CacheNotReady,
+)
 from services.viewer.rebuild import rebuild
+from tests.support import wait_until
+from tests.viewer.conftest import flush as flush_all
+from tests.viewer.conftest import mark_ready, redis_client
 from tests.viewer.events import enrolment, grant, insz, issued, withdrawn
 
 pytestmark = pytest.mark.integration
@@ -31,18 +40,26 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
 
 
-@pytest.fixture(scope="module")
-def cache(infra, loop) -> Iterator[AuthCache]:
-    cache = AuthCache.from_url(infra.redis_url)
+@pytest.fixture(scope="module", params=["single node", "cluster"])
+def redis_url(request, infra) -> str:
+    """Each test of this module against one Redis node and against a Redis Cluster."""
+    if request.param == "cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    return str(infra.redis_url)
+
+
+@pytest.fixture
+def cache(redis_url, loop) -> Iterator[AuthCache]:
+    cache = AuthCache.from_url(redis_url)
     yield cache
     loop.run_until_complete(cache.close())
 
 
 def flush(redis_url: str, ready: bool = True) -> None:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
+    client = redis_client(redis_url)
+    flush_all(client)
     if ready:
-        client.set(READY_KEY, json.dumps({"offsets": {}}))
+        mark_ready(client)
     client.close()
 
 
@@ -115,10 +132,10 @@ def fold_in_batches(cache, loop, events, rng):
 )
 @given(events=histories(), seed=st.integers(0, 2**32))
 def test_every_decision_from_redis_agrees_with_the_reference_whatever_the_delivery_order(
-    infra, cache, loop, events, seed
+    redis_url, cache, loop, events, seed
 ):
     rng = random.Random(seed)
-    flush(infra.redis_url)
+    flush(redis_url)
     fold_in_batches(cache, loop, delivered(events, rng), rng)
     reference = domain.fold(events)
     for person in PERSONS:
@@ -130,8 +147,8 @@ def test_every_decision_from_redis_agrees_with_the_reference_whatever_the_delive
                     assert got == expected, (person, pupil, day, school)
 
 
-def test_an_empty_cache_without_its_ready_marker_denies_with_the_reason(infra, cache, loop):
-    flush(infra.redis_url, ready=False)
+def test_an_empty_cache_without_its_ready_marker_denies_with_the_reason(redis_url, cache, loop):
+    flush(redis_url, ready=False)
     loop.run_until_complete(
         cache.fold(
             [enrolment(PUPILS[0], SCHOOLS[0]), grant(SCHOOLS[0], PERSONS[0]), issued(PUPILS[0])]
@@ -139,6 +156,36 @@ def test_an_empty_cache_without_its_ready_marker_denies_with_the_reason(infra, c
     )
     decision = loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[0]))
     assert decision == domain.Decision(False, domain.CACHE_NOT_READY)
+
+
+def test_a_built_cache_whose_freshness_lease_lapsed_denies_every_check_and_listing(
+    redis_url, cache, loop
+):
+    flush(redis_url)
+    loop.run_until_complete(
+        cache.fold(
+            [enrolment(PUPILS[0], SCHOOLS[0]), grant(SCHOOLS[0], PERSONS[0]), issued(PUPILS[0])]
+        )
+    )
+    assert loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[3])).allowed
+    client = redis_client(redis_url)
+    client.delete(LIVE_KEY)  # what its TTL does when no worker renews it
+    client.close()
+    # on a cluster a process trusts what it read of the lease for up to a second
+    wait_until(
+        lambda: (
+            loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[3])).reason
+            == domain.CACHE_NOT_CURRENT
+        ),
+        timeout=LEASE_REREAD_SECONDS + 5,
+        message="the check denied once the lease is gone",
+    )
+    for school in (None, SCHOOLS[0]):
+        decision = loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[3], school))
+        assert decision == domain.Decision(False, domain.CACHE_NOT_CURRENT)
+    with pytest.raises(CacheNotReady, match=domain.CACHE_NOT_CURRENT):
+        loop.run_until_complete(cache.school_listing(SCHOOLS[0], PERSONS[0]))
+    assert loop.run_until_complete(cache.readiness()) == domain.CACHE_NOT_CURRENT
 
 
 def test_an_unreachable_redis_denies_and_says_why(loop):
@@ -150,9 +197,9 @@ def test_an_unreachable_redis_denies_and_says_why(loop):
 
 
 def test_the_school_listing_reads_enrolments_reports_and_the_grant_of_one_school(
-    infra, cache, loop
+    redis_url, cache, loop
 ):
-    flush(infra.redis_url)
+    flush(redis_url)
     loop.run_until_complete(
         cache.fold(
             [
@@ -170,17 +217,42 @@ def test_the_school_listing_reads_enrolments_reports_and_the_grant_of_one_school
 
 
 def test_a_rebuild_removes_an_older_layout_so_a_viewer_still_reading_it_denies(
-    infra, viewer_settings, cache, loop
+    redis_url, viewer_settings, cache, loop
 ):
-    client = redis.Redis.from_url(infra.redis_url)
-    flush(infra.redis_url, ready=False)
+    client = redis_client(redis_url)
+    flush(redis_url, ready=False)
     client.set("iris:v1:ready", json.dumps({"offsets": {}}))
     client.hset("iris:v1:{100001}:grant", PERSONS[0], '{"v":1}')
     client.sadd(f"iris:v1:pupil:{{{PUPILS[0]}}}:schools", SCHOOLS[0])
-    settings = viewer_settings.model_copy(update={"redis_url": infra.redis_url})
+    client.set("iris:v2:ready", json.dumps({"offsets": {}}))
+    client.hset("iris:v2:{100001}:grant", PERSONS[0], '{"v":1}')
+    client.hset("iris:v2:persons:7", PERSONS[0], SCHOOLS[0])
+    settings = viewer_settings.model_copy(update={"redis_url": redis_url})
     try:
         assert loop.run_until_complete(rebuild(cache, settings))
-        assert client.keys("iris:v1:*") == []
+        assert client.keys("iris:v1:*") == [] and client.keys("iris:v2:*") == []
         assert client.exists(READY_KEY)
     finally:
         client.close()
+
+
+def test_the_same_cache_works_through_redis_sentinel(tmp_path, loop):
+    master_port, sentinel_port = free_port(), free_port()
+    master = start_redis(master_port, tmp_path)
+    sentinel = start_redis_sentinel(sentinel_port, master_port, tmp_path, "iris")
+    cache = AuthCache.from_url(sentinel.url)
+    try:
+        loop.run_until_complete(
+            cache.fold(
+                [enrolment(PUPILS[0], SCHOOLS[0]), grant(SCHOOLS[0], PERSONS[0]), issued(PUPILS[0])]
+            )
+        )
+        client = redis_client(f"redis://127.0.0.1:{master_port}/0")
+        mark_ready(client)
+        client.close()
+        assert loop.run_until_complete(cache.check(PERSONS[0], PUPILS[0], DAYS[3])).allowed
+        assert not loop.run_until_complete(cache.check(PERSONS[1], PUPILS[0], DAYS[3])).allowed
+    finally:
+        loop.run_until_complete(cache.close())
+        sentinel.stop()
+        master.stop()

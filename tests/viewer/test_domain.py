@@ -41,12 +41,24 @@ def test_a_grant_limited_to_other_pupils_does_not_cover_this_one():
     assert may_view(TEACHER, PUPIL, TODAY, state).allowed
 
 
-def test_the_school_loses_sight_after_the_end_date_and_before_the_start_date():
+def test_the_school_loses_sight_after_the_end_date():
     assert may_view(TEACHER, PUPIL, TODAY, world(enrolment(PUPIL, SCHOOL, 2, end=TODAY))).allowed
     ended = world(enrolment(PUPIL, SCHOOL, 2, end="2026-11-27"))
     assert may_view(TEACHER, PUPIL, TODAY, ended).reason == domain.NOT_ENROLLED
-    future = world(enrolment(PUPIL, SCHOOL, 2, start="2026-11-29"))
-    assert may_view(TEACHER, PUPIL, TODAY, future).reason == domain.NOT_ENROLLED
+
+
+def test_sight_starts_when_the_enrolment_is_registered_also_for_a_later_start_date():
+    registered_for_next_year = world(enrolment(PUPIL, SCHOOL, 2, start="2027-09-01"))
+    decision = may_view(TEACHER, PUPIL, TODAY, registered_for_next_year)
+    assert decision.allowed and decision.school_id == SCHOOL
+    listed = domain.pupils_with_report(
+        TODAY,
+        {PUPIL: registered_for_next_year.enrolments[(PUPIL, SCHOOL)]},
+        registered_for_next_year.reports,
+        None,
+        whole_school=True,
+    )
+    assert [p.pupil_id for p in listed] == [PUPIL]
 
 
 def test_a_grant_at_another_school_does_not_show_a_pupil_enrolled_elsewhere():

@@ -14,16 +14,16 @@ from collections.abc import Iterator
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from kafka import KafkaProducer
 
 from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
 from iris.kafka import ensure_topics
-from services.viewer.api import create_app
-from services.viewer.cache import READY_KEY
+from services.viewer import domain
+from services.viewer.api import create_app, today
+from services.viewer.cache import READY_KEY, AuthCache
 from services.viewer.rebuild import VIEWER_REJECTED
 from tests.conftest import settings_env
 from tests.support import TopicReader, iris_process, wait_until
-from tests.viewer.events import enrolment, grant, insz, issued, key_of, topic_of
+from tests.viewer.events import Publisher, enrolment, grant, insz, issued
 
 pytestmark = pytest.mark.integration
 
@@ -31,24 +31,6 @@ SCHOOL = "200001"
 PUPIL, TEACHER = insz(21), insz(621)
 # each test its own school and people: the topics keep every earlier test's events
 LATER_SCHOOL, LATER_PUPIL, LATER_TEACHER = "200002", insz(22), insz(622)
-
-
-class Publisher:
-    def __init__(self, bootstrap: str) -> None:
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-
-    def publish(self, *events) -> None:
-        for event in events:
-            self.producer.send(
-                topic_of(event),
-                key=key_of(event).encode(),
-                value=event.to_json(),
-                headers=[("event_type", event.type.encode())],
-            )
-        self.producer.flush()
-
-    def close(self) -> None:
-        self.producer.close()
 
 
 @pytest.fixture
@@ -163,4 +145,104 @@ def test_a_change_event_that_does_not_parse_is_rejected_with_its_reason_and_the_
             ),
             timeout=60,
             message="the events after the rejected one folded",
+        )
+
+
+REFUSING = {
+    # out of memory with noeviction: every write refused with OOM
+    "out-of-memory": {"maxmemory-policy": "noeviction", "maxmemory": "1"},
+    # min-replicas-to-write unmet (this Redis has no replica): writes refused with NOREPLICAS
+    "min-replicas-unmet": {"min-replicas-to-write": "1"},
+}
+WRITABLE = {"maxmemory": "0", "maxmemory-policy": "noeviction", "min-replicas-to-write": "0"}
+
+
+@pytest.mark.parametrize("refusal", sorted(REFUSING))
+def test_while_redis_refuses_writes_a_revoked_person_is_denied_within_ten_seconds(
+    viewer_settings, issuer, reports, publisher, redis_db, worker, refusal
+):
+    school = {"out-of-memory": "200003", "min-replicas-unmet": "200004"}[refusal]
+    pupil, revoked, other = (
+        (insz(23), insz(623), insz(624))
+        if refusal == "out-of-memory"
+        else (insz(24), insz(625), insz(626))
+    )
+    report = issued(pupil, 1, valid_from="2024-09-01")
+    reports.publish(report)
+    publisher.publish(
+        enrolment(pupil, school), report, grant(school, revoked), grant(school, other)
+    )
+    page = f"/pupils/{pupil}/report"
+
+    def status(person: str) -> int:
+        return viewer.get(page, headers=issuer.headers(person)).status_code
+
+    with TestClient(create_app(viewer_settings)) as viewer:
+        wait_until(
+            lambda: status(revoked) == 200 and status(other) == 200,
+            timeout=60,
+            message="both teachers see the report",
+        )
+        try:
+            for name, value in REFUSING[refusal].items():
+                redis_db.config_set(name, value)
+            publisher.publish(grant(school, revoked, 2, status="revoked"))
+            wait_until(
+                lambda: status(revoked) == 404,
+                timeout=10,
+                message="the revoked teacher denied while Redis refuses writes",
+            )
+        finally:
+            for name, value in WRITABLE.items():
+                redis_db.config_set(name, value)
+        wait_until(
+            lambda: status(other) == 200,
+            timeout=30,
+            message="the other teacher allowed again once Redis takes writes",
+        )
+        assert status(revoked) == 404
+
+    async def reason() -> str | None:
+        cache = AuthCache.from_url(viewer_settings.redis_url)
+        try:
+            return (await cache.check(revoked, pupil, today())).reason
+        finally:
+            await cache.close()
+
+    assert asyncio.run(reason()) == domain.GRANT_NOT_ACTIVE  # the revocation was folded
+
+
+def test_a_stalled_worker_lets_the_lease_lapse_so_checks_deny_until_it_carries_on(
+    viewer_settings, issuer, reports, publisher, redis_db, worker
+):
+    school, pupil, teacher = "200005", insz(25), insz(627)
+    report = issued(pupil, 1, valid_from="2024-09-01")
+    reports.publish(report)
+    publisher.publish(enrolment(pupil, school), report, grant(school, teacher))
+    page = f"/pupils/{pupil}/report"
+    headers = issuer.headers(teacher)
+
+    with TestClient(create_app(viewer_settings)) as viewer:
+        wait_until(
+            lambda: viewer.get(page, headers=headers).status_code == 200,
+            timeout=60,
+            message="the teacher sees the report",
+        )
+        worker.send_signal(signal.SIGSTOP)  # a worker that stalls renews nothing
+        try:
+            wait_until(
+                lambda: (
+                    viewer.get("/readyz").json().get("problems", {}).get("authorisation cache")
+                    == domain.CACHE_NOT_CURRENT
+                ),
+                timeout=10,
+                message="the lease lapsed while the worker is stalled",
+            )
+            assert viewer.get(page, headers=headers).status_code == 404
+        finally:
+            worker.send_signal(signal.SIGCONT)
+        wait_until(
+            lambda: viewer.get(page, headers=headers).status_code == 200,
+            timeout=30,
+            message="allowed again once the worker carries on",
         )

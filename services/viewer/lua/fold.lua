@@ -1,0 +1,85 @@
+-- Folds one batch of change events. ARGV[3] the mode, ARGV[4] a JSON array of rows:
+--   ["E", pupil, school, version, enrolment, pupil index bucket, enrolment bucket]
+--   ["G", person, school, version, grant, person index bucket]
+--   ["R", pupil, report state to merge in, pupil index bucket]
+--   ["C", pupil, school, report state]   (mode 'school' only: a copy to merge in)
+-- Modes: 'all' (single node: every row whole, the batch atomic; returns the row count);
+-- on Redis Cluster, 'index' (rows of one pupil- or person-index slot: the index entries
+-- and report states; returns the JSON array of "C" rows still owed to schools), then
+-- 'school' (rows of one school's slot: enrolments, grants and report copies).
+local mode = ARGV[3]
+
+local function add_school(index, id, school)
+  -- returns the entry as it is afterwards; one call when the id is new
+  if redis.call('HSETNX', index, id, school) == 1 then return school end
+  local held = redis.call('HGET', index, id)
+  for s in string.gmatch(held, '[^ ]+') do
+    if s == school then return held end
+  end
+  held = held .. ' ' .. school
+  redis.call('HSET', index, id, held)
+  return held
+end
+
+local function newer(hash, field, version, value)
+  if redis.call('HSETNX', hash, field, value) == 1 then return end
+  local held = redis.call('HGET', hash, field)
+  if cjson.decode(held)['v'] >= version then return end
+  redis.call('HSET', hash, field, value)
+end
+
+local function merged(held, incoming)
+  local a = {}
+  if held then a = cjson.decode(held) end
+  local b = cjson.decode(incoming)
+  return cjson.encode({
+    i = newest(list(a, 'i'), list(b, 'i')), w = newest(list(a, 'w'), list(b, 'w'))
+  })
+end
+
+local owed = {}
+local function copy(school, pupil, state)
+  if mode == 'all' then
+    -- the pupil's own state is a superset of any copy: overwrite
+    redis.call('HSET', school_key(school, 'rep'), pupil, state)
+  else
+    table.insert(owed, {'C', pupil, school, state})
+  end
+end
+
+local n = 0
+for _, row in ipairs(cjson.decode(ARGV[4])) do
+  local op = row[1]
+  if op == 'E' then
+    local pupil, school = row[2], row[3]
+    if mode ~= 'school' then
+      local entry = add_school(pupil_index_key(row[6]), pupil, school)
+      if string.find(entry, '+', 1, true) then
+        local state = redis.call('GET', report_key(row[6], pupil))
+        if state then copy(school, pupil, state) end
+      end
+    end
+    if mode ~= 'index' then newer(school_key(school, 'enr:' .. row[7]), pupil, row[4], row[5]) end
+  elseif op == 'G' then
+    local person, school = row[2], row[3]
+    if mode ~= 'index' then newer(school_key(school, 'grant'), person, row[4], row[5]) end
+    if mode ~= 'school' then add_school(person_index_key(row[6]), person, school) end
+  elseif op == 'R' then
+    local pupil = row[2]
+    local own = report_key(row[4], pupil)
+    local state = merged(redis.call('GET', own), row[3])
+    redis.call('SET', own, state)
+    for _, s in ipairs(schools_in(add_school(pupil_index_key(row[4]), pupil, '+'))) do
+      copy(s, pupil, state)
+    end
+  elseif op == 'C' then
+    -- copies from different batches may arrive in any order: merge, never overwrite
+    local rep = school_key(row[3], 'rep')
+    if redis.call('HSETNX', rep, row[2], row[4]) == 0 then
+      redis.call('HSET', rep, row[2], merged(redis.call('HGET', rep, row[2]), row[4]))
+    end
+  end
+  n = n + 1
+end
+if mode == 'index' then return cjson.encode(owed) end
+return n
