@@ -5,7 +5,8 @@
   factor 3 and min.insync.replicas 2; idempotent producers with acks=all.
 - PostgreSQL: the machine's server (started when it is down and this is root), one
   database per service, migrated with Alembic as the production migration job does.
-- Redis: the machine's `redis-server`.
+- Redis: a Redis Cluster of three masters and three replicas from the machine's
+  `redis-server`.
 - Two replicas of every API and every worker, with `IRIS_ENV=production` settings, apart
   from the local OIDC issuer (`IRIS_ALLOW_LOCAL_ISSUER`).
 
@@ -35,6 +36,7 @@ from iris.settings import Settings
 BROKERS = 3
 REPLICAS = 2
 KAFKA_PORT = 29092
+REDIS_PORT = 27001  # six consecutive ports; each cluster bus listens 10,000 higher
 ISSUER_PORT = 8200
 PORT_BASE = 8200  # + the service's dev port's last digit; replica 2 adds 10
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -57,6 +59,7 @@ class Stage(Stack):
 
     users: dict[str, str] = field(default_factory=kafka_users)
     kafka: ApacheKafka | None = None
+    redis: infra.RedisCluster | None = None
 
     @property
     def stage_dir(self) -> Path:
@@ -112,9 +115,17 @@ class Stage(Stack):
         self._start_kafka(env)
         self._databases(env)
         if not env.get("IRIS_REDIS_URL"):
-            redis = infra.start_redis(port_for(env, "redis", 16380), self.stage_dir)
-            self.infra.append(redis)
-            env["IRIS_REDIS_URL"] = redis.url
+            self.redis = infra.start_redis_cluster(self._redis_ports(env), self.stage_dir / "redis")
+            self.infra.append(self.redis)
+            env["IRIS_REDIS_URL"] = self.redis.url
+            self.say(f"IRIS: Redis Cluster, 3 masters and 3 replicas at {self.redis.url}")
+
+    def _redis_ports(self, env: dict[str, str]) -> list[int]:
+        listed = env.get("IRIS_REDIS_PORTS")  # six ports, comma-separated
+        if listed:
+            return [int(p) for p in listed.split(",")]
+        first = port_for(env, "redis", REDIS_PORT)
+        return [first + i for i in range(6)]
 
     def _start_kafka(self, env: dict[str, str]) -> None:
         first = port_for(env, "broker", KAFKA_PORT)

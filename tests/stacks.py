@@ -98,7 +98,7 @@ def stage_stack(database_server: str | None, data_dir: Path) -> Stage:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRIS_")} | {
         "IRIS_DATABASE_URL": database_server,
         "IRIS_BROKER_PORTS": ",".join(str(local.free_port()) for _ in range(stage.BROKERS)),
-        "IRIS_REDIS_PORT": str(local.free_port()),
+        "IRIS_REDIS_PORTS": ",".join(str(p) for p in local.free_cluster_ports(6)),
         **COMMON,
         **free_ports_env(stage.REPLICAS),
     }
