@@ -255,8 +255,8 @@ class TokenVerifier:
             raise AuthError("token is not meant for this service") from exc
         except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
             raise AuthError(f"token rejected: {type(exc).__name__}") from exc
-        if issuer.clients_only and not claims.get("school_id"):
-            raise AuthError("this issuer may only vouch for school-software clients")
+        if issuer.clients_only and not (claims.get("school_id") or claims.get("service")):
+            raise AuthError("this issuer may only vouch for school-software and service clients")
         return Principal.from_claims(claims)
 
 
