@@ -132,7 +132,8 @@ def test_the_chart_runs_every_service_worker_and_migration_of_the_design(which: 
         assert len(workers) == (1 if service in design().consumers else 0), service
         migrations = [j for j in jobs.values() if args(j)[:2] == ["migrate", service]]
         assert len(migrations) == 1, service
-        for workload in apis + workers + migrations:
+        databases = [w for w in workers if service != "viewer"]  # viewer worker: Redis only
+        for workload in apis + databases + migrations:
             assert secret_files(workload)["IRIS_DATABASE_URL"][0] == f"iris-{service}-database"
     topics = [j for j in jobs.values() if args(j) == ["topics"]]
     assert len(topics) == 1
@@ -259,6 +260,8 @@ def test_network_policies_deny_by_default_and_admit_only_the_viewer_api_to_repor
         assert 53 in ports, name
         if "migrate" in name:
             assert ports == {53, 5432}, name
+        if name == "iris-viewer-worker":  # Kafka and Redis, no database
+            assert 5432 not in ports and 6379 in ports, name
 
 
 def test_secrets_are_referenced_as_files_and_never_inlined_or_created() -> None:
@@ -276,7 +279,7 @@ def test_secrets_are_referenced_as_files_and_never_inlined_or_created() -> None:
         secret_files(viewer)
     )
     worker = of_kind("Deployment")["iris-viewer-worker"]
-    assert "IRIS_SERVICE_CLIENT_SECRET" not in secret_files(worker)
+    assert set(secret_files(worker)) == {"IRIS_REDIS_URL"}
     for name in ("iris-reports", "iris-access", "iris-viewer"):
         deployment = of_kind("Deployment")[name]
         assert "IRIS_SESSION_SECRET" in secret_files(deployment), name

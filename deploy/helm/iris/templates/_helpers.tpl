@@ -67,9 +67,12 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{/* The part's secrets as files named like their variables, in /run/secrets. */}}
 {{- define "iris.secrets" -}}
 {{- $s := .root.Values.secrets -}}
+{{- /* the viewer's worker keeps its state in Redis only */}}
+{{- if not (and (eq .service "viewer") (eq .kind "worker")) }}
 - secret:
     name: {{ (index $s.databases .service).name }}
     items: [{key: {{ (index $s.databases .service).key }}, path: IRIS_DATABASE_URL}]
+{{- end }}
 {{- if and .pages (eq .kind "api") }}
 - secret:
     name: {{ $s.sessionSecret.name }}
@@ -138,7 +141,7 @@ enrolment-worker: {egress: [kafka, postgres, identityProvider], calls: [access]}
 reports: {egress: [kafka, postgres, identityProvider], calls: [access]}
 access: {egress: [kafka, postgres, identityProvider], calls: []}
 viewer: {egress: [kafka, postgres, redis, identityProvider], calls: [access, reports]}
-viewer-worker: {egress: [kafka, postgres, redis], calls: []}
+viewer-worker: {egress: [kafka, redis], calls: []}
 migrate: {egress: [postgres], calls: []}
 topics: {egress: [kafka], calls: []}
 {{- end }}
