@@ -37,15 +37,8 @@ def required(command: str, service: str | None) -> list[tuple[str, ...]]:
         needs.append(("IRIS_KAFKA_BOOTSTRAP",))
     # every part of a service keeps its state in the service's database, but the viewer's
     # worker, whose state is the authorisation cache in Redis
-    if (
-        service
-        and command in ("api", "worker", "migrate")
-        and (service, command)
-        != (
-            "viewer",
-            "worker",
-        )
-    ):
+    stateless = (service, command) == ("viewer", "worker")
+    if service and command in ("api", "worker", "migrate") and not stateless:
         needs.append(("IRIS_DATABASE_URL", f"IRIS_{service.upper()}_DATABASE_URL"))
     if command == "api":
         needs.append(("IRIS_FORWARDED_ALLOW_IPS",))
