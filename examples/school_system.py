@@ -20,6 +20,11 @@ With the local stack (`iris dev`) you can also mint one for a try-out:
     python examples/school_system.py --school 123456 --pupil 12030401768 --start 2026-09-01
 
 Tokens are short-lived: fetch a new one before it expires, not per message.
+
+An IRIS deployment's Kafka listener for school systems speaks SASL_SSL (PLAIN): give the
+user the operator made for you in IRIS_KAFKA_USERNAME and its password in
+IRIS_KAFKA_PASSWORD (and the CA file in IRIS_KAFKA_CA_FILE when the certificate is not
+publicly trusted), with --bootstrap kafka.example:9094.
 """
 
 from __future__ import annotations
@@ -84,6 +89,22 @@ def publish(producer: KafkaProducer, token: str, event: dict) -> None:
     future.get(timeout=30)  # raises if the broker did not take it: retry with the same event
 
 
+def kafka_security(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """SASL_SSL settings for kafka-python when IRIS_KAFKA_USERNAME is set; none otherwise
+    (the local stack's broker). The password comes from the environment, never argv."""
+    env = dict(os.environ) if environ is None else environ
+    username = env.get("IRIS_KAFKA_USERNAME")
+    if not username:
+        return {}
+    return {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "PLAIN",
+        "sasl_plain_username": username,
+        "sasl_plain_password": env["IRIS_KAFKA_PASSWORD"],
+        "ssl_cafile": env.get("IRIS_KAFKA_CA_FILE"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -103,7 +124,9 @@ def main() -> None:
     if not args.token:
         parser.error("a token is needed: --token or $IRIS_TOKEN")
 
-    producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", retries=5)
+    producer = KafkaProducer(
+        bootstrap_servers=args.bootstrap, acks="all", retries=5, **kafka_security()
+    )
     if args.start:
         event = enrolment_registered(args.pupil, args.school, args.start, args.end, args.name)
     elif args.end:

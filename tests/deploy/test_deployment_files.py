@@ -393,3 +393,25 @@ def test_the_docker_build_context_installs_every_source_file_and_migration(
     for service in design().services:
         if (context / "services" / service / "api.py").exists():
             assert f"services/{service}/migrations/env.py" in packaged, service
+
+
+def test_the_school_system_example_speaks_sasl_ssl_to_the_compose_listener() -> None:
+    import importlib.util
+
+    from kafka import KafkaProducer
+
+    spec = importlib.util.spec_from_file_location(
+        "school_system", ROOT / "examples" / "school_system.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.kafka_security({}) == {}
+    settings = example.kafka_security(
+        {"IRIS_KAFKA_USERNAME": "school-software-1", "IRIS_KAFKA_PASSWORD": "pw"}
+    )
+    assert set(settings) <= set(KafkaProducer.DEFAULT_CONFIG)
+    listener = rendered_compose()["services"]["kafka"]["environment"]
+    mechanisms = listener["KAFKA_LISTENER_NAME_EXTERNAL_SASL_ENABLED_MECHANISMS"]
+    assert settings["security_protocol"] == "SASL_SSL"
+    assert settings["sasl_mechanism"] in mechanisms.split(",")
