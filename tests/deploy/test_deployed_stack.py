@@ -24,7 +24,7 @@ from kafka import KafkaProducer
 from iris import infra as local
 from iris.auth import SigningKey
 from iris.insz import make_insz
-from tests.deploy.helm import CHART, KUBERNETES_VERSION, tool
+from tests.deploy.helm import CHART, KUBERNETES_VERSION, VALUES, tool
 from tests.deploy.stack import LocalStack, Part, free_port
 from tests.deploy.test_deployment_files import INFRASTRUCTURE_IMAGES, compose
 from tests.infra import Infrastructure
@@ -269,7 +269,7 @@ def test_every_compose_service_starts_with_its_own_environment_and_secrets_and_s
 # --- the Helm chart -------------------------------------------------------------------------
 
 
-def helm_rendered(issuer: Issuer) -> list[dict[str, Any]]:
+def helm_rendered(issuer: Issuer, values: Path | None) -> list[dict[str, Any]]:
     done = subprocess.run(
         [
             tool("helm"),
@@ -286,6 +286,7 @@ def helm_rendered(issuer: Issuer) -> list[dict[str, Any]]:
             f"oidc.jwksUrl={issuer.jwks_url}",
             "--set",
             "kafka.bootstrap=kafka:9092",
+            *(["-f", str(values)] if values else []),
         ],
         capture_output=True,
         text=True,
@@ -309,8 +310,9 @@ def helm_part(workload: dict[str, Any], values: dict[tuple[str, str], str]) -> P
     return Part(workload["metadata"]["name"], args, env, files, port)
 
 
+@pytest.mark.parametrize("which", list(VALUES))
 def test_every_deployment_and_job_the_chart_renders_starts_and_serves(
-    infra: Infrastructure, issuer: Issuer, broker: str, tmp_path: Path
+    infra: Infrastructure, issuer: Issuer, broker: str, tmp_path: Path, which: str
 ) -> None:
     made = cluster_secrets(infra, 14)
     values = {(f"iris-{s}-database", "url"): made[f"{s}_database_url"] for s in SERVICES}
@@ -318,8 +320,9 @@ def test_every_deployment_and_job_the_chart_renders_starts_and_serves(
         ("iris-redis", "url"): made["redis_url"],
         ("iris-session", "secret"): made["session_secret"],
         ("iris-access-signing-key", "access-signing-key.pem"): made["access_signing_key.pem"],
+        ("iris-oidc-client", "secret"): secrets.token_urlsafe(16),  # production values
     }
-    rendered = helm_rendered(issuer)
+    rendered = helm_rendered(issuer, VALUES[which])
     jobs = [d for d in rendered if d["kind"] == "Job"]
     deployments = [d for d in rendered if d["kind"] == "Deployment"]
 
