@@ -25,6 +25,9 @@ A production broker asks for TLS and SASL: the same variables as IRIS's own clie
 (`IRIS_KAFKA_SECURITY_PROTOCOL` such as SASL_SSL, `IRIS_KAFKA_SASL_MECHANISM` such as
 SCRAM-SHA-512, `IRIS_KAFKA_SASL_USERNAME`, `IRIS_KAFKA_SASL_PASSWORD`,
 `IRIS_KAFKA_SSL_CAFILE`) with the credentials your operator gave your school software.
+The listener of the Compose deployment for school systems takes SASL_SSL with PLAIN:
+`IRIS_KAFKA_SECURITY_PROTOCOL=SASL_SSL IRIS_KAFKA_SASL_MECHANISM=PLAIN`, and
+`--bootstrap kafka.example:9094`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ iris schemas [--out DIR]      write the JSON Schema of every event
 iris republish SERVICE        re-emit a service's current state from its database
 iris migrate SERVICE          alembic upgrade head for a service's database
 iris topics                   create the topics with their partitions and compaction
+iris clients add|list|revoke  the access service's service clients (the viewer's credentials)
 iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
@@ -19,7 +20,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from iris import logs
+from iris import logs, startup
 from iris.registry import SERVICES
 from iris.settings import DEFAULT_AUDIENCE, INTERNAL_AUDIENCE, Settings
 
@@ -114,6 +115,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from iris.db import upgrade
 
     spec = SERVICES[args.service]
+    startup.check("migrate", spec.name)
     url = Settings().database_url_for(spec.name)
     deadline = time.monotonic() + args.wait
     while True:
@@ -147,6 +149,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def cmd_topics(_args: argparse.Namespace) -> int:
     from iris.kafka import ensure_topics, wait_for_broker
+
+    startup.check("topics")
 
     async def create() -> list[str]:
         settings = Settings()
@@ -187,6 +191,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     spec = SERVICES[args.service]
+    startup.check("api", spec.name)
     settings = Settings()
     logs.configure(spec.name, settings.log_level)
     app = spec.load("api", "create_app")(settings)
@@ -196,6 +201,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         port=args.port or spec.port,
         log_config=None,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
     )
     return 0
@@ -218,6 +224,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from faust.worker import Worker
 
     spec = SERVICES[args.service]
+    startup.check("worker", spec.name)
     settings = Settings()
     logs.configure(f"{spec.name}-worker", settings.log_level)
     app = spec.load("worker", "app")
@@ -253,6 +260,21 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
         only=args.only,
     )
     return 0
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    from services.access import service_clients
+
+    if args.action == "revoke" and not args.client_id:
+        print("iris clients revoke: name the client to revoke", file=sys.stderr)
+        return 2
+    startup.check("migrate", "access")
+    url = Settings().database_url_for("access")
+    try:
+        return service_clients.command(args.action, args.service, args.client_id, url)
+    except (LookupError, ValueError) as exc:
+        print(f"iris clients: {exc}", file=sys.stderr)
+        return 2
 
 
 def parser() -> argparse.ArgumentParser:
@@ -354,6 +376,12 @@ def parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file", metavar="FILE.csv")
     imp.set_defaults(func=cmd_schools_import)
+
+    cli = sub.add_parser("clients", help="service clients of the access service (the viewer)")
+    cli.add_argument("action", choices=["add", "list", "revoke"])
+    cli.add_argument("client_id", nargs="?", help="revoke: the client to revoke")
+    cli.add_argument("--service", default="viewer", help="add: the service (default viewer)")
+    cli.set_defaults(func=cmd_clients)
 
     top = sub.add_parser("topics", help="create the topics")
     top.set_defaults(func=cmd_topics)

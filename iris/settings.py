@@ -11,12 +11,27 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PrivateAttr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 DEV_ISSUER_PORT = 8100
 SERVICE_PORTS = {"enrolment": 8101, "reports": 8102, "access": 8103, "viewer": 8104}
 DEFAULT_AUDIENCE = "iris"
 INTERNAL_AUDIENCE = "iris-internal"
+
+
+def secrets_dir() -> Path | None:
+    """Where secrets are files named like their variable (`IRIS_SESSION_SECRET`, …):
+    `IRIS_SECRETS_DIR`, else /run/secrets when it exists (Compose and Kubernetes mounts)."""
+    named = os.environ.get("IRIS_SECRETS_DIR")
+    if named:
+        return Path(named)
+    default = Path("/run/secrets")
+    return default if default.is_dir() else None
 
 
 def local_port(name: str, default: int) -> int:
@@ -111,6 +126,11 @@ class Settings(BaseSettings):
         )
     )
     service_token: str | None = None
+    # ... or, in production, the viewer's client credentials at the access service, which
+    # it exchanges for a token at `IRIS_SERVICE_TOKEN_URL` (default `<client issuer>/v1/token`)
+    service_client_id: str | None = None
+    service_client_secret: str | None = None
+    service_token_url: str | None = None
     embed_origins: list[str] = []
     # viewer: the freshness lease's TTL, and how far behind the topics the viewer worker's
     # agents may be (in seconds of arrivals) while it still renews the lease
@@ -126,6 +146,10 @@ class Settings(BaseSettings):
         default_factory=lambda: f"http://127.0.0.1:{local_port('viewer', SERVICE_PORTS['viewer'])}"
     )
 
+    # addresses whose X-Forwarded-* headers uvicorn believes (the TLS proxy or ingress), so
+    # that redirect URIs are https behind it; a comma-separated list, or "*"
+    forwarded_allow_ips: str = "127.0.0.1"
+
     outbox_relay: bool = True
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"
@@ -133,6 +157,19 @@ class Settings(BaseSettings):
     # A faust worker serves /metrics, /healthz and /readyz on this port when set.
     worker_metrics_port: int | None = None
     worker_metrics_interval: float = 5.0  # seconds between consumer-lag measurements
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the secrets folder is looked up when settings are made, not when this is imported
+        files = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir())
+        return init_settings, env_settings, dotenv_settings, files
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
@@ -147,13 +184,20 @@ class Settings(BaseSettings):
 
     def model_post_init(self, _context: object) -> None:
         self._service_database_urls = {
-            name.removeprefix("IRIS_").removesuffix("_DATABASE_URL").lower(): value
-            for name, value in os.environ.items()
-            if name.startswith("IRIS_")
-            and name.endswith("_DATABASE_URL")
+            name.upper().removeprefix("IRIS_").removesuffix("_DATABASE_URL").lower(): value
+            for name, value in {**secret_files(), **os.environ}.items()
+            if name.upper().startswith("IRIS_")
+            and name.upper().endswith("_DATABASE_URL")
             and value
-            and name != "IRIS_DATABASE_URL"
+            and name.upper() != "IRIS_DATABASE_URL"
         }
+
+    @property
+    def token_url(self) -> str | None:
+        """Where the viewer exchanges its client credentials for a token."""
+        if self.service_token_url:
+            return self.service_token_url
+        return self.client_issuer.rstrip("/") + "/v1/token" if self.client_issuer else None
 
     @property
     def jwks_url(self) -> str | None:
@@ -173,3 +217,15 @@ class Settings(BaseSettings):
         path = (self.data_dir / f"{service}.sqlite3").resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
+
+
+def secret_files() -> dict[str, str]:
+    """The secrets folder's files by name, each file's text without the final newline."""
+    folder = secrets_dir()
+    if folder is None or not folder.is_dir():
+        return {}
+    return {
+        p.name: p.read_text().rstrip("\n")
+        for p in folder.iterdir()
+        if p.is_file() and p.name.upper().startswith("IRIS_")
+    }

@@ -29,8 +29,14 @@ from iris.insz import INSZ, InstitutionNumber
 from iris.settings import Settings
 from iris.store import ServiceStore
 from iris.web import CurrentPrincipal, DbSession, create_base_app
-from services.access import clb_api, domain, service, support_api, support_pages
-from services.access.models import AccessRequestRow, AuditRow, ClientRow, Outbox
+from services.access import clb_api, domain, service, service_clients, support_api, support_pages
+from services.access.models import (
+    AccessRequestRow,
+    AuditRow,
+    ClientRow,
+    Outbox,
+    ServiceClientRow,
+)
 from services.access.pages import install_access_pages
 from services.access.throttle import TokenThrottle
 
@@ -536,8 +542,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             answer.headers["Retry-After"] = str(wait)
             return answer
 
-        def authenticate() -> ClientRow | None:
+        def authenticate() -> ClientRow | ServiceClientRow | None:
             with sessions() as session:
+                if session.get(ServiceClientRow, credentials[0]) is not None:
+                    return service_clients.authenticate(session, *credentials)
                 return service.authenticate_client(session, *credentials)
 
         client = await asyncio.to_thread(authenticate)
@@ -547,15 +555,27 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             return oauth_error(401, "invalid_client", "unknown client, wrong secret or revoked")
         throttle.succeeded(client.client_id)
         ttl = settings.access_client_token_ttl_seconds
-        token = mint(
-            key,
-            settings.client_issuer,
-            f"client:{client.client_id}",
-            settings.audience,
-            ttl_seconds=ttl,
-            school_id=client.school_id,
-            client_name=client.name,
-        )
+        if isinstance(client, ServiceClientRow):
+            # a service of the platform: a token for the internal APIs only
+            token = mint(
+                key,
+                settings.client_issuer,
+                f"service:{client.service}",
+                settings.internal_audience,
+                ttl_seconds=ttl,
+                service=client.service,
+                client_id=client.client_id,
+            )
+        else:
+            token = mint(
+                key,
+                settings.client_issuer,
+                f"client:{client.client_id}",
+                settings.audience,
+                ttl_seconds=ttl,
+                school_id=client.school_id,
+                client_name=client.name,
+            )
         CLIENT_TOKENS.labels("issued").inc()
         return JSONResponse(
             {"access_token": token, "token_type": "Bearer", "expires_in": ttl},

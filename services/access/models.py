@@ -91,6 +91,20 @@ class ClientRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ServiceClientRow(Base):
+    """A service of the platform (the viewer) that gets tokens for internal APIs; registered
+    by an operator (`iris clients add`), only a salted hash of its secret is kept."""
+
+    __tablename__ = "access_service_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service: Mapped[str] = mapped_column(String(40), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))  # active/revoked
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditRow(Base):
     """Every change at a school: who did what to which thing, when, before and after."""
 

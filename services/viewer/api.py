@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iris.auth import Principal, dev_issuer_key, mint, verifier_for
+from iris.auth import Principal, verifier_for
 from iris.insz import INSZ, InstitutionNumber, mask_insz
 from iris.settings import Settings
 from iris.store import ServiceStore
@@ -45,6 +45,7 @@ from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.models import Outbox
 from services.viewer.pages import StaffPrincipal, install_viewer_pages
 from services.viewer.recording import AuditRecorder
+from services.viewer.reports_token import ServiceToken, TokenUnavailable
 from services.viewer.visibility import router as visibility_router
 
 SERVICE = "viewer"
@@ -103,31 +104,6 @@ class ViewOut(BaseModel):
     version: int
     channel: str
     viewed_at: datetime
-
-
-class ServiceToken:
-    """The viewer's token for the reports service's internal API."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._minted: tuple[str, float] | None = None
-
-    def __call__(self) -> str:
-        if self.settings.service_token:
-            return self.settings.service_token
-        if self.settings.env == "production":
-            raise RuntimeError("IRIS_SERVICE_TOKEN must be set in production")
-        if self._minted is None or self._minted[1] < time.monotonic():
-            token = mint(
-                dev_issuer_key(self.settings),
-                self.settings.oidc_issuer,
-                "service:viewer",
-                self.settings.internal_audience,
-                ttl_seconds=300,
-                service="viewer",
-            )
-            self._minted = (token, time.monotonic() + 240)
-        return self._minted[0]
 
 
 class ContentCache:
@@ -224,8 +200,8 @@ def create_app(
     store = ServiceStore.open(SERVICE, settings, Outbox)
     sessions, relay = store.sessions, store.relay
     auth_cache = cache or AuthCache.from_url(settings.redis_url)
-    token_for_reports = ServiceToken(settings)
     http = httpx.AsyncClient(timeout=5.0)
+    token_for_reports = ServiceToken(settings, http)
     contents = ContentCache()
     recorder = AuditRecorder(sessions, relay.notify)
 
@@ -283,10 +259,12 @@ def create_app(
     async def fetch_report(report_id: str) -> dict[str, Any]:
         response = await http.get(
             f"{settings.reports_url.rstrip('/')}/internal/reports/{report_id}",
-            headers={"Authorization": f"Bearer {token_for_reports()}"},
+            headers={"Authorization": f"Bearer {await token_for_reports()}"},
         )
         if response.status_code == 404:
             raise ReportGone
+        if response.status_code == 401:
+            token_for_reports.forget()  # refused (a rotated key): the next view fetches anew
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body
@@ -317,7 +295,7 @@ def create_app(
                     person, pupil_id, "report no longer current at the reports service", channel
                 )
                 return denied_page(request)
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, TokenUnavailable) as exc:
                 log.warning("reports service unavailable", extra={"error": type(exc).__name__})
                 return pages.render(request, "unavailable.html", status_code=503)
         if str(report.get("pupil_id")) != pupil_id or report.get("version") != current.version:

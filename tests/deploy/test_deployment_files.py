@@ -1,8 +1,7 @@
 """The deployment files: validated with the tools operators use, and checked against the design.
 
-No Docker engine or cluster is needed: Docker Compose validates and renders the compose
-file offline, hadolint lints the Dockerfile, and kubernetes-validate checks the manifests
-against the Kubernetes schemas it ships.
+No Docker engine is needed: Docker Compose validates and renders the compose file offline
+and hadolint lints the Dockerfile. The Helm chart has its own checks (test_helm_chart.py).
 """
 
 from __future__ import annotations
@@ -18,19 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import kubernetes_validate
-import pytest
 import yaml
 
 from iris.contracts import ACCESS_GRANTS, TOPICS
 from tests.deploy.design import ROOT, design
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-COMPOSE_ENV_EXAMPLE = ROOT / "deploy" / "compose.env.example"
+COMPOSE_ENV_EXAMPLE = ROOT / ".env.example"
 COMPOSE_SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
-KUBERNETES_DIR = ROOT / "deploy" / "kubernetes"
+CADDYFILE = ROOT / "deploy" / "compose" / "Caddyfile"
 DOCKERFILE = ROOT / "Dockerfile"
-KUBERNETES_VERSION = "1.30.0"
+INFRASTRUCTURE_IMAGES = ("apache/", "postgres", "redis", "caddy")
+# never published: metrics, probe details, the API explorer, report content for the viewer
+HIDDEN_PATHS = ("/metrics", "/internal", "/readyz", "/healthz", "/docs", "/redoc", "/openapi.json")
+SECRET_LIKE = re.compile(r"PASSWORD|TOKEN|SECRET(?!S_DIR)|DATABASE_URL|REDIS_URL")
 BUILD_TOOLS = re.compile(
     r"\b(gcc|g\+\+|cc|make|build-essential|clang|cargo|rustc|libpq-dev|python3?-dev)\b"
 )
@@ -66,25 +66,20 @@ def rendered_compose() -> dict[str, Any]:
     return config
 
 
-@cache
-def manifests() -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for path in sorted(KUBERNETES_DIR.glob("*.yaml")):
-        if path.name == "kustomization.yaml":
-            continue
-        for document in yaml.safe_load_all(path.read_text()):
-            if document:
-                found.append((path.name, document))
-    return found
+def iris_services() -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in rendered_compose()["services"].items()
+        if not service.get("image", "").startswith(INFRASTRUCTURE_IMAGES)
+    }
 
 
-def of_kind(kind: str) -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d for _, d in manifests() if d["kind"] == kind}
-
-
-def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
-    return spec
+def mounted_secrets(service: dict[str, Any]) -> dict[str, str]:
+    """A compose service's secrets: file name under /run/secrets -> the secret's name."""
+    return {
+        (s.get("target") or s["source"]).removeprefix("/run/secrets/"): s["source"]
+        for s in service.get("secrets", [])
+    }
 
 
 def stages(dockerfile: str) -> list[list[str]]:
@@ -110,21 +105,16 @@ def test_docker_compose_accepts_the_compose_file_once_every_secret_is_given() ->
     assert result.returncode == 0, result.stderr
 
 
-def test_compose_stops_with_a_message_naming_each_missing_secret() -> None:
+def test_compose_stops_with_a_message_naming_each_missing_variable() -> None:
     result = compose("config", "--quiet", env_file=None)
     assert result.returncode != 0
-    for variable in (
-        "IRIS_OIDC_ISSUER",
-        "POSTGRES_PASSWORD",
-        "ENROLMENT_DB_PASSWORD",
-        "REPORTS_DB_PASSWORD",
-        "ACCESS_DB_PASSWORD",
-        "VIEWER_DB_PASSWORD",
-        "REDIS_PASSWORD",
-        "IRIS_ACCESS_SIGNING_KEY_FILE",
-        "IRIS_VIEWER_SERVICE_TOKEN",
-    ):
+    required = set(re.findall(r"\$\{(IRIS_\w+):\?", COMPOSE_FILE.read_text()))
+    assert {"IRIS_OIDC_ISSUER", "IRIS_VIEWER_HOST", "IRIS_KAFKA_EXTERNAL_HOST"} <= required
+    for variable in required:
         assert f"set {variable}" in result.stderr, variable
+    example = COMPOSE_ENV_EXAMPLE.read_text()
+    for variable in required:
+        assert re.search(rf"^{variable}=.+", example, re.MULTILINE), variable
 
 
 def test_compose_file_matches_the_compose_specification_schema() -> None:
@@ -156,8 +146,11 @@ def test_compose_runs_kafka_in_kraft_mode_with_postgresql_and_redis() -> None:
     init_scripts = [v for v in services["postgres"]["volumes"] if "initdb" in v["target"]]
     assert init_scripts, "PostgreSQL needs the script that creates one database per service"
     script = Path(init_scripts[0]["source"]).read_text()
+    mounted = {s["source"] for s in services["postgres"]["secrets"]}
     for service in design().services:
-        assert re.search(rf"^create {service} ", script, re.MULTILINE), service
+        assert re.search(rf"^create {service}$", script, re.MULTILINE), service
+        # the role's password is the one in the service's database URL
+        assert f"{service}_database_url" in mounted, service
 
 
 def test_compose_runs_every_service_api_worker_and_migration_of_the_design() -> None:
@@ -171,13 +164,14 @@ def test_compose_runs_every_service_api_worker_and_migration_of_the_design() -> 
         depends = services[api[0]]["depends_on"]
         assert depends[migrate[0]]["condition"] == "service_completed_successfully"
         assert depends["topics"]["condition"] == "service_completed_successfully"
-        url = services[migrate[0]]["environment"]["IRIS_DATABASE_URL"]
-        assert services[api[0]]["environment"]["IRIS_DATABASE_URL"] == url
-        assert url.startswith("postgresql://") and url.endswith(f"/{service}")
+        database = f"{service}_database_url"
+        assert mounted_secrets(services[migrate[0]])["IRIS_DATABASE_URL"] == database
+        assert mounted_secrets(services[api[0]])["IRIS_DATABASE_URL"] == database
         workers = [n for n, c in commands.items() if c[:2] == ["worker", service]]
         assert len(workers) == (1 if service in design().consumers else 0), service
         for worker in workers:
-            assert services[worker]["environment"]["IRIS_DATABASE_URL"] == url
+            if service != "viewer":  # the viewer's worker keeps its state in Redis only
+                assert mounted_secrets(services[worker])["IRIS_DATABASE_URL"] == database
             assert services[worker]["environment"]["IRIS_WORKER_METRICS_PORT"]
 
 
@@ -204,13 +198,98 @@ def test_every_long_running_compose_container_has_a_health_check() -> None:
 
 
 def test_every_iris_container_runs_in_production_with_idempotent_producers() -> None:
-    for name, service in rendered_compose()["services"].items():
-        if service.get("image", "").startswith(("apache/", "postgres", "redis")):
-            continue
+    for name, service in iris_services().items():
         env = service["environment"]
         assert env["IRIS_ENV"] == "production", name
         assert env["IRIS_KAFKA_IDEMPOTENCE"] == "true", name
+        assert env["IRIS_SECRETS_DIR"] == "/run/secrets", name
         assert service.get("read_only") is True, name
+
+
+def test_every_secret_reaches_the_services_as_a_file_never_as_a_variable() -> None:
+    config = rendered_compose()
+    declared = set(config["secrets"])
+    for name, service in config["services"].items():
+        for variable, value in (service.get("environment") or {}).items():
+            if variable.endswith("_FILE"):  # a path, as POSTGRES_PASSWORD_FILE
+                assert str(value).startswith("/run/secrets/"), f"{name}: {variable}"
+                continue
+            assert not SECRET_LIKE.search(variable), f"{name}: {variable}"
+            assert not re.search(r"://[^/@\s]*:[^/@\s]*@", str(value)), f"{name}: {variable}"
+        for secret in service.get("secrets", []):
+            assert secret["source"] in declared, f"{name}: {secret['source']}"
+    for name, service in iris_services().items():
+        files = mounted_secrets(service)
+        # a file named like the variable, read through IRIS_SECRETS_DIR
+        assert all(t.startswith("IRIS_") or t.endswith(".pem") for t in files), name
+    viewer = mounted_secrets(config["services"]["viewer"])
+    assert {"IRIS_SERVICE_CLIENT_ID", "IRIS_SERVICE_CLIENT_SECRET", "IRIS_REDIS_URL"} <= set(viewer)
+    for page_service in ("reports", "access", "viewer"):
+        assert "IRIS_SESSION_SECRET" in mounted_secrets(config["services"][page_service])
+    access = config["services"]["access"]
+    key_file = access["environment"]["IRIS_ACCESS_SIGNING_KEY_FILE"]
+    assert key_file == "/run/secrets/" + next(
+        t for t in mounted_secrets(access) if t.endswith(".pem")
+    )
+
+
+def test_the_operations_guide_explains_every_compose_secret() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    for secret in rendered_compose()["secrets"]:
+        assert f"`secrets/{secret}`" in guide, secret
+
+
+def test_the_redis_password_is_read_from_its_secret_not_given_on_a_command_line() -> None:
+    redis = rendered_compose()["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "requirepass" in command and "/run/secrets/redis_password" in command
+    assert "--requirepass" not in command
+    assert not redis.get("environment")
+
+
+def test_only_the_tls_proxy_and_the_school_systems_kafka_listener_publish_ports() -> None:
+    services = rendered_compose()["services"]
+    published = {n: s["ports"] for n, s in services.items() if s.get("ports")}
+    assert set(published) == {"proxy", "kafka"}
+    assert sorted(p["target"] for p in published["proxy"]) == [80, 443]
+    assert [p["target"] for p in published["kafka"]] == [9094]
+    kafka = services["kafka"]["environment"]
+    protocols = dict(
+        pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    assert protocols["EXTERNAL"] == "SASL_SSL"
+    assert "EXTERNAL://:9094" in kafka["KAFKA_LISTENERS"]
+    assert "kafka_jaas.conf" in kafka["KAFKA_OPTS"]
+
+
+def test_the_proxy_serves_tls_from_the_mounted_certificates_and_hides_internal_paths() -> None:
+    proxy = rendered_compose()["services"]["proxy"]
+    mounts = {v["target"]: v for v in proxy["volumes"]}
+    assert mounts["/certs"]["read_only"] is True
+    assert Path(mounts["/etc/caddy/Caddyfile"]["source"]) == CADDYFILE
+    caddy = CADDYFILE.read_text()
+    assert "tls /certs/tls.crt /certs/tls.key" in caddy
+    hidden = re.search(r"@hidden path (.+)", caddy)
+    assert hidden is not None
+    for path in HIDDEN_PATHS:
+        assert path in hidden.group(1).split(), path
+    for service, port in (("enrolment", 8101), ("reports", 8102), ("access", 8103)):
+        assert f"dynamic a {service} {port}" in caddy, service
+    assert "dynamic a viewer 8104" in caddy
+    for name, service in iris_services().items():
+        if (service.get("command") or [""])[0] == "api":
+            env = service["environment"]
+            assert env["IRIS_FORWARDED_ALLOW_IPS"], name
+            assert env["IRIS_ACCESS_URL"].startswith("https://"), name
+            assert env["IRIS_VIEWER_URL"].startswith("https://"), name
+
+
+def test_git_never_takes_an_operators_env_file_secrets_or_certificates() -> None:
+    for path in (".env", "secrets/session_secret", "certs/tls.key"):
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", path], cwd=ROOT, capture_output=True, check=False
+        )
+        assert ignored.returncode == 0, path
 
 
 # --- Dockerfile ---------------------------------------------------------------------------
@@ -254,127 +333,11 @@ def test_the_docker_build_context_holds_only_the_project_source() -> None:
     assert rules[0] == "*"
     assert {r for r in rules if r.startswith("!")} == {
         "!pyproject.toml",
+        "!requirements.lock",
         "!README.md",
         "!iris/",
         "!services/",
     }
-
-
-# --- Kubernetes ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "name, document",
-    manifests(),
-    ids=[f"{file}:{d['kind']}/{d['metadata']['name']}" for file, d in manifests()],
-)
-def test_kubernetes_manifest_is_valid_against_the_kubernetes_schemas(
-    name: str, document: dict[str, Any]
-) -> None:
-    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
-
-
-def test_kustomization_lists_every_manifest() -> None:
-    kustomization = yaml.safe_load((KUBERNETES_DIR / "kustomization.yaml").read_text())
-    files = {p.name for p in KUBERNETES_DIR.glob("*.yaml")} - {"kustomization.yaml"}
-    assert set(kustomization["resources"]) == files
-
-
-def test_kubernetes_runs_every_service_api_worker_and_migration_of_the_design() -> None:
-    deployments = of_kind("Deployment")
-    jobs = of_kind("Job")
-
-    def args(workload: dict[str, Any]) -> list[str]:
-        return list(pod_spec(workload)["containers"][0]["args"])
-
-    for service in design().services:
-        apis = [d for d in deployments.values() if args(d)[:2] == ["api", service]]
-        assert len(apis) == 1, service
-        workers = [d for d in deployments.values() if args(d)[:2] == ["worker", service]]
-        assert len(workers) == (1 if service in design().consumers else 0), service
-        migrations = [j for j in jobs.values() if args(j)[:2] == ["migrate", service]]
-        assert len(migrations) == 1, service
-        for workload in apis + workers + migrations:
-            env = {e["name"]: e for e in pod_spec(workload)["containers"][0]["env"]}
-            ref = env["IRIS_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
-            assert ref["name"] == f"iris-{service}-database"
-    assert [args(j) for j in jobs.values() if args(j)[:1] == ["topics"]] == [["topics"]]
-
-
-def test_kubernetes_probes_readiness_and_liveness_and_bounds_resources() -> None:
-    for name, deployment in of_kind("Deployment").items():
-        for container in pod_spec(deployment)["containers"]:
-            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
-            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
-    for workload in [*of_kind("Deployment").values(), *of_kind("Job").values()]:
-        spec = pod_spec(workload)
-        assert spec["securityContext"]["runAsNonRoot"] is True
-        for container in spec["containers"]:
-            name = f"{workload['metadata']['name']}/{container['name']}"
-            assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
-            assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
-            assert {"cpu", "memory"} <= set(container["resources"]["requests"]), name
-            assert {"cpu", "memory"} <= set(container["resources"]["limits"]), name
-
-
-def test_kubernetes_configuration_runs_production_with_idempotence() -> None:
-    config = of_kind("ConfigMap")["iris-config"]["data"]
-    assert config["IRIS_ENV"] == "production"
-    assert config["IRIS_KAFKA_IDEMPOTENCE"] == "true"
-
-
-def test_kubernetes_secrets_are_referenced_and_never_inlined() -> None:
-    assert not of_kind("Secret"), "Secrets are created by the operator, not kept in the repo"
-    secret_like = re.compile(r"PASSWORD|TOKEN|SECRET|DATABASE_URL|REDIS_URL")
-    config = of_kind("ConfigMap")["iris-config"]["data"]
-    assert not [k for k in config if secret_like.search(k)]
-    for workload in [*of_kind("Deployment").values(), *of_kind("Job").values()]:
-        for container in pod_spec(workload)["containers"]:
-            for env in container.get("env", []):
-                if secret_like.search(env["name"]):
-                    assert "secretKeyRef" in env.get("valueFrom", {}), env["name"]
-
-
-def test_the_viewer_has_a_disruption_budget_and_an_autoscaler() -> None:
-    budget = of_kind("PodDisruptionBudget")["viewer"]
-    viewer_labels = of_kind("Deployment")["viewer"]["spec"]["selector"]["matchLabels"]
-    assert budget["spec"]["selector"]["matchLabels"] == viewer_labels
-    scaler = of_kind("HorizontalPodAutoscaler")["viewer"]
-    assert scaler["spec"]["scaleTargetRef"]["name"] == "viewer"
-    assert scaler["spec"]["minReplicas"] >= 2
-
-
-def test_only_the_viewer_and_the_ingress_reach_the_reports_service() -> None:
-    policies = of_kind("NetworkPolicy")
-    deny = policies["default-deny-ingress"]["spec"]
-    assert deny["podSelector"] == {} and "ingress" not in deny
-    reports_pods = of_kind("Deployment")["reports"]["spec"]["template"]["metadata"]["labels"]
-    port = 8102
-
-    def selects(policy: dict[str, Any]) -> bool:
-        wanted = policy["spec"]["podSelector"].get("matchLabels", {})
-        return all(reports_pods.get(k) == v for k, v in wanted.items())
-
-    sources = []
-    for name, policy in policies.items():
-        if not selects(policy):
-            continue
-        for rule in policy["spec"].get("ingress", []):
-            if any(p["port"] == port for p in rule.get("ports", [])):
-                sources += [(name, s) for s in rule["from"]]
-    in_namespace = [s for _, s in sources if "namespaceSelector" not in s]
-    assert in_namespace == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "viewer"}}}]
-    outside = [s["namespaceSelector"]["matchLabels"] for _, s in sources if s not in in_namespace]
-    # The ingress controller (which routes /v1 only, below) and Prometheus (/metrics shares
-    # the port) are the only other namespaces; /internal also demands the viewer's token.
-    assert sorted(o["kubernetes.io/metadata.name"] for o in outside) == [
-        "ingress-nginx",
-        "monitoring",
-    ]
-    for rule in of_kind("Ingress")["iris"]["spec"]["rules"]:
-        for path in rule["http"]["paths"]:
-            if path["backend"]["service"]["name"] == "reports":
-                assert path["path"] == "/v1" and path["pathType"] == "Prefix"
 
 
 # --- the topics ---------------------------------------------------------------------------
@@ -430,3 +393,33 @@ def test_the_docker_build_context_installs_every_source_file_and_migration(
     for service in design().services:
         if (context / "services" / service / "api.py").exists():
             assert f"services/{service}/migrations/env.py" in packaged, service
+
+
+def test_the_school_system_example_speaks_sasl_ssl_to_the_compose_listener(monkeypatch) -> None:
+    import importlib.util
+
+    from kafka import KafkaProducer
+
+    spec = importlib.util.spec_from_file_location(
+        "school_system", ROOT / "examples" / "school_system.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.connection("k:9094") == {
+        "bootstrap_servers": "k:9094",
+        "security_protocol": "PLAINTEXT",
+    }
+    listener = rendered_compose()["services"]["kafka"]["environment"]
+    mechanisms = listener["KAFKA_LISTENER_NAME_EXTERNAL_SASL_ENABLED_MECHANISMS"].split(",")
+    for name, value in {
+        "IRIS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "IRIS_KAFKA_SASL_MECHANISM": mechanisms[0],
+        "IRIS_KAFKA_SASL_USERNAME": "school-software-1",
+        "IRIS_KAFKA_SASL_PASSWORD": "pw",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = example.connection("k:9094")
+    assert set(settings) <= set(KafkaProducer.DEFAULT_CONFIG)
+    assert settings["security_protocol"] == "SASL_SSL"
+    assert settings["sasl_mechanism"] in mechanisms

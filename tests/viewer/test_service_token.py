@@ -3,14 +3,14 @@ import pytest
 
 from iris.auth import dev_issuer_key
 from iris.settings import Settings
-from services.viewer.api import ServiceToken
+from services.viewer.reports_token import ServiceToken, TokenUnavailable
 
 
-def test_without_a_configured_token_the_viewer_mints_its_own_from_the_development_issuer(
+async def test_without_a_configured_token_the_viewer_mints_its_own_from_the_development_issuer(
     tmp_path,
 ):
     settings = Settings(env="test", data_dir=tmp_path)
-    token = ServiceToken(settings)()
+    token = await ServiceToken(settings)()
     public = dev_issuer_key(settings).jwk()
     claims = jwt.decode(
         token,
@@ -22,17 +22,17 @@ def test_without_a_configured_token_the_viewer_mints_its_own_from_the_developmen
     assert (claims["sub"], claims["service"]) == ("service:viewer", "viewer")
 
 
-def test_a_configured_token_is_used_as_it_is(tmp_path):
+async def test_a_configured_token_is_used_as_it_is(tmp_path):
     settings = Settings(env="test", data_dir=tmp_path, service_token="configured")
-    assert ServiceToken(settings)() == "configured"
+    assert await ServiceToken(settings)() == "configured"
 
 
-def test_production_never_mints_a_token_from_the_development_issuer(tmp_path):
+def test_production_without_client_credentials_names_them_and_mints_nothing(tmp_path):
     settings = Settings(
         env="production",
         data_dir=tmp_path,
         oidc_issuer="https://login.example",
         database_url="postgresql://db.example/iris",
     )
-    with pytest.raises(RuntimeError, match="IRIS_SERVICE_TOKEN"):
-        ServiceToken(settings)()
+    with pytest.raises(TokenUnavailable, match="IRIS_SERVICE_CLIENT_ID"):
+        ServiceToken(settings)
