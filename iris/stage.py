@@ -28,10 +28,11 @@ from sqlalchemy.engine import make_url
 
 from iris import infra, kafka_acls
 from iris.apache_kafka import ApacheKafka, Sasl
-from iris.auth import SigningKey, dev_issuer_key, mint
-from iris.db import normalise_url
+from iris.auth import SigningKey
+from iris.db import make_engine, make_sessionmaker, normalise_url, transaction
 from iris.dev import Stack, port_for
 from iris.settings import Settings
+from services.access import service_clients
 
 BROKERS = 3
 REPLICAS = 2
@@ -84,6 +85,7 @@ class Stage(Stack):
             "IRIS_ALLOW_LOCAL_ISSUER": "true",
             "IRIS_SESSION_SECRET": secrets.token_urlsafe(48),
             "IRIS_ACCESS_SIGNING_KEY_FILE": str(key_file),
+            "IRIS_FORWARDED_ALLOW_IPS": "127.0.0.1",
             "IRIS_KAFKA_IDEMPOTENCE": "true",
             "IRIS_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
             "IRIS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
@@ -170,17 +172,19 @@ class Stage(Stack):
             kafka_acls.apply(admin, kafka_acls.plan())
         finally:
             admin.close()
-        self.env.setdefault("IRIS_SERVICE_TOKEN", self._viewer_service_token(settings))
+        self.env.update(self._viewer_client(settings))
 
-    def _viewer_service_token(self, settings: Settings) -> str:
-        return mint(
-            dev_issuer_key(settings),
-            settings.oidc_issuer,
-            "service:viewer",
-            settings.internal_audience,
-            ttl_seconds=12 * 3600,
-            service="viewer",
-        )
+    def _viewer_client(self, settings: Settings) -> dict[str, str]:
+        """The viewer's service client at the access service, as `iris clients add` makes
+        it: the viewer exchanges it for its token for the reports service."""
+        engine = make_engine(settings.database_url_for("access"))
+        try:
+            with transaction(make_sessionmaker(engine)) as session:
+                row, secret = service_clients.register(session, "viewer")
+                client_id = row.client_id
+        finally:
+            engine.dispose()
+        return {"IRIS_SERVICE_CLIENT_ID": client_id, "IRIS_SERVICE_CLIENT_SECRET": secret}
 
     def _spawn_services(self, ports: dict[str, int], replica: str = "") -> None:
         super()._spawn_services(ports)

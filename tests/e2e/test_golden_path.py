@@ -130,7 +130,7 @@ def test_enrol_report_grant_view_supersede_move_and_revoke(running, http):
     # 4. The teacher sees the report, and school A's software flags the pupil.
     wait_until(
         lambda: shows(running, http, TEACHER_A, content(1)["advice"]),
-        timeout=30,
+        timeout=90,
         message="the teacher to see version 1",
     )
     flagged = listed(running, http, SCHOOL_A, {"Authorization": f"Bearer {token_a}"})
