@@ -396,6 +396,18 @@ class AuthCache:
         schools = await self.client.hget(pupil_index_key(pupil_id), pupil_id)
         return set(text_of(schools).split()) - {HAS_REPORT} if schools else set()
 
+    async def with_report(self, pupil_ids: list[str]) -> set[str]:
+        """Which of these pupils have a report (the mark in the pupil index)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for pupil_id in pupil_ids:
+                pipe.hget(pupil_index_key(pupil_id), pupil_id)
+            found = await pipe.execute()
+        return {
+            pupil_id
+            for pupil_id, schools in zip(pupil_ids, found, strict=True)
+            if schools and HAS_REPORT in text_of(schools).split()
+        }
+
     async def schools_of_person(self, person_id: str, ready: bool = False) -> set[str]:
         """The schools where the person holds (or held) a grant (`ready`: the caller has
         just made sure the cache is ready)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from iris.contracts import (
@@ -24,6 +25,7 @@ from iris.settings import Settings
 from iris.streams import make_faust_app
 from iris.worker_metrics import serve_worker_metrics
 from services.viewer.cache import AuthCache
+from services.viewer.claims import count_registrations_with_report
 from services.viewer.freshness import FoldHealth, LagWatch, keep_current
 from services.viewer.rebuild import VIEWER_REJECTED, keep_ready, parse_change
 
@@ -72,7 +74,9 @@ async def reject(message: Any, reason: str) -> None:
     await rejected.send(key=message.key or b"", value=rejection.to_json())
 
 
-async def fold_stream(stream: Any, topic: str) -> None:
+async def fold_stream(
+    stream: Any, topic: str, after: Callable[[AuthCache, list[Any]], Awaitable[int]] | None = None
+) -> None:
     async for events in stream.take_events(500, within=0.02):
         batch = []
         for e in events:
@@ -90,11 +94,16 @@ async def fold_stream(stream: Any, topic: str) -> None:
                 health.failed(topic)
                 log.warning("folding failed; retrying", extra={"error": repr(exc)})
                 await asyncio.sleep(0.5)
+        if after is not None:
+            try:
+                await after(cache(), batch)
+            except Exception as exc:  # a metric only: never hold the fold back for it
+                log.warning("registrations not counted", extra={"error": repr(exc)})
 
 
 @app.agent(enrolment_changes)
 async def fold_enrolment_changes(stream: Any) -> None:
-    await fold_stream(stream, ENROLMENT_CHANGES.name)
+    await fold_stream(stream, ENROLMENT_CHANGES.name, after=count_registrations_with_report)
 
 
 @app.agent(report_changes)

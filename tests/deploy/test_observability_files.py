@@ -25,6 +25,7 @@ def exposed_metric_names() -> set[str]:
     assert iris.web.HTTP_REQUESTS and iris.worker_metrics.CONSUMER_LAG
     if SERVICES["viewer"].exists:
         importlib.import_module("services.viewer.api")
+        importlib.import_module("services.viewer.claims")
     text = generate_latest(REGISTRY).decode()
     names = set()
     for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE):

@@ -19,6 +19,7 @@ from services.viewer.cache import (
     AuthCache,
     CacheNotReady,
 )
+from services.viewer.claims import REGISTRATIONS_WITH_REPORT, count_registrations_with_report
 from services.viewer.rebuild import rebuild
 from tests.support import wait_until
 from tests.viewer.conftest import flush as flush_all
@@ -256,3 +257,23 @@ def test_the_same_cache_works_through_redis_sentinel(tmp_path, loop):
         loop.run_until_complete(cache.close())
         sentinel.stop()
         master.stop()
+
+
+def counted(school: str) -> float:
+    return REGISTRATIONS_WITH_REPORT.labels(school)._value.get()
+
+
+def test_first_registrations_of_pupils_with_a_report_are_counted_per_school(redis_url, cache, loop):
+    flush(redis_url)
+    reported, unreported = PUPILS[0], PUPILS[1]
+    school, other = SCHOOLS[0], SCHOOLS[1]
+    loop.run_until_complete(cache.fold([issued(reported)]))
+    before = counted(school), counted(other)
+    batch = [
+        enrolment(reported, school),  # first registration of a pupil with a report
+        enrolment(unreported, school),  # no report: not counted
+        enrolment(reported, other, version=2),  # a later version: not a new registration
+    ]
+    loop.run_until_complete(cache.fold(batch))
+    assert loop.run_until_complete(count_registrations_with_report(cache, batch)) == 1
+    assert (counted(school), counted(other)) == (before[0] + 1, before[1])
