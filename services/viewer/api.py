@@ -33,7 +33,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iris.auth import Principal, verifier_for
-from iris.insz import INSZ, InstitutionNumber, mask_insz
+from iris.insz import INSZ, InstitutionNumber, last_two_digits, mask_insz
 from iris.settings import Settings
 from iris.store import ServiceStore
 from iris.ui import install_pages
@@ -248,6 +248,17 @@ def create_app(
     def denied_page(request: Request) -> HTMLResponse:
         return pages.render(request, "denied.html", status_code=404)
 
+    async def pupil_name(pupil_id: str, school_id: str | None) -> str | None:
+        """The name the school registered, for the page's header; the page shows without it
+        when Redis cannot say (the view was already allowed and recorded)."""
+        if school_id is None:
+            return None
+        try:
+            return await auth_cache.registered_name(pupil_id, school_id)
+        except Exception as exc:
+            log.warning("pupil name unavailable", extra={"error": type(exc).__name__})
+            return None
+
     async def deny(person_id: str, pupil_id: str, reason: str, channel: str) -> None:
         log.info("report view denied", extra={"reason": reason})
         REPORT_CHECKS.labels(channel, "denied").inc()
@@ -334,8 +345,8 @@ def create_app(
                 "level_label": _(LEVEL_LABELS[level])
                 if (level := report.get("level")) in LEVEL_LABELS
                 else None,
-                "pupil_name": None,
-                "pupil_masked": mask_insz(pupil_id),
+                "pupil_name": await pupil_name(pupil_id, decision.school_id),
+                "pupil_masked": last_two_digits(pupil_id),
                 "viewer_name": viewer_name,
                 "viewer_masked": mask_insz(person),
                 "role_label": _(ROLE_LABELS.get(decision.role or "", decision.role or "")),

@@ -396,6 +396,12 @@ class AuthCache:
         schools = await self.client.hget(pupil_index_key(pupil_id), pupil_id)
         return set(text_of(schools).split()) - {HAS_REPORT} if schools else set()
 
+    async def registered_name(self, pupil_id: str, school_id: str) -> str | None:
+        """The pupil's name as the school registered it (one read in the school's slot)."""
+        part = f"enr:{bucket(pupil_id, ENROLMENT_BUCKETS)}"
+        raw = await self.client.hget(school_key(school_id, part), pupil_id)
+        return decode_enrolment(raw).display_name if raw else None
+
     async def with_report(self, pupil_ids: list[str]) -> set[str]:
         """Which of these pupils have a report (the mark in the pupil index)."""
         async with self.client.pipeline(transaction=False) as pipe:

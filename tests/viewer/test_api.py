@@ -343,3 +343,14 @@ def test_a_school_that_registers_a_pupil_for_next_school_year_sees_the_report_no
         f"/v1/schools/{next_school}/pupils-with-report", headers=issuer.school_client(next_school)
     )
     assert [p["pupil_id"] for p in listing.json()["pupils"]] == [PUPIL]
+
+
+def test_the_report_page_names_the_pupil_as_the_school_registered_them(
+    viewer, issuer, cache_state, reports
+):
+    cache_state(enrolment(PUPIL, SCHOOL, name="Lotte Peeters"), REPORT, grant(SCHOOL, TEACHER))
+    reports.publish(REPORT, needs="Needs a quiet corner during tests.")
+    page = viewer.get(f"/pupils/{PUPIL}/report", headers=issuer.headers(TEACHER))
+    assert page.status_code == 200
+    assert f"Lotte Peeters (…{PUPIL[-2:]})" in page.text
+    assert PUPIL not in page.text and PUPIL[:6] not in page.text
