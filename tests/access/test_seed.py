@@ -69,6 +69,7 @@ def test_the_demo_world_grants_staff_and_files_one_request_once_however_often_it
             seed.RESPONSIBLE_A.insz,
             "iris",
             school_admin_of=[seed.SPECIAL_SCHOOL],
+            amr=["itsme"],
         )
         refused = httpx.post(
             f"{served.url}/v1/schools/{seed.SPECIAL_SCHOOL}/grants",
