@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -32,15 +34,38 @@ PARTS = ("ingestion", "platform")
 STACKS = ("dev", "stage")
 
 
+_TAKEN: set[int] = set()
+
+
+def spare_port() -> int:
+    """A free port below the kernel's ephemeral range: the stage runs for minutes before
+    its last process binds, and meanwhile its clients' own connections take ephemeral
+    ports, so a free port from that range (`infra.free_port`) may be gone by then."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(max(1024, low - 12000), low)
+        if port in _TAKEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))  # where the metrics servers bind
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
+    return infra.free_port()
+
+
 def free_ports(replicas: int) -> dict[str, str]:
     """Free ports for the engines and for every API, worker and issuer of each replica."""
-    env = {f"IRIS_{name.upper()}_PORT": str(infra.free_port()) for name in ("redis", "issuer")}
+    env = {f"IRIS_{name.upper()}_PORT": str(spare_port()) for name in ("redis", "issuer")}
     for spec in available():
         for replica in range(1, replicas + 1):
             name = spec.name.upper() + ("" if replica == 1 else f"_{replica}")
-            env[f"IRIS_{name}_PORT"] = str(infra.free_port())
+            env[f"IRIS_{name}_PORT"] = str(spare_port())
             if spec.has_worker:
-                env[f"IRIS_{name}_WORKER_METRICS_PORT"] = str(infra.free_port())
+                env[f"IRIS_{name}_WORKER_METRICS_PORT"] = str(spare_port())
     return env
 
 
@@ -55,11 +80,11 @@ def start_stack(data_dir: Path, kind: str = "dev") -> Stack:
     if kind == "stage":
         if not apache_kafka.installed():
             raise RuntimeError("--stack stage needs Apache Kafka (scripts/kafka-broker.sh)")
-        ports = ",".join(str(infra.free_port()) for _ in range(stage.BROKERS))
+        ports = ",".join(str(spare_port()) for _ in range(stage.BROKERS))
         env |= free_ports(stage.REPLICAS) | {"IRIS_BROKER_PORTS": ports}
         stack = Stage(data_dir, env=env, say=say)
     else:
-        env |= free_ports(1) | {"IRIS_BROKER_PORT": str(infra.free_port())}
+        env |= free_ports(1) | {"IRIS_BROKER_PORT": str(spare_port())}
         stack = Stack(data_dir, env=env, say=say)
     try:
         stack.start()
