@@ -153,8 +153,11 @@ async def watch(
     expected: int,
     accept: Callable[[bytes], bool] = lambda _v: True,
     within: float = 1800,
+    idle: float | None = None,
 ) -> dict[str, Any]:
-    """Time the arrival of `expected` accepted messages on `topic` (a progress curve too)."""
+    """Time the arrival of `expected` accepted messages on `topic` (a progress curve too);
+    with `idle`, give up once that many seconds pass without a new one after the first,
+    so that messages which never come end the wait instead of the whole run."""
     consumer = await assigned(options, [topic])
     seen = 0
     first = last = 0.0
@@ -162,6 +165,8 @@ async def watch(
     began = time.perf_counter()
     try:
         while seen < expected and time.perf_counter() - began < within:
+            if idle is not None and seen and time.perf_counter() - last > idle:
+                break
             batches = await consumer.getmany(timeout_ms=200, max_records=20000)
             now = time.perf_counter()
             fresh = sum(accept(r.value) for records in batches.values() for r in records)

@@ -158,7 +158,7 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
         cpu_before = sum(_cpu_seconds(worker.pid) for worker in workers)
         for worker in workers:
             worker.send_signal(signal.SIGCONT)
-    watcher = asyncio.run(kafkabench.watch(kafka, "iris.enrolment.changes", expected))
+    watcher = asyncio.run(kafkabench.watch(kafka, "iris.enrolment.changes", expected, idle=60))
     cpu_used = sum(_cpu_seconds(worker.pid) for worker in workers) - cpu_before
     span = max(watcher["last"] - watcher["first"], 1e-9)
     rate = watcher["seen"] / span
