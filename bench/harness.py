@@ -53,6 +53,7 @@ class Run:
     results: list[Result] = field(default_factory=list)
     series: dict[str, Any] = field(default_factory=dict)  # raw samples for the plots
     only: str | None = None  # the part measured alone (`iris bench run --only`), else all
+    stack: str = "dev"  # `iris dev` or `iris stage` (`iris bench run --stack`)
 
     def add(self, result: Result, **series: Any) -> None:
         self.results.append(result)
@@ -105,8 +106,11 @@ def _git_revision() -> str:
 
 def markdown(run: Run) -> str:
     lines = [
-        f"Benchmarks at scale {run.scale} — {run.started} — {run.machine.get('cpu')}, "
-        f"{run.machine.get('cores')} cores, {run.machine.get('memory_mib', 0) // 1024} GiB",
+        f"Benchmarks at scale {run.scale} on iris {run.stack} — {run.started} — "
+        f"{run.machine.get('cpu')}, {run.machine.get('cores')} cores, "
+        f"{run.machine.get('memory_mib', 0) // 1024} GiB",
+        "",
+        ", ".join(f"{k}: {v}" for k, v in run.infrastructure.items()),
         "",
         "| measurement | figure | baseline (same run) | ratio | target | met |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -123,7 +127,8 @@ def markdown(run: Run) -> str:
 def write(run: Run, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = run.started.replace(":", "").replace("-", "")[:15]
-    suffix = f"-{run.only}" if run.only else ""
+    # a partial run and a run on another stack than `iris dev` keep names of their own
+    suffix = (f"-{run.only}" if run.only else "") + (f"-{run.stack}" if run.stack != "dev" else "")
     name = f"{stamp}-scale{run.scale:g}{suffix}"
     body = asdict(run)
     series = body.pop("series")
@@ -156,7 +161,7 @@ def plot(run: Run, series: dict[str, Any], prefix: Path) -> list[Path]:
         ax.set_xscale("log")
         ax.set_xlabel("latency (ms, log scale)")
         ax.set_ylabel("cumulative share of requests")
-        ax.set_title(f"Latency distributions, scale {run.scale:g}")
+        ax.set_title(f"Latency distributions, scale {run.scale:g}, iris {run.stack}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
@@ -176,7 +181,7 @@ def plot(run: Run, series: dict[str, Any], prefix: Path) -> list[Path]:
                 )
         ax.set_xlabel("seconds")
         ax.set_ylabel("events applied")
-        ax.set_title(f"Rebuild and ingestion progress, scale {run.scale:g}")
+        ax.set_title(f"Rebuild and ingestion progress, scale {run.scale:g}, iris {run.stack}")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()

@@ -12,17 +12,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kafka import KafkaProducer
 
 from bench.dataset import EnrolmentFact
+from iris.kafka import describe_partitions
+
+# Connection options: `iris.kafka.connection_options(settings)` (bootstrap, TLS, SASL).
+Options = dict[str, Any]
 
 
 def publish_enrolments(
-    bootstrap: str, facts: Iterable[EnrolmentFact], token_for: Callable[[str], str]
+    options: Options, facts: Iterable[EnrolmentFact], token_for: Callable[[str], str]
 ) -> tuple[int, float]:
-    """Publish submissions as school software does (kafka-python, token in the header)."""
+    """Publish submissions as school software does (kafka-python, token in the header);
+    `options` connect as school software's Kafka user."""
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
+        **options,
         acks=1,
         linger_ms=20,
         batch_size=256 * 1024,
@@ -63,39 +69,50 @@ def publish_enrolments(
     return count, time.perf_counter() - started
 
 
-async def _assigned(
-    bootstrap: str, topics: list[str], fetch_max_wait_ms: int = 500
+async def partitions_of(
+    options: Options, topics: list[str], within: float = 10
+) -> list[TopicPartition]:
+    """Every partition of `topics`, asked of the cluster; waits while a topic has none yet."""
+    admin = AIOKafkaAdminClient(**options)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + within
+        while True:
+            found = await describe_partitions(admin, topics)
+            if {tp.topic for tp in found} >= set(topics):
+                return found
+            missing = sorted(set(topics) - {tp.topic for tp in found})
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no partitions for {missing}")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+async def assigned(
+    options: Options, topics: list[str], fetch_max_wait_ms: int = 500, latest: bool = False
 ) -> AIOKafkaConsumer:
+    """A consumer assigned every partition of `topics`, at their beginning (or end)."""
+    partitions = await partitions_of(options, topics)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **options,
         fetch_max_wait_ms=fetch_max_wait_ms,
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset="latest" if latest else "earliest",
         max_partition_fetch_bytes=4 << 20,
         fetch_max_bytes=32 << 20,
     )
     await consumer.start()
-    partitions = []
-    for topic in topics:
-        for p in consumer.partitions_for_topic(topic) or await _wait_partitions(consumer, topic):
-            partitions.append(TopicPartition(topic, p))
     consumer.assign(partitions)
-    await consumer.seek_to_beginning(*partitions)
+    if latest:
+        await consumer.seek_to_end(*partitions)
+    else:
+        await consumer.seek_to_beginning(*partitions)
     return consumer
 
 
-async def _wait_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(100):
-        await consumer.topics()
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"topic {topic} has no partitions")
-
-
-async def end_offsets(bootstrap: str, topics: list[str]) -> int:
-    consumer = await _assigned(bootstrap, topics)
+async def end_offsets(options: Options, topics: list[str]) -> int:
+    consumer = await assigned(options, topics)
     try:
         ends = await consumer.end_offsets(list(consumer.assignment()))
         begins = await consumer.beginning_offsets(list(consumer.assignment()))
@@ -105,11 +122,11 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> int:
 
 
 async def plain_read(
-    bootstrap: str, topics: list[str], sizes: dict[str, int] | None = None
+    options: Options, topics: list[str], sizes: dict[str, int] | None = None
 ) -> tuple[int, float]:
     """The baseline: a plain consumer reading topics to their end without processing.
     When `sizes` is given, it receives the bytes of the values read under "bytes"."""
-    consumer = await _assigned(bootstrap, topics)
+    consumer = await assigned(options, topics)
     try:
         assignment = list(consumer.assignment())
         ends = await consumer.end_offsets(assignment)
@@ -131,20 +148,25 @@ async def plain_read(
 
 
 async def watch(
-    bootstrap: str,
+    options: Options,
     topic: str,
     expected: int,
     accept: Callable[[bytes], bool] = lambda _v: True,
     within: float = 1800,
+    idle: float | None = None,
 ) -> dict[str, Any]:
-    """Time the arrival of `expected` accepted messages on `topic` (a progress curve too)."""
-    consumer = await _assigned(bootstrap, [topic])
+    """Time the arrival of `expected` accepted messages on `topic` (a progress curve too);
+    with `idle`, give up once that many seconds pass without a new one after the first,
+    so that messages which never come end the wait instead of the whole run."""
+    consumer = await assigned(options, [topic])
     seen = 0
     first = last = 0.0
     curve: list[tuple[float, int]] = []
     began = time.perf_counter()
     try:
         while seen < expected and time.perf_counter() - began < within:
+            if idle is not None and seen and time.perf_counter() - last > idle:
+                break
             batches = await consumer.getmany(timeout_ms=200, max_records=20000)
             now = time.perf_counter()
             fresh = sum(accept(r.value) for records in batches.values() for r in records)
@@ -160,15 +182,24 @@ async def watch(
 
 
 async def produce_to_consume_ms(
-    bootstrap: str, count: int = 200, fetch_max_wait_ms: int = 100
+    options: Options, count: int = 200, fetch_max_wait_ms: int = 100, replicas: int = 1
 ) -> list[float]:
     """The broker's own latency: a bare message from produce to consume, one at a time,
-    read by a consumer with the platform workers' fetch wait."""
+    acknowledged by every in-sync replica as the platform's producers ask, and read by a
+    consumer with the platform workers' fetch wait. The topic is made for it (brokers
+    that create topics on first use are not assumed)."""
     topic = f"bench.latency.{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
+    admin = AIOKafkaAdminClient(**options)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=replicas)])
+    finally:
+        await admin.close()
+    await partitions_of(options, [topic])  # the cluster knows it before the first send
+    producer = AIOKafkaProducer(**options, acks="all", linger_ms=0)
     await producer.start()
     await producer.send_and_wait(topic, b"warm-up")
-    consumer = await _assigned(bootstrap, [topic], fetch_max_wait_ms=fetch_max_wait_ms)
+    consumer = await assigned(options, [topic], fetch_max_wait_ms=fetch_max_wait_ms)
     samples = []
     try:
         await consumer.getmany(timeout_ms=1000)

@@ -17,11 +17,11 @@ from functools import partial
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from redis import asyncio as aioredis
 
 from bench.dataset import Dataset, GrantFact, ReportFact
-from bench.kafkabench import watch
+from bench.kafkabench import Options, assigned, partitions_of, watch
 from iris.auth import SigningKey, mint
 from iris.insz import make_insz
 from iris.settings import Settings
@@ -213,17 +213,15 @@ async def publish_reports_and_grants(
     return done
 
 
-async def wait_for_viewer(bootstrap: str, group: str = "iris-viewer", within: float = 900) -> float:
+async def wait_for_viewer(
+    options: Options, group: str = "iris-viewer", within: float = 900
+) -> float:
     """Wait until the viewer worker's group has committed the end of every change topic."""
-    topics = [t.name for t in CHANGE_TOPICS]
     started = time.perf_counter()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    partitions = await partitions_of(options, [t.name for t in CHANGE_TOPICS])
+    consumer = AIOKafkaConsumer(**options, group_id=group)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
         while time.perf_counter() - started < within:
             ends = await consumer.end_offsets(partitions)
             behind = 0
@@ -238,11 +236,11 @@ async def wait_for_viewer(bootstrap: str, group: str = "iris-viewer", within: fl
         await consumer.stop()
 
 
-async def wait_for_topics(bootstrap: str, expected: dict[str, int], within: float = 900) -> None:
+async def wait_for_topics(options: Options, expected: dict[str, int], within: float = 900) -> None:
     """Wait until each topic holds at least the expected number of messages, counted by
     reading them (the embedded broker's end offsets can lag behind its last batch)."""
     for topic, count in expected.items():
-        await watch(bootstrap, topic, count, within=within)
+        await watch(options, topic, count, within=within)
 
 
 # -- the authorisation check ----------------------------------------------------------------
@@ -350,6 +348,7 @@ async def http_load(
 
 async def revoke_to_deny(
     urls: dict[str, str],
+    kafka: Options,
     redis_url: str,
     tokens: Tokens,
     pairs: list[tuple[str, str, str]],
@@ -395,7 +394,7 @@ async def revoke_to_deny(
                         ready.append(item)
                         break
                     await asyncio.sleep(0.01)
-            listening = asyncio.create_task(_listen_for_revocations(urls, on_topic))
+            listening = asyncio.create_task(_listen_for_revocations(kafka, on_topic))
             await asyncio.sleep(1.0)  # the listener joins at the end of the topic
 
             async def revoke(item: tuple[str, str, str, str]) -> None:
@@ -433,21 +432,10 @@ async def revoke_to_deny(
     }
 
 
-async def _listen_for_revocations(urls: dict[str, str], seen: dict[str, float]) -> None:
+async def _listen_for_revocations(kafka: Options, seen: dict[str, float]) -> None:
     """Note when each revoked grant's change reaches `iris.access.grants` (relay + broker)."""
-    bootstrap = urls["kafka"]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=20
-    )
-    await consumer.start()
+    consumer = await assigned(kafka, ["iris.access.grants"], fetch_max_wait_ms=20, latest=True)
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition("iris.access.grants", p)
-            for p in consumer.partitions_for_topic("iris.access.grants") or ()
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
         while True:
             batches = await consumer.getmany(timeout_ms=100)
             now = time.perf_counter()

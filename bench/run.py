@@ -1,41 +1,126 @@
-"""`iris bench run`: start the platform on embedded defaults (or on the infrastructure
-named by IRIS_KAFKA_BOOTSTRAP / IRIS_REDIS_URL / IRIS_DATABASE_URL), publish the data set
-through the topics and APIs real clients use, and measure each figure against its
-baseline in the same run. Results go to bench/results/ as JSON, markdown and PNG plots."""
+"""`iris bench run`: start the platform — `iris dev` on embedded defaults (or on the
+infrastructure named by IRIS_KAFKA_BOOTSTRAP / IRIS_REDIS_URL / IRIS_DATABASE_URL), or
+`iris stage` with `--stack stage` — publish the data set through the topics and APIs real
+clients use, and measure each figure against its baseline in the same run. Results go to
+bench/results/ as JSON, markdown and PNG plots."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
+import socket
 import tempfile
 import time
 from pathlib import Path
 
+import redis
+from sqlalchemy.engine import make_url
+
 from bench import harness, kafkabench, platform
 from bench.dataset import Dataset, generate
-from iris import infra
+from iris import apache_kafka, infra, stage
 from iris.auth import dev_issuer_key, mint
-from iris.dev import Stack
+from iris.dev import Stack, dev_broker
+from iris.kafka import connection_options
 from iris.registry import available
+from iris.stage import Stage, connection_options_as
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # What `--only` may name: ingestion alone, or the measurements made on the published
 # reports and grants (rebuild, memory, check, HTTP, revoke), which share one set-up.
 PARTS = ("ingestion", "platform")
+STACKS = ("dev", "stage")
 
 
-def start_stack(data_dir: Path) -> Stack:
-    env = dict(os.environ)
-    for name in ("broker", "redis", "issuer", *(s.name for s in available())):
-        env[f"IRIS_{name.upper()}_PORT"] = str(infra.free_port())
+_TAKEN: set[int] = set()
+
+
+def spare_port() -> int:
+    """A free port below the kernel's ephemeral range: the stage runs for minutes before
+    its last process binds, and meanwhile its clients' own connections take ephemeral
+    ports, so a free port from that range (`infra.free_port`) may be gone by then."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(max(1024, low - 12000), low)
+        if port in _TAKEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))  # where the metrics servers bind
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
+    return infra.free_port()
+
+
+def free_ports(replicas: int) -> dict[str, str]:
+    """Free ports for the engines and for every API, worker and issuer of each replica."""
+    env = {f"IRIS_{name.upper()}_PORT": str(spare_port()) for name in ("redis", "issuer")}
     for spec in available():
-        if spec.has_worker:
-            env[f"IRIS_{spec.name.upper()}_WORKER_METRICS_PORT"] = str(infra.free_port())
+        for replica in range(1, replicas + 1):
+            name = spec.name.upper() + ("" if replica == 1 else f"_{replica}")
+            env[f"IRIS_{name}_PORT"] = str(spare_port())
+            if spec.has_worker:
+                env[f"IRIS_{name}_WORKER_METRICS_PORT"] = str(spare_port())
+    return env
+
+
+def start_stack(data_dir: Path, kind: str = "dev") -> Stack:
+    """`iris dev` (one of everything), or `iris stage` (three SASL brokers with ACLs, a
+    PostgreSQL database per service from the server IRIS_DATABASE_URL names, two replicas
+    of every API and worker), on free ports."""
+    env = dict(os.environ)
     env["IRIS_LOG_LEVEL"] = "WARNING"
-    stack = Stack(data_dir, env=env, say=lambda line: print(f"  {line}", flush=True))
-    stack.start()
+    say = lambda line: print(f"  {line}", flush=True)  # noqa: E731
+    stack: Stack
+    if kind == "stage":
+        if not apache_kafka.installed():
+            raise RuntimeError("--stack stage needs Apache Kafka (scripts/kafka-broker.sh)")
+        ports = ",".join(str(spare_port()) for _ in range(stage.BROKERS))
+        env |= free_ports(stage.REPLICAS) | {"IRIS_BROKER_PORTS": ports}
+        stack = Stage(data_dir, env=env, say=say)
+    else:
+        env |= free_ports(1) | {"IRIS_BROKER_PORT": str(spare_port())}
+        stack = Stack(data_dir, env=env, say=say)
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
     return stack
+
+
+def describe_infrastructure(kind: str, stack: Stack, environ: dict[str, str]) -> dict[str, str]:
+    """Which stack and engines ran: `run.infrastructure` in the results."""
+    settings = stack.settings()
+    version = next(
+        (p.stem.split("-", 1)[1] for p in apache_kafka.libs_dir().glob("kafka_2.13-*.jar")), "?"
+    )
+    if kind == "stage":
+        kafka = f"apache kafka {version} x{stage.BROKERS} (SASL/SCRAM, ACLs)"
+    elif environ.get("IRIS_KAFKA_BOOTSTRAP"):
+        kafka = f"environment ({environ['IRIS_KAFKA_BOOTSTRAP']})"
+    elif dev_broker(environ) == "kafka":
+        kafka = f"apache kafka {version} x1 (KRaft, plaintext)"
+    else:
+        kafka = "embedded tansu"
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        redis_version = client.info("server").get("redis_version", "?")
+    finally:
+        client.close()
+    where = "environment" if environ.get("IRIS_REDIS_URL") else "local redis-server"
+    sql = {make_url(settings.database_url_for(s.name)).get_backend_name() for s in available()}
+    return {
+        "stack": kind,
+        "kafka": kafka,
+        "redis": f"{where} {redis_version}",
+        "sql": ", ".join(sorted(sql)) + (" (a database per service)" if kind == "stage" else ""),
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -60,31 +145,33 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
         )
 
     expected = len(data.enrolments)
-    worker = next(c.process for c in stack.children if c.name == "enrolment-worker")
-    # The worker is paused while the submissions are published, so that it drains a
+    kafka = connection_options(settings)
+    workers = [c.process for c in stack.children if c.name.startswith("enrolment-worker")]
+    # The workers are paused while the submissions are published, so that they drain a
     # backlog as the plain consumer does, instead of following the publisher's pace.
-    worker.send_signal(signal.SIGSTOP)
+    for worker in workers:
+        worker.send_signal(signal.SIGSTOP)
     try:
         published, publish_seconds = kafkabench.publish_enrolments(
-            settings.kafka_bootstrap, data.enrolments, token_for
+            connection_options_as("school", stack, settings), data.enrolments, token_for
         )
     finally:
-        cpu_before = _cpu_seconds(worker.pid)
-        worker.send_signal(signal.SIGCONT)
-    watcher = asyncio.run(
-        kafkabench.watch(settings.kafka_bootstrap, "iris.enrolment.changes", expected)
-    )
-    cpu_used = _cpu_seconds(worker.pid) - cpu_before
+        cpu_before = sum(_cpu_seconds(worker.pid) for worker in workers)
+        for worker in workers:
+            worker.send_signal(signal.SIGCONT)
+    watcher = asyncio.run(kafkabench.watch(kafka, "iris.enrolment.changes", expected, idle=60))
+    cpu_used = sum(_cpu_seconds(worker.pid) for worker in workers) - cpu_before
     span = max(watcher["last"] - watcher["first"], 1e-9)
     rate = watcher["seen"] / span
     plain_count, plain_seconds = asyncio.run(
-        kafkabench.plain_read(settings.kafka_bootstrap, ["iris.enrolment.submitted"])
+        kafkabench.plain_read(kafka, ["iris.enrolment.submitted"])
     )
     plain_rate = plain_count / max(plain_seconds, 1e-9)
     run.add(
         harness.Result(
             key="ingestion",
-            title="Enrolment ingestion, submitted → changes (1 worker)",
+            title="Enrolment ingestion, submitted → changes "
+            f"({len(workers)} worker{'s' if len(workers) > 1 else ''})",
             figure="events/s",
             value=rate,
             baseline="events/s plain consumer",
@@ -98,6 +185,7 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
                 "expected": expected,
                 "plain_events": plain_count,
                 "plain_seconds": plain_seconds,
+                "workers": len(workers),
                 "worker_cpu_seconds": cpu_used,
                 "events_per_worker_cpu_second": watcher["seen"] / max(cpu_used, 1e-9),
                 "load_average": os.getloadavg(),
@@ -119,7 +207,7 @@ def measure_platform(
     revocations: int = 200,
 ) -> None:
     settings = stack.settings()
-    bootstrap = settings.kafka_bootstrap
+    kafka = connection_options(settings)
     tokens = platform.Tokens(dev_issuer_key(settings), settings)
     print("  publishing reports and grants through the HTTP APIs", flush=True)
     published = asyncio.run(platform.publish_reports_and_grants(stack.urls, tokens, data))
@@ -142,15 +230,15 @@ def measure_platform(
         "iris.report.changes": published.reports + published.withdrawals,
         "iris.access.grants": len(published.grants) + published.revoked,
     }
-    asyncio.run(platform.wait_for_topics(bootstrap, expected))
-    waited = asyncio.run(platform.wait_for_viewer(bootstrap))
+    asyncio.run(platform.wait_for_topics(kafka, expected))
+    waited = asyncio.run(platform.wait_for_viewer(kafka))
     print(f"  the viewer worker caught up ({waited:.1f}s after the relays)", flush=True)
 
     # 4 and 6: rebuild from the topics into an empty Redis database, then weigh it
     built = asyncio.run(platform.rebuild_and_memory(settings, data))
     topics = [t.name for t in platform.CHANGE_TOPICS]
     sizes: dict[str, int] = {}
-    plain_count, plain_seconds = asyncio.run(kafkabench.plain_read(bootstrap, topics, sizes))
+    plain_count, plain_seconds = asyncio.run(kafkabench.plain_read(kafka, topics, sizes))
     rate = built["events"] / max(built["seconds"], 1e-9)
     plain_rate = plain_count / max(plain_seconds, 1e-9)
     full_seconds = built["seconds"] / data.scale
@@ -289,12 +377,15 @@ def measure_platform(
 
     # 3: revoke-to-deny against the broker's own produce-to-consume latency
     revoked = asyncio.run(
-        platform.revoke_to_deny(
-            stack.urls | {"kafka": bootstrap}, settings.redis_url, tokens, pairs, revocations
-        )
+        platform.revoke_to_deny(stack.urls, kafka, settings.redis_url, tokens, pairs, revocations)
     )
     broker = asyncio.run(
-        kafkabench.produce_to_consume_ms(bootstrap, revocations, settings.kafka_fetch_max_wait_ms)
+        kafkabench.produce_to_consume_ms(
+            kafka,
+            revocations,
+            settings.kafka_fetch_max_wait_ms,
+            replicas=settings.topic_replication_factor,
+        )
     )
     deny = harness.percentiles(revoked["revoke_to_deny_ms"])
     bare = harness.percentiles(broker)
@@ -338,28 +429,30 @@ def main(
     http_seconds: float | None = None,
     revocations: int = 200,
     only: str | None = None,
+    stack_kind: str = "dev",
 ) -> Path:
-    """Run every measurement, or with `only` one part of them (see PARTS); a partial run
-    writes its results as usual but under names of its own (`latest-quick-<part>.*`), so
-    that the latest figures of the whole suite stay as they were."""
+    """Run every measurement, or with `only` one part of them (see PARTS), on `iris dev`
+    or `iris stage` (see STACKS). A partial run writes its results as usual but under
+    names of its own (`latest-quick-<part>.*`), and so does a run on the stage
+    (`latest-quick-stage.*`), so that the latest figures of the whole suite on `iris dev`
+    stay as they were."""
     if only is not None and only not in PARTS:
         raise ValueError(f"--only takes one of {', '.join(PARTS)}, not {only!r}")
+    if stack_kind not in STACKS:
+        raise ValueError(f"--stack takes one of {', '.join(STACKS)}, not {stack_kind!r}")
     signal.signal(signal.SIGTERM, _stop_on_term)  # so that the platform is stopped too
-    run = harness.Run(scale=scale, machine=harness.describe_machine(), only=only)
+    run = harness.Run(scale=scale, machine=harness.describe_machine(), only=only, stack=stack_kind)
     print(f"IRIS bench at scale {scale:g}: generating the data set", flush=True)
     started = time.perf_counter()
     data = generate(scale, seed)
     run.dataset = data.counts()
     print(f"  {run.dataset} ({time.perf_counter() - started:.1f}s)", flush=True)
     with tempfile.TemporaryDirectory(prefix="iris-bench-") as folder:
-        print("IRIS bench: starting the platform", flush=True)
-        stack = start_stack(Path(folder))
-        run.infrastructure = {
-            "kafka": "environment" if os.environ.get("IRIS_KAFKA_BOOTSTRAP") else "embedded tansu",
-            "redis": "environment" if os.environ.get("IRIS_REDIS_URL") else "local redis-server",
-            "sql": "environment" if os.environ.get("IRIS_DATABASE_URL") else "sqlite",
-        }
+        print(f"IRIS bench: starting the platform (iris {stack_kind})", flush=True)
+        stack = start_stack(Path(folder), stack_kind)
         try:
+            run.infrastructure = describe_infrastructure(stack_kind, stack, dict(os.environ))
+            print(f"  {run.infrastructure}", flush=True)
             print("IRIS bench: measuring", flush=True)
             if only in (None, "ingestion"):
                 measure_ingestion(run, stack, data)

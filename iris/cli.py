@@ -258,6 +258,7 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
         http_seconds=args.http_seconds,
         revocations=args.revocations,
         only=args.only,
+        stack_kind=args.stack,
     )
     return 0
 
@@ -366,6 +367,12 @@ def parser() -> argparse.ArgumentParser:
         "--only",
         choices=["ingestion", "platform"],
         help="run one part alone: ingestion, or platform (every measurement but ingestion)",
+    )
+    brun.add_argument(
+        "--stack",
+        choices=["dev", "stage"],
+        default="dev",
+        help="the platform measured: iris dev (default) or iris stage",
     )
     brun.set_defaults(func=cmd_bench_run)
 

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -31,6 +32,7 @@ from iris.apache_kafka import ApacheKafka, Sasl
 from iris.auth import SigningKey
 from iris.db import make_engine, make_sessionmaker, normalise_url, transaction
 from iris.dev import Stack, port_for
+from iris.kafka import connection_options
 from iris.settings import Settings
 from services.access import service_clients
 
@@ -194,6 +196,22 @@ class Stage(Stack):
                 for spec in self.services
             }
             super()._spawn_services(more, replica=f"-{number}")
+
+
+def connection_options_as(
+    principal: str, stack: Stack, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Kafka connection options as `principal` (`school`, a service, `admin`) on `iris stage`;
+    on a stack without SASL users (`iris dev`), the stack's own connection."""
+    settings = settings or stack.settings()
+    users = getattr(stack, "users", None)
+    if users is None:
+        return connection_options(settings)
+    return connection_options(
+        settings.model_copy(
+            update={"kafka_sasl_username": principal, "kafka_sasl_password": users[principal]}
+        )
+    )
 
 
 def ensure_postgres_running(server: str) -> None:

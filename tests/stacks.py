@@ -16,7 +16,6 @@ from iris import apache_kafka, stage
 from iris import infra as local
 from iris.auth import dev_issuer_key, mint
 from iris.dev import Stack
-from iris.kafka import connection_options
 from iris.registry import available
 from iris.settings import Settings
 from iris.stage import Stage
@@ -44,13 +43,7 @@ class RunningStack:
 
     def kafka(self, principal: str = "admin") -> dict[str, Any]:
         """kafka-python connection settings; on `iris stage`, as that SASL user."""
-        users = getattr(self.stack, "users", None)
-        if users is None:
-            return connection_options(self.settings)
-        as_user = self.settings.model_copy(
-            update={"kafka_sasl_username": principal, "kafka_sasl_password": users[principal]}
-        )
-        return connection_options(as_user)
+        return stage.connection_options_as(principal, self.stack, self.settings)
 
     def log_files(self) -> list[Path]:
         return sorted(self.stack.log_dir.glob("*.log"))
