@@ -15,17 +15,20 @@ State, logs and the generated credentials live under `<data dir>/stage`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from iris import infra, kafka_acls
 from iris.apache_kafka import ApacheKafka, Sasl
@@ -63,6 +66,7 @@ class Stage(Stack):
     users: dict[str, str] = field(default_factory=kafka_users)
     kafka: ApacheKafka | None = None
     redis: infra.RedisCluster | None = None
+    databases: list[tuple[str, str]] = field(default_factory=list)  # (server, name)
 
     @property
     def stage_dir(self) -> Path:
@@ -154,10 +158,20 @@ class Stage(Stack):
         server = env.pop("IRIS_DATABASE_URL", None) or env.get("IRIS_STAGE_POSTGRES_URL")
         server = server or DEFAULT_POSTGRES
         ensure_postgres_running(server)
+        # named after the state folder: two stages on one server never share a database
+        folder = zlib.crc32(str(self.data_dir.resolve()).encode())
         for spec in self.services:
-            env[f"IRIS_{spec.name.upper()}_DATABASE_URL"] = fresh_database(
-                server, f"iris_stage_{spec.name}"
-            )
+            name = f"iris_stage_{spec.name}_{folder:08x}"
+            env[f"IRIS_{spec.name.upper()}_DATABASE_URL"] = fresh_database(server, name)
+            self.databases.append((server, name))
+
+    def stop(self) -> None:
+        """Stop every process, then drop the stage's databases: each start is fresh."""
+        super().stop()
+        for server, name in self.databases:
+            with contextlib.suppress(SQLAlchemyError):  # a server already gone keeps them
+                drop_database(server, name)
+        self.databases.clear()
 
     def _prepare(self, settings: Settings) -> None:
         super()._prepare(settings)
@@ -239,11 +253,20 @@ def _postgres_answers(server: str) -> bool:
         engine.dispose()
 
 
+def drop_database(server: str, name: str) -> None:
+    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def fresh_database(server: str, name: str) -> str:
     """Drop and create database `name` on `server`; its URL."""
+    drop_database(server, name)
     admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return make_url(normalise_url(server)).set(database=name).render_as_string(hide_password=False)
