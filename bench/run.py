@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import redis
 from sqlalchemy.engine import make_url
 
 from bench import harness, kafkabench, platform
@@ -26,6 +25,7 @@ from iris.dev import Stack, dev_broker
 from iris.kafka import connection_options
 from iris.registry import available
 from iris.stage import Stage, connection_options_as
+from services.viewer.scripts import connect
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # What `--only` may name: ingestion alone, or the measurements made on the published
@@ -83,6 +83,12 @@ def start_stack(data_dir: Path, kind: str = "dev") -> Stack:
         ports = ",".join(str(spare_port()) for _ in range(stage.BROKERS))
         env |= free_ports(stage.REPLICAS) | {"IRIS_BROKER_PORTS": ports}
         stack = Stage(data_dir, env=env, say=say)
+        if not env.get("IRIS_REDIS_URL"):
+            # one Redis node: the rebuild and memory measurements use a second database of
+            # the same server, which a cluster does not have
+            redis = infra.start_redis(spare_port(), data_dir)
+            stack.infra.append(redis)
+            env["IRIS_REDIS_URL"] = redis.url
     else:
         env |= free_ports(1) | {"IRIS_BROKER_PORT": str(spare_port())}
         stack = Stack(data_dir, env=env, say=say)
@@ -92,6 +98,18 @@ def start_stack(data_dir: Path, kind: str = "dev") -> Stack:
         stack.stop()
         raise
     return stack
+
+
+async def server_version(url: str) -> str:
+    """The Redis version behind a viewer URL (one node, Sentinel or a cluster)."""
+    client, _cluster = connect(url)
+    try:
+        info = await client.info("server")
+    finally:
+        await client.aclose()
+    if "redis_version" not in info:  # a cluster answers per node
+        info = next(iter(info.values()), {})
+    return str(info.get("redis_version", "?"))
 
 
 def describe_infrastructure(kind: str, stack: Stack, environ: dict[str, str]) -> dict[str, str]:
@@ -108,11 +126,7 @@ def describe_infrastructure(kind: str, stack: Stack, environ: dict[str, str]) ->
         kafka = f"apache kafka {version} x1 (KRaft, plaintext)"
     else:
         kafka = "embedded tansu"
-    client = redis.Redis.from_url(settings.redis_url)
-    try:
-        redis_version = client.info("server").get("redis_version", "?")
-    finally:
-        client.close()
+    redis_version = asyncio.run(server_version(settings.redis_url))
     where = "environment" if environ.get("IRIS_REDIS_URL") else "local redis-server"
     sql = {make_url(settings.database_url_for(s.name)).get_backend_name() for s in available()}
     return {
