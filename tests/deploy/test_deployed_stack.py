@@ -24,6 +24,7 @@ from kafka import KafkaProducer
 from iris import infra as local
 from iris.auth import SigningKey
 from iris.insz import make_insz
+from iris.registry import available
 from tests.deploy.helm import CHART, KUBERNETES_VERSION, VALUES, tool
 from tests.deploy.stack import LocalStack, Part, free_port
 from tests.deploy.test_deployment_files import INFRASTRUCTURE_IMAGES, compose
@@ -33,6 +34,7 @@ from tests.support import Issuer, wait_until
 pytestmark = pytest.mark.integration
 
 SERVICES = ("enrolment", "reports", "access", "viewer")
+WORKERS = tuple(f"{spec.name}-worker" for spec in available() if spec.has_worker)
 SCHOOL, CLB = "310001", "113002"
 RESPONSIBLE = make_insz("1971-02-03", 31)
 TEACHER = make_insz("1984-05-06", 32)
@@ -262,7 +264,7 @@ def test_every_compose_service_starts_with_its_own_environment_and_secrets_and_s
 
     with LocalStack(tmp_path / "parts", {"kafka:9092": broker}).running() as stack:
         urls = bring_up(stack, sorted(jobs, key=lambda j: j.name != "topics"), parts, viewer_client)
-        assert set(urls) == {*SERVICES, "enrolment-worker", "viewer-worker"}
+        assert set(urls) == {*SERVICES, *WORKERS}
         golden_path({s: urls[s] for s in SERVICES}, broker, issuer)
 
 
@@ -341,8 +343,5 @@ def test_every_deployment_and_job_the_chart_renders_starts_and_serves(
     hooks = sorted((helm_part(j, values) for j in jobs), key=lambda j: j.args != ["topics"])
     with LocalStack(tmp_path / "parts", {"kafka:9092": broker}).running() as stack:
         urls = bring_up(stack, hooks, parts, viewer_client)
-        assert set(urls) == {f"iris-{s}" for s in SERVICES} | {
-            "iris-enrolment-worker",
-            "iris-viewer-worker",
-        }
+        assert set(urls) == {f"iris-{s}" for s in (*SERVICES, *WORKERS)}
         golden_path({s: urls[f"iris-{s}"] for s in SERVICES}, broker, issuer)
