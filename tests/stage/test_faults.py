@@ -119,7 +119,8 @@ def test_a_killed_broker_leader_loses_no_submission_and_publishes_each_change_on
     producer = KafkaProducer(
         **staged.kafka("school"), acks="all", enable_idempotence=True, retries=50
     )
-    token = staged.token(f"client:{school}", school_id=school)
+    # as school software holds it: a submission token lives 15 minutes at most
+    token = staged.token(f"client:{school}", school_id=school, ttl_seconds=600)
     header = [("authorization", f"Bearer {token}".encode())]
     headers = {"Authorization": f"Bearer {token}"}
     enrolment = staged.replicas("enrolment")
