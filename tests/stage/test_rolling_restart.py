@@ -18,6 +18,7 @@ def with_one_retry(call: Callable[[str], int], urls: list[str], turn: int) -> in
     """Ask one replica; on failure ask the other once, as a load balancer's retry would."""
     status = 0
     for url in (urls[turn % len(urls)], urls[(turn + 1) % len(urls)]):
+        ATTEMPTS[call] = ATTEMPTS.get(call, 0) + 1
         try:
             status = call(url)
         except httpx.HTTPError:
@@ -25,6 +26,9 @@ def with_one_retry(call: Callable[[str], int], urls: list[str], turn: int) -> in
         if status == 200:
             return status
     return status
+
+
+ATTEMPTS: dict[Callable[[str], int], int] = {}  # requests sent, by kind
 
 
 def test_a_rolling_restart_under_load_fails_no_read_beyond_one_retry_and_loses_nothing(
@@ -83,7 +87,11 @@ def test_a_rolling_restart_under_load_fails_no_read_beyond_one_retry_and_loses_n
     views = http.get(f"{viewers[0]}/v1/pupils/{pupil}/views", headers=responsible).json()
     by_reader = [v for v in views if v["person_id"] == teacher]
     # every page served is one view: the loads' reads and the first successful one
-    assert len(by_reader) == len(reads) + 1, (len(by_reader), len(reads))
+    # No page served goes unrecorded. A request whose answer was lost to a restarting
+    # replica may still have been served and recorded before the retry: never more
+    # records than requests sent.
+    sent = ATTEMPTS.get(read, 0)
+    assert len(reads) + 1 <= len(by_reader) <= sent, (len(by_reader), len(reads), sent)
     print(
         f"\nrolling restart of {len(restarted)} processes: {len(reads)} reads, "
         f"{len(writes)} writes, none failed beyond one retry"
