@@ -54,6 +54,16 @@ def cmd_kafka_acls(args: argparse.Namespace) -> int:
     return 0
 
 
+def token_lifetime(args: argparse.Namespace, settings: Settings) -> int:
+    """`--ttl`, else an hour; a school client's token lives no longer than the enrolment
+    worker accepts for a Kafka submission."""
+    if args.ttl is not None:
+        return int(args.ttl)
+    if args.school_client:
+        return settings.submission_token_max_lifetime_seconds
+    return 3600
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from iris.auth import dev_issuer_key, mint
 
@@ -78,7 +88,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         settings.oidc_issuer,
         subject,
         audience,
-        ttl_seconds=args.ttl,
+        ttl_seconds=token_lifetime(args, settings),
         **claims,
     )
     print(token)
@@ -311,7 +321,9 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--support-network", metavar="NETWORK")
     tok.add_argument("--service", choices=["viewer"], help="a service identity")
     tok.add_argument("--audience")
-    tok.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    tok.add_argument(
+        "--ttl", type=int, help="seconds (default 3600; a school client's: what submissions allow)"
+    )
     tok.set_defaults(func=cmd_token)
 
     sch = sub.add_parser("schemas", help="write the JSON Schema of every event")
