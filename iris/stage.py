@@ -53,6 +53,15 @@ def kafka_users() -> dict[str, str]:
     return {name: secrets.token_urlsafe(18) for name in names}
 
 
+def port_range(env: dict[str, str], name: str, default: int, count: int) -> list[int]:
+    """`IRIS_<NAME>_PORTS` (comma-separated), else `count` ports from `IRIS_<NAME>_PORT`."""
+    listed = env.get(f"IRIS_{name.upper()}_PORTS")
+    if listed:
+        return [int(p) for p in listed.split(",")]
+    first = port_for(env, name, default)
+    return [first + i for i in range(count)]
+
+
 def replica_port(env: dict[str, str], service: str, dev_port: int, replica: int) -> int:
     base = PORT_BASE + dev_port % 100 + 10 * (replica - 1)
     key = service if replica == 1 else f"{service}_{replica}"
@@ -123,27 +132,18 @@ class Stage(Stack):
         self._start_kafka(env)
         self._databases(env)
         if not env.get("IRIS_REDIS_URL"):
-            self.redis = infra.start_redis_cluster(self._redis_ports(env), self.stage_dir / "redis")
+            ports = port_range(env, "redis", REDIS_PORT, 6)
+            self.redis = infra.start_redis_cluster(ports, self.stage_dir / "redis")
             self.infra.append(self.redis)
             env["IRIS_REDIS_URL"] = self.redis.url
             self.say(f"IRIS: Redis Cluster, 3 masters and 3 replicas at {self.redis.url}")
 
-    def _redis_ports(self, env: dict[str, str]) -> list[int]:
-        listed = env.get("IRIS_REDIS_PORTS")  # six ports, comma-separated
-        if listed:
-            return [int(p) for p in listed.split(",")]
-        first = port_for(env, "redis", REDIS_PORT)
-        return [first + i for i in range(6)]
-
     def _start_kafka(self, env: dict[str, str]) -> None:
-        first = port_for(env, "broker", KAFKA_PORT)
-        listed = env.get("IRIS_BROKER_PORTS")  # one port per broker, comma-separated
-        ports = [int(p) for p in listed.split(",")] if listed else None
         self.kafka = ApacheKafka(
             self.stage_dir / "kafka",
             size=BROKERS,
             sasl=Sasl(self.users),
-            ports=ports or [first + i for i in range(BROKERS)],
+            ports=port_range(env, "broker", KAFKA_PORT, BROKERS),
         )
         self.kafka.start()
         self.infra.append(self.kafka)

@@ -49,6 +49,14 @@ def make_faust_app(app_id: str, settings: Settings, **overrides: Any) -> faust.A
     return faust.App(app_id, **options)
 
 
+def raw_topic(app: faust.App, name: str) -> Any:
+    """A topic read and written as bytes: the workers parse and validate values themselves,
+    so that one that does not parse is rejected with its reason instead of stopping them."""
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
 def _limit_fetch_wait(wait_ms: int) -> None:
     """Faust's consumer waits up to 1,500 ms per fetch and offers no setting for it; the
     aiokafka consumer it creates takes the value from this attribute when it starts."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from iris.contracts import ENROLMENT_CHANGES, EnrolmentChanged, describe_error
 from iris.db import make_engine, make_sessionmaker, transaction
 from iris.settings import Settings
-from iris.streams import make_faust_app
+from iris.streams import make_faust_app, raw_topic
 from iris.worker_metrics import serve_worker_metrics
 from services.access import enrolments
 
@@ -26,13 +26,7 @@ log = logging.getLogger(__name__)
 
 settings = Settings()
 app = make_faust_app("iris-access", settings)
-enrolment_changes = app.topic(
-    ENROLMENT_CHANGES.name,
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
+enrolment_changes = raw_topic(app, ENROLMENT_CHANGES.name)
 serve_worker_metrics(app, settings, [ENROLMENT_CHANGES.name])
 _sessions: sessionmaker[Session] | None = None
 

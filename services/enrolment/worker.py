@@ -29,7 +29,7 @@ from iris.contracts import ENROLMENT_SUBMITTED, describe_error
 from iris.db import make_engine, make_sessionmaker
 from iris.outbox import OutboxRelay
 from iris.settings import Settings
-from iris.streams import make_faust_app
+from iris.streams import make_faust_app, raw_topic
 from iris.worker_metrics import serve_worker_metrics
 from services.enrolment import service
 from services.enrolment.models import Outbox
@@ -194,13 +194,7 @@ def apply_batch(
 
 settings = Settings()
 app = make_faust_app("iris-enrolment", settings)
-submitted = app.topic(
-    ENROLMENT_SUBMITTED.name,
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
+submitted = raw_topic(app, ENROLMENT_SUBMITTED.name)
 serve_worker_metrics(app, settings, [ENROLMENT_SUBMITTED.name])
 _sessions: sessionmaker[Session] | None = None
 _verifier: TokenVerifier | None = None

@@ -22,7 +22,7 @@ from iris.contracts import (
     Rejected,
 )
 from iris.settings import Settings
-from iris.streams import make_faust_app
+from iris.streams import make_faust_app, raw_topic
 from iris.worker_metrics import serve_worker_metrics
 from services.viewer.cache import AuthCache
 from services.viewer.claims import count_registrations_with_report
@@ -38,16 +38,10 @@ health = FoldHealth()
 built = asyncio.Event()
 
 
-def _raw_topic(name: str) -> Any:
-    return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
-
-
-enrolment_changes = _raw_topic(ENROLMENT_CHANGES.name)
-report_changes = _raw_topic(REPORT_CHANGES.name)
-access_grants = _raw_topic(ACCESS_GRANTS.name)
-rejected = _raw_topic(VIEWER_REJECTED.name)
+enrolment_changes = raw_topic(app, ENROLMENT_CHANGES.name)
+report_changes = raw_topic(app, REPORT_CHANGES.name)
+access_grants = raw_topic(app, ACCESS_GRANTS.name)
+rejected = raw_topic(app, VIEWER_REJECTED.name)
 
 _cache: AuthCache | None = None
 
