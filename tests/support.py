@@ -10,13 +10,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 
 from iris.auth import SigningKey, mint
-from iris.settings import DEFAULT_AUDIENCE, INTERNAL_AUDIENCE
+from iris.db import make_engine, make_sessionmaker
+from iris.outbox import backlog
+from iris.settings import DEFAULT_AUDIENCE, INTERNAL_AUDIENCE, Settings
 
 T = TypeVar("T")
 
@@ -36,6 +39,16 @@ def wait_until(
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
+
+
+def outbox_sent_all(settings: Settings, service: str) -> bool:
+    """Whether the service's outbox holds no row waiting to be published."""
+    outbox = import_module(f"services.{service}.models").Outbox
+    engine = make_engine(settings.database_url_for(service))
+    try:
+        return backlog(make_sessionmaker(engine), outbox) == 0
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -121,19 +134,47 @@ class TopicReader:
         wait_until(at_end, timeout=timeout, interval=0.0, message=f"the end of {self.topic}")
         return self.messages
 
-    def drain(self, quiet_for: float = 1.0, timeout: float = 30.0) -> list[Message]:
-        """Read until nothing new arrives for `quiet_for` seconds (the end of the log)."""
-        deadline = time.monotonic() + timeout
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            if self.poll():
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet_for:
-                break
-        return self.messages
-
     def close(self) -> None:
         self.consumer.close()
+
+
+class ServiceTopic(TopicReader):
+    """A topic that one service publishes through its outbox."""
+
+    def __init__(self, settings: Settings, service: str, topic: str, **connection: Any) -> None:
+        super().__init__(settings.kafka_bootstrap, topic, **connection)
+        self.settings = settings
+        self.service = service
+
+    def settled(self, timeout: float = 30.0) -> list[Message]:
+        """Everything the service has committed, read off the topic: its outbox has sent every
+        row (a row is marked sent only once the broker acknowledged it), then the topic is
+        read to its end."""
+        wait_until(
+            lambda: outbox_sent_all(self.settings, self.service),
+            timeout=timeout,
+            message=f"the {self.service} outbox to be sent",
+        )
+        return self.read_to_end(timeout=timeout)
+
+
+def consumed(bootstrap: str, group: str, topic: str, timeout: float = 60.0) -> None:
+    """Wait until consumer group `group` has committed every message `topic` holds now.
+    The committed offsets are fetched without joining the group (nothing is assigned)."""
+    reader = TopicReader(bootstrap, topic)
+    group_view = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    try:
+        ends = reader.consumer.end_offsets(reader.partitions)
+
+        def caught_up() -> bool:
+            return all((group_view.committed(tp) or 0) >= end for tp, end in ends.items())
+
+        wait_until(caught_up, timeout=timeout, interval=0.2, message=f"{group} to consume {topic}")
+    finally:
+        group_view.close()
+        reader.close()
 
 
 class Issuer:

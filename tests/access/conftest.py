@@ -21,8 +21,7 @@ from iris.insz import make_insz
 from iris.kafka import ensure_topics
 from iris.settings import Settings
 from services.access.api import create_app
-from tests.infra import Infrastructure
-from tests.support import Issuer, Message, TopicReader, wait_until
+from tests.support import Issuer, Message, ServiceTopic, wait_until
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "access" / "migrations"
 TODAY = date(2026, 11, 28)
@@ -112,8 +111,8 @@ def access(make_settings: Callable[..., Settings], issuer: Issuer) -> Iterator[A
 
 
 @pytest.fixture
-def grants_topic(infra: Infrastructure) -> Iterator[TopicReader]:
-    reader = TopicReader(infra.kafka_bootstrap, ACCESS_GRANTS.name)
+def grants_topic(access: Access) -> Iterator[ServiceTopic]:
+    reader = ServiceTopic(access.settings, "access", ACCESS_GRANTS.name)
     yield reader
     reader.close()
 
@@ -122,11 +121,10 @@ def of_school(messages: list[Message], school: str) -> list[dict[str, Any]]:
     return [m.value for m in messages if m.key and m.key.startswith(f"{school}:")]
 
 
-def published(reader: TopicReader, school: str, count: int) -> list[dict[str, Any]]:
-    """Exactly the school's events once `count` have arrived and the log has gone quiet."""
+def published(reader: ServiceTopic, school: str, count: int) -> list[dict[str, Any]]:
+    """The school's events once `count` have arrived and the outbox has sent everything."""
     reader.read_until(lambda ms: len(of_school(ms, school)) >= count, message=f"{count} events")
-    reader.drain(quiet_for=1.0)
-    return of_school(reader.messages, school)
+    return of_school(reader.settled(), school)
 
 
 def free_port() -> int:

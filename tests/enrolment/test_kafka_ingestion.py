@@ -15,10 +15,11 @@ from kafka import KafkaProducer
 
 from iris.db import upgrade
 from iris.insz import make_insz
+from iris.kafka_acls import WORKER_APPS
 from iris.registry import SERVICES
 from services.enrolment.api import create_app
 from tests.conftest import settings_env
-from tests.support import TopicReader, iris_process
+from tests.support import ServiceTopic, TopicReader, consumed, iris_process
 
 SCHOOL = "52004"
 
@@ -102,7 +103,7 @@ def test_a_thousand_submissions_with_bad_and_duplicate_ones_yield_exactly_the_go
     )
     assert len(submissions) == 1000
 
-    changes = TopicReader(infra.kafka_bootstrap, "iris.enrolment.changes")
+    changes = ServiceTopic(enrolment, "enrolment", "iris.enrolment.changes")
     rejected = TopicReader(infra.kafka_bootstrap, "iris.enrolment.rejected")
     producer = KafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
     for key, value, headers in submissions:
@@ -117,8 +118,10 @@ def test_a_thousand_submissions_with_bad_and_duplicate_ones_yield_exactly_the_go
     rejected.read_until(
         lambda ms: sum(run in (m.key or "") for m in ms) >= 10, timeout=60, message="10 rejects"
     )
-    changes.drain(quiet_for=1.5)
-    rejected.drain(quiet_for=0.5)
+    # the worker has consumed every submission and its outbox has sent every change
+    consumed(infra.kafka_bootstrap, WORKER_APPS["enrolment"], "iris.enrolment.submitted")
+    changes.settled()
+    rejected.read_to_end()
 
     published = ours(changes.messages)
     per_pupil = Counter(m.key for m in published)

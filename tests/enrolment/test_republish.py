@@ -12,7 +12,7 @@ from iris.insz import make_insz
 from iris.registry import SERVICES
 from services.enrolment.api import create_app
 from tests.conftest import settings_env
-from tests.support import TopicReader
+from tests.support import ServiceTopic
 
 SCHOOL = "70021"
 
@@ -22,7 +22,7 @@ def test_republish_queues_every_enrolment_at_its_current_version(make_settings, 
     upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     pupils = [make_insz("2016-08-08", serial) for serial in (11, 12, 13)]
     headers = issuer.school_client(SCHOOL)
-    reader = TopicReader(infra.kafka_bootstrap, "iris.enrolment.changes")
+    reader = ServiceTopic(settings, "enrolment", "iris.enrolment.changes")
     with TestClient(create_app(settings)) as client:
         for pupil in pupils:
             client.post(
@@ -47,8 +47,7 @@ def test_republish_queues_every_enrolment_at_its_current_version(make_settings, 
         assert "queued 3 events" in done.stdout
 
         reader.read_until(lambda ms: sum(m.key in pupils for m in ms) >= 7, message="republished")
-    reader.drain(quiet_for=0.5)
-    republished = [m.value for m in reader.messages if m.key in pupils][4:]
+    republished = [m.value for m in reader.settled() if m.key in pupils][4:]
     assert sorted((e["pupil_id"], e["version"], e["end_date"]) for e in republished) == sorted(
         [(pupils[0], 2, "2027-06-30"), (pupils[1], 1, None), (pupils[2], 1, None)]
     )

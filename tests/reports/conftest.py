@@ -19,7 +19,7 @@ from iris.registry import SERVICES
 from iris.settings import Settings
 from services.reports.api import create_app
 from services.reports.models import Outbox, ReportContent, ReportHead, ReportRow
-from tests.support import Issuer, Message, TopicReader
+from tests.support import Issuer, Message, ServiceTopic
 
 CLB = "105262"
 OTHER_CLB = "105270"
@@ -82,7 +82,7 @@ class Reports:
     clock: Clock
     settings: Settings
     issuer: Issuer
-    reader: TopicReader
+    reader: ServiceTopic
 
     def staff(self, *clbs: str, sub: str = STAFF) -> dict[str, str]:
         return self.issuer.headers(sub, clb_staff_of=list(clbs or (CLB,)))
@@ -145,7 +145,7 @@ def reports_settings(make_settings: Callable[..., Settings]) -> Settings:
 @pytest.fixture
 def reports(reports_settings: Settings, issuer: Issuer) -> Iterator[Reports]:
     clock = Clock(TODAY)
-    reader = TopicReader(reports_settings.kafka_bootstrap, REPORT_CHANGES.name)
+    reader = ServiceTopic(reports_settings, "reports", REPORT_CHANGES.name)
     try:
         with TestClient(create_app(reports_settings, clock=clock)) as client:
             yield Reports(client, clock, reports_settings, issuer, reader)

@@ -142,7 +142,7 @@ def test_twenty_concurrent_issues_get_gapless_versions_and_one_event_each(report
     assert reports.current_version(pupil) == 20
 
     events = reports.events_of(pupil, 20)
-    reports.reader.drain(quiet_for=0.5)
+    reports.reader.settled()
     events = [m.value for m in reports.reader.messages if m.key == pupil]
     assert [e["version"] for e in events] == list(range(1, 21))
     assert [e["sequence"] for e in events] == list(range(1, 21))
