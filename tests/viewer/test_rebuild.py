@@ -17,6 +17,7 @@ from iris.contracts import ACCESS_GRANTS, ENROLMENT_CHANGES, REPORT_CHANGES
 from iris.insz import make_insz
 from iris.kafka import ensure_topics
 from services.viewer import domain
+from services.viewer import rebuild as rebuild_module
 from services.viewer.cache import AuthCache
 from services.viewer.rebuild import keep_ready
 from tests.viewer.conftest import mark_ready
@@ -141,3 +142,44 @@ async def agrees_with(redis_url: str, reference: domain.State) -> None:
                     assert await cache.check(person, pupil, TODAY, school) == expected
     finally:
         await cache.close()
+
+
+def test_a_rebuild_that_cannot_read_a_partition_to_its_end_never_marks_the_cache_ready(
+    infra, viewer_settings, monkeypatch, caplog
+):
+    """The agents committed further than the broker now serves (a stale leader, a lost
+    segment): what lies beyond may be a revocation, so the cache must stay not ready."""
+    pupil, school, person = PUPILS[0], SCHOOLS[0], PERSONS[0]
+    asyncio.run(ensure_topics(viewer_settings, (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GRANTS)))
+    publisher = Publisher(infra.kafka_bootstrap)
+    try:
+        for event in (enrolment(pupil, school, 1, start="2025-09-01"), grant(school, person, 1)):
+            publisher.publish(event)
+    finally:
+        publisher.close()
+
+    async def committed_beyond_the_end(settings: Any, partitions: list[Any]) -> dict[Any, int]:
+        return {partitions[0]: 10**12}
+
+    monkeypatch.setattr(rebuild_module, "agents_committed", committed_beyond_the_end)
+    monkeypatch.setattr(rebuild_module, "STALL_SECONDS", 1.0)
+    client = redis.Redis.from_url(infra.redis_url)
+    client.flushdb()
+
+    async def attempt() -> tuple[bool, domain.Decision]:
+        cache = AuthCache.from_url(infra.redis_url)
+        try:
+            ready = await rebuild_module.rebuild(cache, viewer_settings)
+            return ready, await cache.check(person, pupil, TODAY, school)
+        finally:
+            await cache.close()
+
+    try:
+        with caplog.at_level(logging.WARNING, logger=rebuild_module.__name__):
+            ready, decision = asyncio.run(attempt())
+    finally:
+        client.flushdb()
+        client.close()
+    assert ready is False
+    assert decision == domain.Decision(False, domain.CACHE_NOT_READY)
+    assert "rebuild abandoned" in caplog.text
