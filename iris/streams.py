@@ -6,9 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.transport import drivers
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from iris.kafka import ssl_context
 from iris.settings import Settings
+
+IDEMPOTENT_SCHEME = "kafka+idempotent"
+
+
+class IdempotentProducer(faust_aiokafka.Producer):
+    """Faust's producer, idempotent outside transactions too: faust asks for idempotence
+    only for exactly-once processing, but a worker's own messages (the enrolment worker's
+    rejections) must not be doubled when a broker retries a send."""
+
+    def _settings_extra(self) -> Any:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class IdempotentTransport(faust_aiokafka.Transport):
+    Producer = IdempotentProducer
+
+
+# faust picks its transport by the broker URL's scheme
+drivers.TRANSPORTS.aliases.setdefault(IDEMPOTENT_SCHEME, f"{__name__}:IdempotentTransport")
 
 
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -29,8 +50,10 @@ def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | No
 def make_faust_app(app_id: str, settings: Settings, **overrides: Any) -> faust.App:
     datadir = settings.data_dir / "faust" / app_id
     datadir.mkdir(parents=True, exist_ok=True)
+    # the embedded broker has no idempotent producer (IRIS_KAFKA_IDEMPOTENCE=false there)
+    scheme = IDEMPOTENT_SCHEME if settings.kafka_idempotence else "kafka"
     options: dict[str, Any] = {
-        "broker": [f"kafka://{h}" for h in settings.kafka_bootstrap.split(",")],
+        "broker": [f"{scheme}://{h}" for h in settings.kafka_bootstrap.split(",")],
         "broker_credentials": broker_credentials(settings),
         "store": "memory://",
         "datadir": str(datadir),
