@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from iris.errors import RuleBroken
 from iris.settings import Settings
 from iris.ui import i18n
 from iris.ui.home import home_router
@@ -44,6 +45,7 @@ from iris.ui.session import (
     session_access_token,
 )
 from iris.ui.signin import signin_router
+from iris.web import rule_broken_answer
 
 __all__ = [
     "CsrfProtected",
@@ -71,7 +73,8 @@ def install_pages(
 
     Adds: the session cookie middleware, /static/iris, /language/{code},
     /auth/login|callback|logout when `signin`, the home page `/` when `home`,
-    and HTML error pages for browsers (APIs keep their JSON `{"detail": ...}`).
+    and HTML error pages for browsers, also for a rule broken (`iris.errors`) that no
+    form showed (APIs keep their JSON answers).
     `app.state.verifier` must be set (it verifies the signed-in person's token).
     """
     pages = Pages(template_dirs)
@@ -91,12 +94,7 @@ def install_pages(
             status_code=303,
         )
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if not wants_html(request):
-            return JSONResponse(
-                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-            )
+    async def error_page(request: Request, status: int) -> Response:
         _ = i18n.gettext_for(request).gettext
         titles = {
             403: _("Not allowed"),
@@ -111,14 +109,31 @@ def install_pages(
             request,
             "error.html",
             {
-                "title": titles.get(exc.status_code, _("Something went wrong")),
-                "message": messages.get(exc.status_code, _("Please try again later.")),
+                "title": titles.get(status, _("Something went wrong")),
+                "message": messages.get(status, _("Please try again later.")),
             },
-            status_code=exc.status_code,
+            status_code=status,
         )
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not wants_html(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        return await error_page(request, exc.status_code)
+
+    async def rule_broken(request: Request, exc: Exception) -> Response:
+        """A rule broken that no form showed next to its field: the JSON answer of every
+        API, or for a browser the error page of its status."""
+        assert isinstance(exc, RuleBroken)
+        if not wants_html(request):
+            return rule_broken_answer(exc)
+        return await error_page(request, exc.status)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RuleBroken, rule_broken)
     return pages
 
 

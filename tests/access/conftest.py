@@ -21,6 +21,7 @@ from iris.insz import make_insz
 from iris.kafka import ensure_topics
 from iris.settings import Settings
 from services.access.api import create_app
+from services.access.bootstrap import AccessDeps, bootstrap
 from tests.infra import Infrastructure
 from tests.support import Issuer, Message, TopicReader, wait_until
 
@@ -64,6 +65,7 @@ class Access:
     settings: Settings
     clock: Clock
     issuer: Issuer
+    deps: AccessDeps
 
     responsible_id = make_insz("1970-01-01", 900)
 
@@ -107,8 +109,9 @@ def access_settings(make_settings: Callable[..., Settings], **overrides: Any) ->
 def access(make_settings: Callable[..., Settings], issuer: Issuer) -> Iterator[Access]:
     settings = access_settings(make_settings)
     clock = Clock()
-    with TestClient(create_app(settings, clock=clock)) as client:
-        yield Access(client, settings, clock, issuer)
+    deps = bootstrap(settings, clock)
+    with TestClient(create_app(deps=deps)) as client:
+        yield Access(client, settings, clock, issuer, deps)
 
 
 @pytest.fixture
