@@ -88,53 +88,59 @@ def install_pages(
     if home:
         app.include_router(home_router(pages))
 
-    async def sign_in_first(request: Request, _exc: Exception) -> Response:
-        return RedirectResponse(
-            str(request.url_for("auth_login").include_query_params(next=_here(request))),
-            status_code=303,
-        )
-
-    async def error_page(request: Request, status: int) -> Response:
-        _ = i18n.gettext_for(request).gettext
-        titles = {
-            403: _("Not allowed"),
-            404: _("Page not found"),
-        }
-        messages = {
-            403: _("You may not do this, or the form had expired. Go back, reload and try again."),
-            404: _("This page does not exist."),
-        }
-        return await run_in_threadpool(
-            pages.render,
-            request,
-            "error.html",
-            {
-                "title": titles.get(status, _("Something went wrong")),
-                "message": messages.get(status, _("Please try again later.")),
-            },
-            status_code=status,
-        )
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if not wants_html(request):
-            return JSONResponse(
-                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-            )
-        return await error_page(request, exc.status_code)
-
-    async def rule_broken(request: Request, exc: Exception) -> Response:
-        """A rule broken that no form showed next to its field: the JSON answer of every
-        API, or for a browser the error page of its status."""
-        assert isinstance(exc, RuleBroken)
-        if not wants_html(request):
-            return rule_broken_answer(exc)
-        return await error_page(request, exc.status)
-
-    app.add_exception_handler(SignInRequired, sign_in_first)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RuleBroken, rule_broken)
+    app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RuleBroken, _rule_broken)
     return pages
+
+
+async def _sign_in_first(request: Request, _exc: Exception) -> Response:
+    return RedirectResponse(
+        str(request.url_for("auth_login").include_query_params(next=_here(request))),
+        status_code=303,
+    )
+
+
+async def _error_page(request: Request, status: int) -> Response:
+    """The shared error page for `status`, in the visitor's language."""
+    pages: Pages = request.app.state.pages
+    _ = i18n.gettext_for(request).gettext
+    titles = {
+        403: _("Not allowed"),
+        404: _("Page not found"),
+    }
+    messages = {
+        403: _("You may not do this, or the form had expired. Go back, reload and try again."),
+        404: _("This page does not exist."),
+    }
+    return await run_in_threadpool(
+        pages.render,
+        request,
+        "error.html",
+        {
+            "title": titles.get(status, _("Something went wrong")),
+            "message": messages.get(status, _("Please try again later.")),
+        },
+        status_code=status,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if not wants_html(request):
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+    return await _error_page(request, exc.status_code)
+
+
+async def _rule_broken(request: Request, exc: Exception) -> Response:
+    """A rule broken that no form showed next to its field: the JSON answer of every
+    API, or for a browser the error page of its status."""
+    assert isinstance(exc, RuleBroken)
+    if not wants_html(request):
+        return rule_broken_answer(exc)
+    return await _error_page(request, exc.status)
 
 
 def _here(request: Request) -> str:

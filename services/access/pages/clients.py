@@ -12,7 +12,7 @@ from iris.ui import CsrfProtected, PagePrincipal
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from services.access import service
-from services.access.pages.shared import Page, PageDep, form_values, run, school_of
+from services.access.pages.shared import Page, PageDep, form_text, form_values, run, school_of
 from services.access.routes.clients import ClientIn
 
 router = APIRouter()
@@ -24,12 +24,7 @@ class ClientForm(ClientIn):
     @field_validator("name", mode="before")
     @classmethod
     def _name(cls, value: Any) -> str:
-        text = str(value or "").strip()
-        if not text:
-            raise ValueError(N_("Give the school software a name."))
-        if len(text) > 200:
-            raise ValueError(N_("This text is too long."))
-        return text
+        return form_text(value, N_("Give the school software a name."), 200)
 
 
 def clients_list(

@@ -18,6 +18,7 @@ from services.access.pages.shared import (
     Page,
     PageDep,
     form_date,
+    form_text,
     form_values,
     rule_message,
     run,
@@ -43,12 +44,7 @@ class RejectForm(RejectIn):
     @field_validator("reason", mode="before")
     @classmethod
     def _reason(cls, value: Any) -> str:
-        text = str(value or "").strip()
-        if not text:
-            raise ValueError(N_("Give the reason the support network will read."))
-        if len(text) > 1000:
-            raise ValueError(N_("This text is too long."))
-        return text
+        return form_text(value, N_("Give the reason the support network will read."), 1000)
 
 
 def request_view(row: AccessRequestRow) -> dict[str, Any]:

@@ -71,6 +71,16 @@ def blank_to_none(value: Any) -> Any:
     return None if value is None or str(value).strip() == "" else value
 
 
+def form_text(value: Any, missing: str, max_length: int) -> str:
+    """A text field stripped, with the page's own message when it is empty (`missing`)."""
+    text = str(value or "").strip()
+    if not text:
+        raise ValueError(missing)
+    if len(text) > max_length:
+        raise ValueError(N_("This text is too long."))
+    return text
+
+
 def form_date(value: Any) -> date | None:
     """A date field as posted (YYYY-MM-DD), None when left empty; the page's own message
     for anything else."""

@@ -7,17 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from iris.web import CurrentPrincipal
 from services.access import service
 from services.access.deps import Repository, SchoolId, responsible_at
-from services.access.models import AuditRow
 
 router = APIRouter(tags=["audit"])
 
 
 class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: datetime
     actor: str
     action: str
@@ -26,17 +27,11 @@ class AuditOut(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
 
-
-def audit_out(row: AuditRow) -> AuditOut:
-    return AuditOut(
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        subject=row.subject,
-        person_id=row.person_id,
-        before=json.loads(row.before) if row.before else None,
-        after=json.loads(row.after) if row.after else None,
-    )
+    @field_validator("before", "after", mode="before")
+    @classmethod
+    def _recorded(cls, value: Any) -> Any:
+        """The audit table keeps both sides as JSON text."""
+        return json.loads(value) if isinstance(value, str) else value
 
 
 @router.get("/v1/schools/{school_id}/audit", response_model=list[AuditOut])
@@ -48,4 +43,4 @@ def read_audit(
 ) -> list[AuditOut]:
     """Every change at the school, newest first: who, what, when, before and after."""
     responsible_at(principal, school_id)
-    return [audit_out(r) for r in service.audit_at(repo, school_id, limit)]
+    return [AuditOut.model_validate(r) for r in service.audit_at(repo, school_id, limit)]

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from iris.web import CurrentPrincipal
 from services.access import service
 from services.access.deps import Deps, Repository, SchoolId, responsible_at
-from services.access.models import ClientRow
 
 router = APIRouter(tags=["school software"])
 
@@ -24,6 +23,8 @@ class ClientIn(BaseModel):
 
 
 class ClientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     client_id: str
     school_id: str
     name: str
@@ -36,17 +37,6 @@ class NewClientOut(ClientOut):
     client_secret: str = Field(description="shown once; only a hash of it is kept")
 
 
-def client_out(row: ClientRow) -> ClientOut:
-    return ClientOut(
-        client_id=row.client_id,
-        school_id=row.school_id,
-        name=row.name,
-        status=row.status,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
-
-
 @router.post("/v1/schools/{school_id}/clients", response_model=NewClientOut, status_code=201)
 def register_client(
     school_id: SchoolId, body: ClientIn, principal: CurrentPrincipal, deps: Deps
@@ -56,7 +46,7 @@ def register_client(
     row, secret = deps.write(
         lambda repo: service.register_client(repo, school_id, body.name, actor)
     )
-    return NewClientOut(**client_out(row).model_dump(), client_secret=secret)
+    return NewClientOut(**ClientOut.model_validate(row).model_dump(), client_secret=secret)
 
 
 @router.get("/v1/schools/{school_id}/clients", response_model=list[ClientOut])
@@ -65,7 +55,7 @@ def list_clients(
 ) -> list[ClientOut]:
     """The school's software clients (never their secrets)."""
     responsible_at(principal, school_id)
-    return [client_out(r) for r in service.clients_at(repo, school_id)]
+    return [ClientOut.model_validate(r) for r in service.clients_at(repo, school_id)]
 
 
 @router.post("/v1/schools/{school_id}/clients/{client_id}/revoke", response_model=ClientOut)
@@ -74,6 +64,5 @@ def revoke_client(
 ) -> ClientOut:
     """Revoke a client: its secret buys no more tokens."""
     actor = responsible_at(principal, school_id)
-    return client_out(
-        deps.write(lambda repo: service.revoke_client(repo, school_id, client_id, actor))
-    )
+    row = deps.write(lambda repo: service.revoke_client(repo, school_id, client_id, actor))
+    return ClientOut.model_validate(row)

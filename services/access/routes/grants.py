@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from iris.contracts import IsoDate
 from iris.insz import INSZ
@@ -32,6 +32,8 @@ class GrantIn(BaseModel):
 
 
 class GrantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     grant_id: str
     school_id: str
     person_id: str
@@ -41,22 +43,18 @@ class GrantOut(BaseModel):
     valid_until: date
     status: str
     version: int
-    changed: bool = Field(description="false when the request repeated the grant as it stood")
+    changed: bool = Field(
+        False, description="false when the request repeated the grant as it stood"
+    )
+
+    @field_validator("grant_id", mode="before")
+    @classmethod
+    def _grant_id(cls, value: Any) -> str:
+        return str(value)
 
 
 def grant_out(grant: domain.Grant, changed: bool = False) -> GrantOut:
-    return GrantOut(
-        grant_id=str(grant.grant_id),
-        school_id=grant.school_id,
-        person_id=grant.person_id,
-        role=grant.role,
-        pupil_ids=list(grant.pupil_ids) if grant.pupil_ids is not None else None,
-        valid_from=grant.valid_from,
-        valid_until=grant.valid_until,
-        status=grant.status,
-        version=grant.version,
-        changed=changed,
-    )
+    return GrantOut.model_validate(grant).model_copy(update={"changed": changed})
 
 
 def save_grant(deps: Deps, school_id: str, body: GrantIn, actor: str) -> service.Outcome:

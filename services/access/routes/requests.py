@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from iris.auth import Principal
 from iris.contracts import IsoDate
@@ -48,6 +48,8 @@ class RejectIn(BaseModel):
 
 
 class AccessRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     request_id: str
     school_id: str
     support_network: str
@@ -61,22 +63,15 @@ class AccessRequestOut(BaseModel):
     decided_at: datetime | None
     grant: GrantOut | None = None
 
+    @field_validator("pupil_ids", mode="before")
+    @classmethod
+    def _pupils(cls, value: Any) -> Any:
+        """The table keeps the pupils as JSON text."""
+        return json.loads(value) if isinstance(value, str) else value
+
 
 def request_out(row: AccessRequestRow, grant: GrantOut | None = None) -> AccessRequestOut:
-    return AccessRequestOut(
-        request_id=row.request_id,
-        school_id=row.school_id,
-        support_network=row.support_network,
-        person_id=row.person_id,
-        pupil_ids=json.loads(row.pupil_ids),
-        motivation=row.motivation,
-        status=row.status,
-        reason=row.reason,
-        grant_id=row.grant_id,
-        created_at=row.created_at,
-        decided_at=row.decided_at,
-        grant=grant,
-    )
+    return AccessRequestOut.model_validate(row).model_copy(update={"grant": grant})
 
 
 def network_of(principal: Principal) -> str:

@@ -90,27 +90,15 @@ def authenticate(
 def token_for(deps: AccessDeps, client: ClientRow | ServiceClientRow) -> str:
     settings = deps.settings
     assert settings.client_issuer
-    ttl = settings.access_client_token_ttl_seconds
     if isinstance(client, ServiceClientRow):
         # a service of the platform: a token for the internal APIs only
-        return mint(
-            deps.signing_key,
-            settings.client_issuer,
-            f"service:{client.service}",
-            settings.internal_audience,
-            ttl_seconds=ttl,
-            service=client.service,
-            client_id=client.client_id,
-        )
-    return mint(
-        deps.signing_key,
-        settings.client_issuer,
-        f"client:{client.client_id}",
-        settings.audience,
-        ttl_seconds=ttl,
-        school_id=client.school_id,
-        client_name=client.name,
-    )
+        subject, audience = f"service:{client.service}", settings.internal_audience
+        claims = {"service": client.service, "client_id": client.client_id}
+    else:
+        subject, audience = f"client:{client.client_id}", settings.audience
+        claims = {"school_id": client.school_id, "client_name": client.name}
+    ttl = settings.access_client_token_ttl_seconds
+    return mint(deps.signing_key, settings.client_issuer, subject, audience, ttl, **claims)
 
 
 @router.post("/v1/token")
