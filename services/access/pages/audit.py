@@ -10,11 +10,15 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from iris.insz import mask_insz
-from iris.ui import PagePrincipal
 from iris.ui.i18n import N_
 from iris.ui.labels import ROLE_LABELS
 from services.access import domain, service
-from services.access.pages.shared import REQUEST_STATUS_LABELS, STATUS_LABELS, PageDep, school_of
+from services.access.pages.shared import (
+    REQUEST_STATUS_LABELS,
+    STATUS_LABELS,
+    PageDep,
+    SchoolResponsible,
+)
 
 router = APIRouter()
 
@@ -46,9 +50,8 @@ CHANGE_FIELDS = {
 
 
 @router.get("/schools/{school_id}/audit", response_class=HTMLResponse)
-def audit_page(page: PageDep, school_id: str, principal: PagePrincipal) -> HTMLResponse:
+def audit_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
     """Every change at the school, newest first."""
-    school_of(principal, school_id)
     _ = page.gettext
     with page.deps.reading() as repo:
         entries = [

@@ -8,11 +8,18 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict, ValidationError, field_validator
 
-from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui import CsrfProtected
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from services.access import service
-from services.access.pages.shared import Page, PageDep, form_text, form_values, run, school_of
+from services.access.pages.shared import (
+    Page,
+    PageDep,
+    SchoolResponsible,
+    form_text,
+    form_values,
+    run,
+)
 from services.access.routes.clients import ClientIn
 
 router = APIRouter()
@@ -50,9 +57,8 @@ def clients_list(
 
 
 @router.get("/schools/{school_id}/clients", response_class=HTMLResponse)
-def clients_page(page: PageDep, school_id: str, principal: PagePrincipal) -> HTMLResponse:
+def clients_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
     """The school's software clients, and the form to register one."""
-    school_of(principal, school_id)
     return clients_list(page, school_id, {"name": ""}, {})
 
 
@@ -74,18 +80,16 @@ def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> 
     response_class=HTMLResponse,
     dependencies=[CsrfProtected],
 )
-async def create_client(page: PageDep, school_id: str, principal: PagePrincipal) -> Response:
-    actor = school_of(principal, school_id)
+async def create_client(page: PageDep, school_id: str, actor: SchoolResponsible) -> Response:
     values = {"name": "", **form_values(await page.request.form())}
     return await run(register, page, school_id, actor, values)
 
 
 @router.get("/schools/{school_id}/clients/{client_id}/revoke", response_class=HTMLResponse)
 def revoke_client_page(
-    page: PageDep, school_id: str, client_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, client_id: str, responsible: SchoolResponsible
 ) -> HTMLResponse:
     """Asks to confirm revoking school software."""
-    school_of(principal, school_id)
     with page.deps.reading() as repo:
         name = service.client_row(repo, school_id, client_id).name
     _ = page.gettext
@@ -101,8 +105,7 @@ def revoke_client_page(
 
 @router.post("/schools/{school_id}/clients/{client_id}/revoke", dependencies=[CsrfProtected])
 def revoke_client(
-    page: PageDep, school_id: str, client_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, client_id: str, actor: SchoolResponsible
 ) -> Response:
-    actor = school_of(principal, school_id)
     page.deps.write(lambda repo: service.revoke_client(repo, school_id, client_id, actor))
     return RedirectResponse(f"/schools/{school_id}/clients?notice=client-revoked", status_code=303)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict, ValidationError, field_validator
 
 from iris.insz import is_valid_insz
-from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui import CsrfProtected
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from iris.ui.labels import ROLE_LABELS
@@ -19,12 +19,12 @@ from services.access.pages.shared import (
     STATUS_LABELS,
     Page,
     PageDep,
+    SchoolResponsible,
     blank_to_none,
     form_date,
     form_values,
     rule_message,
     run,
-    school_of,
 )
 from services.access.routes.grants import GrantIn, save_grant
 
@@ -98,9 +98,8 @@ def existing_grant(page: Page, school_id: str, grant_id: str) -> dict[str, Any]:
 
 
 @router.get("/schools/{school_id}/grants", response_class=HTMLResponse)
-def grants_page(page: PageDep, school_id: str, principal: PagePrincipal) -> HTMLResponse:
+def grants_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
     """The school's grants, filtered by role and status."""
-    school_of(principal, school_id)
     role = page.request.query_params.get("role") or None
     status = page.request.query_params.get("status") or None
     role = role if role in ROLE_LABELS else None
@@ -144,9 +143,8 @@ def save(
 
 
 @router.get("/schools/{school_id}/grants/new", response_class=HTMLResponse)
-def new_grant_page(page: PageDep, school_id: str, principal: PagePrincipal) -> HTMLResponse:
+def new_grant_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
     """The form to grant a person access."""
-    school_of(principal, school_id)
     values = {"role": "teacher", "valid_from": page.deps.today().isoformat()}
     return grant_form(page, school_id, values, {})
 
@@ -156,18 +154,16 @@ def new_grant_page(page: PageDep, school_id: str, principal: PagePrincipal) -> H
     response_class=HTMLResponse,
     dependencies=[CsrfProtected],
 )
-async def new_grant(page: PageDep, school_id: str, principal: PagePrincipal) -> Response:
-    actor = school_of(principal, school_id)
+async def new_grant(page: PageDep, school_id: str, actor: SchoolResponsible) -> Response:
     values = form_values(await page.request.form())
     return await run(save, page, school_id, actor, values, None)
 
 
 @router.get("/schools/{school_id}/grants/{grant_id}/edit", response_class=HTMLResponse)
 def edit_grant_page(
-    page: PageDep, school_id: str, grant_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, grant_id: str, responsible: SchoolResponsible
 ) -> HTMLResponse:
     """The form to change a grant: role, dates, pupils."""
-    school_of(principal, school_id)
     grant = existing_grant(page, school_id, grant_id)
     values = {
         "person_id": grant["person_id"],
@@ -185,9 +181,8 @@ def edit_grant_page(
     dependencies=[CsrfProtected],
 )
 async def edit_grant(
-    page: PageDep, school_id: str, grant_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible
 ) -> Response:
-    actor = school_of(principal, school_id)
     grant = await run(existing_grant, page, school_id, grant_id)
     values = {**form_values(await page.request.form()), "person_id": grant["person_id"]}
     return await run(save, page, school_id, actor, values, grant)
@@ -195,10 +190,9 @@ async def edit_grant(
 
 @router.get("/schools/{school_id}/grants/{grant_id}/revoke", response_class=HTMLResponse)
 def revoke_grant_page(
-    page: PageDep, school_id: str, grant_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, grant_id: str, responsible: SchoolResponsible
 ) -> HTMLResponse:
     """Asks to confirm the revoke (no JavaScript needed)."""
-    school_of(principal, school_id)
     grant = existing_grant(page, school_id, grant_id)
     _ = page.gettext
     return page.pages.confirm(
@@ -217,8 +211,7 @@ def revoke_grant_page(
 
 @router.post("/schools/{school_id}/grants/{grant_id}/revoke", dependencies=[CsrfProtected])
 def revoke_grant(
-    page: PageDep, school_id: str, grant_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible
 ) -> Response:
-    actor = school_of(principal, school_id)
     page.deps.write(lambda repo: service.revoke(repo, school_id, grant_id, actor))
     return RedirectResponse(f"/schools/{school_id}/grants?notice=revoked", status_code=303)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict, ValidationError, field_validator
 
-from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui import CsrfProtected
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from services.access import domain, service
@@ -17,12 +17,12 @@ from services.access.models import AccessRequestRow
 from services.access.pages.shared import (
     Page,
     PageDep,
+    SchoolResponsible,
     form_date,
     form_text,
     form_values,
     rule_message,
     run,
-    school_of,
 )
 from services.access.routes.requests import ApproveIn, RejectIn
 
@@ -75,9 +75,8 @@ def requests_list(
 
 
 @router.get("/schools/{school_id}/requests", response_class=HTMLResponse)
-def requests_page(page: PageDep, school_id: str, principal: PagePrincipal) -> HTMLResponse:
+def requests_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
     """Support-network requests: the pending ones to decide, the decided ones below."""
-    school_of(principal, school_id)
     return requests_list(page, school_id)
 
 
@@ -106,9 +105,8 @@ def approve(
     dependencies=[CsrfProtected],
 )
 async def approve_request(
-    page: PageDep, school_id: str, request_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible
 ) -> Response:
-    actor = school_of(principal, school_id)
     values = form_values(await page.request.form())
     return await run(approve, page, school_id, request_id, actor, values)
 
@@ -129,10 +127,9 @@ def reject_form(
 
 @router.get("/schools/{school_id}/requests/{request_id}/reject", response_class=HTMLResponse)
 def reject_page(
-    page: PageDep, school_id: str, request_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, request_id: str, responsible: SchoolResponsible
 ) -> HTMLResponse:
     """The form to reject a request, with the reason."""
-    school_of(principal, school_id)
     return reject_form(page, school_id, request_id, {"reason": ""}, {})
 
 
@@ -158,8 +155,7 @@ def reject(
     dependencies=[CsrfProtected],
 )
 async def reject_request(
-    page: PageDep, school_id: str, request_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible
 ) -> Response:
-    actor = school_of(principal, school_id)
     values = {"reason": "", **form_values(await page.request.form())}
     return await run(reject, page, school_id, request_id, actor, values)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from iris.auth import Principal
 from iris.errors import RuleBroken
+from iris.ui import PagePrincipal
 from iris.ui.i18n import N_, gettext_for
 from iris.ui.labels import ROLE_LABELS
 from iris.ui.pages import Pages
@@ -99,6 +100,14 @@ def school_of(principal: Principal, school_id: str) -> str:
     if not principal.is_person or school_id not in principal.school_admin_of:
         raise HTTPException(403, "school_id: you are not the responsible of this school")
     return principal.subject
+
+
+def _school_responsible(principal: PagePrincipal, school_id: str) -> str:
+    return school_of(principal, school_id)
+
+
+SchoolResponsible = Annotated[str, Depends(_school_responsible)]
+"""The signed-in responsible of the page's school (their INSZ), else 403 or 404."""
 
 
 @dataclass
