@@ -8,17 +8,16 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict, ValidationError, field_validator
 
-from iris.ui import CsrfProtected
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from services.access import service
 from services.access.pages.shared import (
     Page,
     PageDep,
+    Posted,
     SchoolResponsible,
+    form_post,
     form_text,
-    form_values,
-    run,
 )
 from services.access.routes.clients import ClientIn
 
@@ -75,14 +74,11 @@ def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> 
     return clients_list(page, school_id, {"name": ""}, {}, created)
 
 
-@router.post(
-    "/schools/{school_id}/clients",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
-async def create_client(page: PageDep, school_id: str, actor: SchoolResponsible) -> Response:
-    values = {"name": "", **form_values(await page.request.form())}
-    return await run(register, page, school_id, actor, values)
+@form_post(router, "/schools/{school_id}/clients")
+def create_client(
+    page: PageDep, school_id: str, actor: SchoolResponsible, values: Posted
+) -> Response:
+    return register(page, school_id, actor, {"name": "", **values})
 
 
 @router.get("/schools/{school_id}/clients/{client_id}/revoke", response_class=HTMLResponse)
@@ -103,7 +99,7 @@ def revoke_client_page(
     )
 
 
-@router.post("/schools/{school_id}/clients/{client_id}/revoke", dependencies=[CsrfProtected])
+@form_post(router, "/schools/{school_id}/clients/{client_id}/revoke")
 def revoke_client(
     page: PageDep, school_id: str, client_id: str, actor: SchoolResponsible
 ) -> Response:

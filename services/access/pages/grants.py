@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict, ValidationError, field_validator
 
 from iris.insz import is_valid_insz
-from iris.ui import CsrfProtected
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from iris.ui.labels import ROLE_LABELS
@@ -19,12 +18,12 @@ from services.access.pages.shared import (
     STATUS_LABELS,
     Page,
     PageDep,
+    Posted,
     SchoolResponsible,
     blank_to_none,
     form_date,
-    form_values,
+    form_post,
     rule_message,
-    run,
 )
 from services.access.routes.grants import GrantIn, save_grant
 
@@ -149,14 +148,9 @@ def new_grant_page(page: PageDep, school_id: str, responsible: SchoolResponsible
     return grant_form(page, school_id, values, {})
 
 
-@router.post(
-    "/schools/{school_id}/grants/new",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
-async def new_grant(page: PageDep, school_id: str, actor: SchoolResponsible) -> Response:
-    values = form_values(await page.request.form())
-    return await run(save, page, school_id, actor, values, None)
+@form_post(router, "/schools/{school_id}/grants/new")
+def new_grant(page: PageDep, school_id: str, actor: SchoolResponsible, values: Posted) -> Response:
+    return save(page, school_id, actor, values, None)
 
 
 @router.get("/schools/{school_id}/grants/{grant_id}/edit", response_class=HTMLResponse)
@@ -175,17 +169,12 @@ def edit_grant_page(
     return grant_form(page, school_id, values, {}, grant)
 
 
-@router.post(
-    "/schools/{school_id}/grants/{grant_id}/edit",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
-async def edit_grant(
-    page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible
+@form_post(router, "/schools/{school_id}/grants/{grant_id}/edit")
+def edit_grant(
+    page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible, values: Posted
 ) -> Response:
-    grant = await run(existing_grant, page, school_id, grant_id)
-    values = {**form_values(await page.request.form()), "person_id": grant["person_id"]}
-    return await run(save, page, school_id, actor, values, grant)
+    grant = existing_grant(page, school_id, grant_id)
+    return save(page, school_id, actor, {**values, "person_id": grant["person_id"]}, grant)
 
 
 @router.get("/schools/{school_id}/grants/{grant_id}/revoke", response_class=HTMLResponse)
@@ -209,7 +198,7 @@ def revoke_grant_page(
     )
 
 
-@router.post("/schools/{school_id}/grants/{grant_id}/revoke", dependencies=[CsrfProtected])
+@form_post(router, "/schools/{school_id}/grants/{grant_id}/revoke")
 def revoke_grant(
     page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible
 ) -> Response:

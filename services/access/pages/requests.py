@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict, ValidationError, field_validator
 
-from iris.ui import CsrfProtected
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from services.access import domain, service
@@ -17,12 +16,12 @@ from services.access.models import AccessRequestRow
 from services.access.pages.shared import (
     Page,
     PageDep,
+    Posted,
     SchoolResponsible,
     form_date,
+    form_post,
     form_text,
-    form_values,
     rule_message,
-    run,
 )
 from services.access.routes.requests import ApproveIn, RejectIn
 
@@ -99,16 +98,11 @@ def approve(
     return RedirectResponse(f"/schools/{school_id}/requests?notice=approved", status_code=303)
 
 
-@router.post(
-    "/schools/{school_id}/requests/{request_id}/approve",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
-async def approve_request(
-    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible
+@form_post(router, "/schools/{school_id}/requests/{request_id}/approve")
+def approve_request(
+    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible, values: Posted
 ) -> Response:
-    values = form_values(await page.request.form())
-    return await run(approve, page, school_id, request_id, actor, values)
+    return approve(page, school_id, request_id, actor, values)
 
 
 def reject_form(
@@ -149,13 +143,8 @@ def reject(
     return RedirectResponse(f"/schools/{school_id}/requests?notice=rejected", status_code=303)
 
 
-@router.post(
-    "/schools/{school_id}/requests/{request_id}/reject",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
-async def reject_request(
-    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible
+@form_post(router, "/schools/{school_id}/requests/{request_id}/reject")
+def reject_request(
+    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible, values: Posted
 ) -> Response:
-    values = {"reason": "", **form_values(await page.request.form())}
-    return await run(reject, page, school_id, request_id, actor, values)
+    return reject(page, school_id, request_id, actor, {"reason": "", **values})

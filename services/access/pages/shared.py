@@ -9,20 +9,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from iris.auth import Principal
 from iris.errors import RuleBroken
-from iris.ui import PagePrincipal
+from iris.ui import CsrfProtected, PagePrincipal
 from iris.ui.i18n import N_, gettext_for
 from iris.ui.labels import ROLE_LABELS
 from iris.ui.pages import Pages
 from services.access.bootstrap import AccessDeps
 from services.access.deps import Deps, PagesDep
 
-T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
 
 STATUS_LABELS = {
@@ -164,6 +163,14 @@ def _page(request: Request, pages: PagesDep, deps: Deps) -> Page:
 PageDep = Annotated[Page, Depends(_page)]
 
 
-async def run(function: Callable[..., T], *args: Any) -> T:
-    """A blocking page function (it reads or writes the register) from an async route."""
-    return await run_in_threadpool(function, *args)
+async def _posted(request: Request) -> dict[str, str]:
+    return form_values(await request.form())
+
+
+Posted = Annotated[dict[str, str], Depends(_posted)]
+"""The posted form's text fields, without the CSRF token."""
+
+
+def form_post(router: APIRouter, path: str) -> Callable[[F], F]:
+    """A page's form POST: CSRF-checked, answered with a page or a redirect."""
+    return router.post(path, response_class=HTMLResponse, dependencies=[CsrfProtected])

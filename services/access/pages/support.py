@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from iris.auth import Principal
 from iris.insz import last_two_digits
-from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui import PagePrincipal
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from services.access import domain, support
@@ -25,9 +25,9 @@ from services.access.pages.shared import (
     SCHOOL_ID,
     Page,
     PageDep,
-    form_values,
+    Posted,
+    form_post,
     rule_message,
-    run,
 )
 from services.access.routes.support import SupportRequestIn
 
@@ -171,11 +171,8 @@ def _send(page: Page, principal: Principal, school_id: str, values: dict[str, st
     return RedirectResponse(f"/schools/{school_id}/support-requests?notice=sent", status_code=303)
 
 
-@router.post(
-    "/schools/{school_id}/support-requests",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
-async def send_support_request(page: PageDep, school_id: str, principal: PagePrincipal) -> Response:
-    values = form_values(await page.request.form())
-    return await run(_send, page, principal, school_id, values)
+@form_post(router, "/schools/{school_id}/support-requests")
+def send_support_request(
+    page: PageDep, school_id: str, principal: PagePrincipal, values: Posted
+) -> Response:
+    return _send(page, principal, school_id, values)
