@@ -51,6 +51,8 @@ def running(deps: AccessDeps) -> Callable[[FastAPI], AbstractAsyncContextManager
 def create_app(
     settings: Settings | None = None, clock: Clock | None = None, deps: AccessDeps | None = None
 ) -> FastAPI:
+    """The access app on `deps` when the caller wired them (a test keeps them to move the
+    clock or run the expiry), else on `bootstrap(settings, clock)`."""
     deps = deps or bootstrap(settings, clock)
     deps.signing_key  # noqa: B018 -- a missing key stops the service at start, not at a token
     app = create_base_app(
