@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iris import logs
 from iris.auth import AuthError, Principal, TokenVerifier
+from iris.errors import RuleBroken
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,15 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             }
         )
     return errors
+
+
+def rule_broken_answer(exc: RuleBroken) -> JSONResponse:
+    return JSONResponse(status_code=exc.status, content=exc.body())
+
+
+async def _rule_broken(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RuleBroken)
+    return rule_broken_answer(exc)
 
 
 class RequestContext:
@@ -173,6 +183,8 @@ def create_base_app(
             status_code=422,
             content={"detail": errors, "fields": sorted({e["field"] for e in errors})},
         )
+
+    app.add_exception_handler(RuleBroken, _rule_broken)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from iris.errors import RuleBroken
 from iris.settings import Settings
 from iris.ui import i18n
 from iris.ui.home import home_router
@@ -44,6 +45,7 @@ from iris.ui.session import (
     session_access_token,
 )
 from iris.ui.signin import signin_router
+from iris.web import rule_broken_answer
 
 __all__ = [
     "CsrfProtected",
@@ -71,7 +73,8 @@ def install_pages(
 
     Adds: the session cookie middleware, /static/iris, /language/{code},
     /auth/login|callback|logout when `signin`, the home page `/` when `home`,
-    and HTML error pages for browsers (APIs keep their JSON `{"detail": ...}`).
+    and HTML error pages for browsers, also for a rule broken (`iris.errors`) that no
+    form showed (APIs keep their JSON answers).
     `app.state.verifier` must be set (it verifies the signed-in person's token).
     """
     pages = Pages(template_dirs)
@@ -85,41 +88,59 @@ def install_pages(
     if home:
         app.include_router(home_router(pages))
 
-    async def sign_in_first(request: Request, _exc: Exception) -> Response:
-        return RedirectResponse(
-            str(request.url_for("auth_login").include_query_params(next=_here(request))),
-            status_code=303,
-        )
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if not wants_html(request):
-            return JSONResponse(
-                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-            )
-        _ = i18n.gettext_for(request).gettext
-        titles = {
-            403: _("Not allowed"),
-            404: _("Page not found"),
-        }
-        messages = {
-            403: _("You may not do this, or the form had expired. Go back, reload and try again."),
-            404: _("This page does not exist."),
-        }
-        return await run_in_threadpool(
-            pages.render,
-            request,
-            "error.html",
-            {
-                "title": titles.get(exc.status_code, _("Something went wrong")),
-                "message": messages.get(exc.status_code, _("Please try again later.")),
-            },
-            status_code=exc.status_code,
-        )
-
-    app.add_exception_handler(SignInRequired, sign_in_first)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RuleBroken, _rule_broken)
     return pages
+
+
+async def _sign_in_first(request: Request, _exc: Exception) -> Response:
+    return RedirectResponse(
+        str(request.url_for("auth_login").include_query_params(next=_here(request))),
+        status_code=303,
+    )
+
+
+async def _error_page(request: Request, status: int) -> Response:
+    """The shared error page for `status`, in the visitor's language."""
+    pages: Pages = request.app.state.pages
+    _ = i18n.gettext_for(request).gettext
+    titles = {
+        403: _("Not allowed"),
+        404: _("Page not found"),
+    }
+    messages = {
+        403: _("You may not do this, or the form had expired. Go back, reload and try again."),
+        404: _("This page does not exist."),
+    }
+    return await run_in_threadpool(
+        pages.render,
+        request,
+        "error.html",
+        {
+            "title": titles.get(status, _("Something went wrong")),
+            "message": messages.get(status, _("Please try again later.")),
+        },
+        status_code=status,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if not wants_html(request):
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+    return await _error_page(request, exc.status_code)
+
+
+async def _rule_broken(request: Request, exc: Exception) -> Response:
+    """A rule broken that no form showed next to its field: the JSON answer of every
+    API, or for a browser the error page of its status."""
+    assert isinstance(exc, RuleBroken)
+    if not wants_html(request):
+        return rule_broken_answer(exc)
+    return await _error_page(request, exc.status)
 
 
 def _here(request: Request) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
+from iris.errors import RuleBroken
+
 Role = Literal["teacher", "care_coordinator", "pupil_counsellor", "support_worker"]
 Status = Literal["active", "revoked", "expired"]
 
@@ -17,14 +19,11 @@ OPEN_ENDED = date(9999, 12, 31)
 SYSTEM_EXPIRY = "system:expiry"
 
 
-class AccessRuleBroken(ValueError):
-    """A change the access register cannot accept; `field` names the culprit."""
+class AccessRuleBroken(RuleBroken):
+    """A change the access register cannot accept; `field` names the culprit and `code`
+    the rule (the pages' sentence is chosen by it)."""
 
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+    field: str
 
 
 def years_after(day: date, years: int) -> date:
@@ -74,13 +73,18 @@ def grant_period(role: str, valid_from: date, valid_until: date | None) -> date:
         if valid_until > longest:
             raise AccessRuleBroken(
                 "valid_until",
-                f"a support_worker grant ends at most {SUPPORT_WORKER_YEARS} years after "
-                f"valid_from (on or before {longest.isoformat()})",
+                "a support_worker grant ends at most %(years)s years after "
+                "valid_from (on or before %(last_day)s)",
+                code="support_worker_too_long",
+                years=SUPPORT_WORKER_YEARS,
+                last_day=longest.isoformat(),
             )
     if valid_until is None:
         return OPEN_ENDED
     if valid_until < valid_from:
-        raise AccessRuleBroken("valid_until", "valid_until lies before valid_from")
+        raise AccessRuleBroken(
+            "valid_until", "valid_until lies before valid_from", code="ends_before_start"
+        )
     return valid_until
 
 
@@ -89,7 +93,9 @@ def normalise_pupils(pupil_ids: list[str] | None) -> tuple[str, ...] | None:
         return None
     if not pupil_ids:
         raise AccessRuleBroken(
-            "pupil_ids", "name at least one pupil, or leave pupil_ids out for the whole school"
+            "pupil_ids",
+            "name at least one pupil, or leave pupil_ids out for the whole school",
+            code="no_pupils",
         )
     return tuple(sorted(set(pupil_ids)))
 
@@ -111,7 +117,7 @@ def grant(
     """
     until = grant_period(role, valid_from, valid_until)
     if until < today:
-        raise AccessRuleBroken("valid_until", "valid_until lies in the past")
+        raise AccessRuleBroken("valid_until", "valid_until lies in the past", code="ends_in_past")
     pupils = normalise_pupils(pupil_ids)
     if current is None:
         return Grant(
@@ -163,8 +169,10 @@ def approve_support(
         if current.role != "support_worker":
             raise AccessRuleBroken(
                 "person_id",
-                f"this person already holds an active {current.role} grant at this school",
+                "this person already holds an active %(role)s grant at this school",
                 409,
+                code="holds_another_role",
+                role=current.role,
             )
         pupils = None
         if current.pupil_ids is not None:
@@ -200,7 +208,7 @@ def require_mainstream(kind: str | None) -> None:
     the official list (`iris schools import`), and a gap in it must not lock a school out.
     """
     if kind == "special":
-        raise AccessRuleBroken("school_id", MAINSTREAM_ONLY)
+        raise AccessRuleBroken("school_id", MAINSTREAM_ONLY, code="mainstream_only")
 
 
 # -- support requests (ondersteuningsvraag) ------------------------------------------------
@@ -246,5 +254,9 @@ def support_status(access_request_statuses: list[str]) -> str:
 def answerable(status: str) -> None:
     if status != "sent":
         raise AccessRuleBroken(
-            "support_request_id", f"this support request was already {status}", 409
+            "support_request_id",
+            "this support request was already %(state)s",
+            409,
+            code="already_answered",
+            state=status,
         )

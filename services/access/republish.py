@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 from iris.settings import Settings
 from iris.store import in_one_transaction
 from services.access import service, support
+from services.access.repository import SqlAccessRepository
 
 
 def _everything(session: Session) -> int:
-    return service.republish(session) + support.republish(session)
+    return service.republish(SqlAccessRepository(session)) + support.republish(session)
 
 
 def republish(settings: Settings) -> int:

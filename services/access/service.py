@@ -1,5 +1,6 @@
-"""Use cases of the access register: each runs in the caller's transaction, records an
-audit entry for every change and queues exactly one `GrantChanged` per grant change."""
+"""Use cases of the access register: each runs in the caller's transaction on an
+`AccessRepository`, records an audit entry for every change and queues exactly one
+`GrantChanged` per grant change."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from iris.contracts import ACCESS_GRANTS, GrantChanged
-from iris.outbox import add_event
+from iris.contracts import GrantChanged
+from iris.errors import NotFound
 from services.access import domain
-from services.access.models import AccessRequestRow, AuditRow, ClientRow, GrantRow, Outbox
-from services.access.schools import kind_of
+from services.access.models import AccessRequestRow, AuditRow, ClientRow
+from services.access.repository import AccessRepository
 from services.access.secrets import hash_secret, new_client_id, new_secret, verify_secret
+
+EXPIRY_BATCH = 1000
+"""Grants expired per transaction: a long-missed expiry run catches up in batches."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def _now() -> datetime:
 
 
 def audit(
-    session: Session,
+    repo: AccessRepository,
     school_id: str,
     actor: str,
     action: str,
@@ -40,7 +41,7 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
+    repo.record(
         AuditRow(
             school_id=school_id,
             at=_now(),
@@ -72,53 +73,28 @@ def changed_event(grant: domain.Grant, changed_by: str) -> GrantChanged:
     )
 
 
-def _grant_of_person(session: Session, school_id: str, person_id: str) -> GrantRow | None:
-    return session.scalar(
-        select(GrantRow)
-        .where(GrantRow.school_id == school_id, GrantRow.person_id == person_id)
-        .with_for_update()
-    )
-
-
-def grant_row(session: Session, school_id: str, grant_id: str, lock: bool = False) -> GrantRow:
-    query = select(GrantRow).where(GrantRow.grant_id == grant_id, GrantRow.school_id == school_id)
-    row = session.scalar(query.with_for_update() if lock else query)
-    if row is None:
-        raise domain.AccessRuleBroken("grant_id", "no such grant at this school", 404)
-    return row
+def grant_at(
+    repo: AccessRepository, school_id: str, grant_id: str, lock: bool = False
+) -> domain.Grant:
+    found = repo.grant(school_id, grant_id, lock)
+    if found is None:
+        raise NotFound("grant_id", "no such grant at this school")
+    return found
 
 
 def _store(
-    session: Session, row: GrantRow | None, new: domain.Grant, actor: str, action: str
+    repo: AccessRepository, before: domain.Grant | None, new: domain.Grant, actor: str, action: str
 ) -> None:
-    before = row.to_domain().summary() if row is not None else None
-    if row is None:
-        row = GrantRow(grant_id=str(new.grant_id), school_id=new.school_id, person_id=new.person_id)
-        session.add(row)
-    row.role, row.valid_from, row.valid_until = new.role, new.valid_from, new.valid_until
-    row.pupil_ids = None if new.pupil_ids is None else json.dumps(list(new.pupil_ids))
-    row.status, row.version, row.changed_by, row.updated_at = (
-        new.status,
-        new.version,
-        actor,
-        _now(),
-    )
-    add_event(session, Outbox, ACCESS_GRANTS, new.key, changed_event(new, actor))
+    repo.save_grant(new, actor)
+    repo.queue(changed_event(new, actor))
+    summary = before.summary() if before is not None else None
     audit(
-        session,
-        new.school_id,
-        actor,
-        action,
-        str(new.grant_id),
-        new.person_id,
-        before,
-        new.summary(),
+        repo, new.school_id, actor, action, str(new.grant_id), new.person_id, summary, new.summary()
     )
-    session.flush()
 
 
 def grant(
-    session: Session,
+    repo: AccessRepository,
     school_id: str,
     person_id: str,
     role: domain.Role,
@@ -129,87 +105,66 @@ def grant(
     today: date,
 ) -> Outcome:
     if role == "support_worker":
-        domain.require_mainstream(kind_of(session, school_id))
-    row = _grant_of_person(session, school_id, person_id)
-    current = row.to_domain() if row else None
+        domain.require_mainstream(repo.school_kind(school_id))
+    current = repo.grant_of_person(school_id, person_id)
     new = domain.grant(
         current, school_id, person_id, role, valid_from, valid_until, pupil_ids, today
     )
     if new is None:
         assert current is not None
         return Outcome(current, False)
-    _store(session, row, new, actor, "grant.created" if row is None else "grant.updated")
+    _store(repo, current, new, actor, "grant.created" if current is None else "grant.updated")
     return Outcome(new, True)
 
 
-def revoke(session: Session, school_id: str, grant_id: str, actor: str) -> Outcome:
-    row = grant_row(session, school_id, grant_id, lock=True)
-    current = row.to_domain()
+def revoke(repo: AccessRepository, school_id: str, grant_id: str, actor: str) -> Outcome:
+    current = grant_at(repo, school_id, grant_id, lock=True)
     new = domain.revoke(current)
     if new is None:
         return Outcome(current, False)
-    _store(session, row, new, actor, "grant.revoked")
+    _store(repo, current, new, actor, "grant.revoked")
     return Outcome(new, True)
 
 
-def expire_due(session: Session, today: date) -> list[domain.Grant]:
-    """Mark every active grant whose period has passed as expired; returns them."""
-    rows = session.scalars(
-        select(GrantRow)
-        .where(GrantRow.status == "active", GrantRow.valid_until < today)
-        .order_by(GrantRow.valid_until)
-        .limit(1000)
-        .with_for_update(skip_locked=True)
-    ).all()
+def expire_due(repo: AccessRepository, today: date) -> list[domain.Grant]:
+    """Mark up to `EXPIRY_BATCH` active grants whose period has passed as expired;
+    returns them."""
     expired = []
-    for row in rows:
-        new = domain.expire(row.to_domain(), today)
+    for current in repo.due_for_expiry(today, EXPIRY_BATCH):
+        new = domain.expire(current, today)
         if new is not None:
-            _store(session, row, new, domain.SYSTEM_EXPIRY, "grant.expired")
+            _store(repo, current, new, domain.SYSTEM_EXPIRY, "grant.expired")
             expired.append(new)
     return expired
 
 
 def grants_at(
-    session: Session, school_id: str, role: str | None = None, status: str | None = None
+    repo: AccessRepository, school_id: str, role: str | None = None, status: str | None = None
 ) -> list[domain.Grant]:
-    query = select(GrantRow).where(GrantRow.school_id == school_id)
-    if role is not None:
-        query = query.where(GrantRow.role == role)
-    if status is not None:
-        query = query.where(GrantRow.status == status)
-    return [row.to_domain() for row in session.scalars(query.order_by(GrantRow.person_id))]
+    return repo.grants_at(school_id, role, status)
 
 
-def schools_sending_support_requests(session: Session, person_id: str, today: date) -> list[str]:
+def schools_sending_support_requests(
+    repo: AccessRepository, person_id: str, today: date
+) -> list[str]:
     """The schools where the person holds an active care-coordinator or counsellor grant."""
-    rows = session.scalars(
-        select(GrantRow)
-        .where(
-            GrantRow.person_id == person_id,
-            GrantRow.role.in_(domain.SUPPORT_REQUEST_ROLES),
-            GrantRow.status == "active",
-        )
-        .order_by(GrantRow.school_id)
-    )
-    return [row.school_id for row in rows if row.valid_from <= today <= row.valid_until]
+    grants = repo.active_grants_of(person_id, domain.SUPPORT_REQUEST_ROLES)
+    return [g.school_id for g in grants if g.valid_from <= today <= g.valid_until]
 
 
-def republish(session: Session) -> int:
+def republish(repo: AccessRepository) -> int:
     """Queue the current state of every grant again (after the topic was lost)."""
-    count = 0
-    for row in session.scalars(select(GrantRow).order_by(GrantRow.school_id, GrantRow.person_id)):
-        grant = row.to_domain()
-        add_event(session, Outbox, ACCESS_GRANTS, grant.key, changed_event(grant, row.changed_by))
-        count += 1
-    return count
+    grants = repo.every_grant()
+    for current, changed_by in grants:
+        repo.queue(changed_event(current, changed_by))
+    return len(grants)
 
 
 # -- access requests -----------------------------------------------------------------------
 
 
 def file_request(
-    session: Session,
+    repo: AccessRepository,
     school_id: str,
     support_network: str,
     requested_by: str,
@@ -217,133 +172,102 @@ def file_request(
     pupil_ids: list[str],
     motivation: str,
 ) -> AccessRequestRow:
+    pupils = sorted(set(pupil_ids))
     row = AccessRequestRow(
         request_id=str(uuid.uuid4()),
         school_id=school_id,
         support_network=support_network,
         requested_by=requested_by,
         person_id=person_id,
-        pupil_ids=json.dumps(sorted(set(pupil_ids))),
+        pupil_ids=json.dumps(pupils),
         motivation=motivation,
         status="pending",
         created_at=_now(),
     )
-    session.add(row)
-    audit(
-        session,
-        school_id,
-        f"network:{support_network}",
-        "request.filed",
-        row.request_id,
-        person_id,
-        None,
-        {"status": "pending", "pupil_ids": json.loads(row.pupil_ids)},
-    )
-    session.flush()
+    repo.add_request(row)
+    after = {"status": "pending", "pupil_ids": pupils}
+    network = f"network:{support_network}"
+    audit(repo, school_id, network, "request.filed", row.request_id, person_id, None, after)
     return row
 
 
 def request_row(
-    session: Session, request_id: str, school_id: str | None = None, lock: bool = False
+    repo: AccessRepository, request_id: str, school_id: str | None = None, lock: bool = False
 ) -> AccessRequestRow:
-    query = select(AccessRequestRow).where(AccessRequestRow.request_id == request_id)
-    if school_id is not None:
-        query = query.where(AccessRequestRow.school_id == school_id)
-    row = session.scalar(query.with_for_update() if lock else query)
+    row = repo.request(request_id, school_id, lock)
     if row is None:
-        raise domain.AccessRuleBroken("request_id", "no such access request", 404)
+        raise NotFound("request_id", "no such access request")
     return row
 
 
-def _pending(session: Session, school_id: str, request_id: str) -> AccessRequestRow:
-    row = request_row(session, request_id, school_id, lock=True)
+def _pending(repo: AccessRepository, school_id: str, request_id: str) -> AccessRequestRow:
+    row = request_row(repo, request_id, school_id, lock=True)
     if row.status != "pending":
         raise domain.AccessRuleBroken(
-            "request_id", f"this access request was already {row.status}", 409
+            "request_id",
+            "this access request was already %(state)s",
+            409,
+            code="already_decided",
+            state=row.status,
         )
     return row
 
 
 def approve(
-    session: Session,
+    repo: AccessRepository,
     school_id: str,
     request_id: str,
     actor: str,
     today: date,
     valid_until: date | None = None,
 ) -> tuple[AccessRequestRow, Outcome]:
-    row = _pending(session, school_id, request_id)
-    domain.require_mainstream(kind_of(session, school_id))
-    grant_row_ = _grant_of_person(session, school_id, row.person_id)
-    current = grant_row_.to_domain() if grant_row_ else None
-    new = domain.approve_support(
-        current, school_id, row.person_id, json.loads(row.pupil_ids), today, valid_until
-    )
+    row = _pending(repo, school_id, request_id)
+    domain.require_mainstream(repo.school_kind(school_id))
+    current = repo.grant_of_person(school_id, row.person_id)
+    pupils = json.loads(row.pupil_ids)
+    new = domain.approve_support(current, school_id, row.person_id, pupils, today, valid_until)
     if new is not None:
-        action = "grant.created" if grant_row_ is None else "grant.updated"
-        _store(session, grant_row_, new, actor, action)
+        action = "grant.created" if current is None else "grant.updated"
+        _store(repo, current, new, actor, action)
         outcome = Outcome(new, True)
     else:
         assert current is not None
         outcome = Outcome(current, False)
     row.status, row.decided_by, row.decided_at = "approved", actor, _now()
     row.grant_id = str(outcome.grant.grant_id)
-    audit(
-        session,
-        school_id,
-        actor,
-        "request.approved",
-        request_id,
-        row.person_id,
-        {"status": "pending"},
-        {"status": "approved", "grant_id": row.grant_id},
-    )
-    session.flush()
-    _decided(session, row, actor)
+    _decided(repo, row, actor, {"status": "approved", "grant_id": row.grant_id})
     return row, outcome
 
 
 def reject(
-    session: Session, school_id: str, request_id: str, reason: str, actor: str
+    repo: AccessRepository, school_id: str, request_id: str, reason: str, actor: str
 ) -> AccessRequestRow:
-    row = _pending(session, school_id, request_id)
+    row = _pending(repo, school_id, request_id)
     row.status, row.reason, row.decided_by, row.decided_at = "rejected", reason, actor, _now()
-    audit(
-        session,
-        school_id,
-        actor,
-        "request.rejected",
-        request_id,
-        row.person_id,
-        {"status": "pending"},
-        {"status": "rejected"},
-    )
-    session.flush()
-    _decided(session, row, actor)
+    _decided(repo, row, actor, {"status": "rejected"})
     return row
 
 
-def _decided(session: Session, row: AccessRequestRow, actor: str) -> None:
-    # support requests build on access requests, so that module imports this one
-    from services.access.support import access_request_decided
-
-    access_request_decided(session, row, actor)
+def _decided(
+    repo: AccessRepository, row: AccessRequestRow, actor: str, after: dict[str, Any]
+) -> None:
+    action = f"request.{row.status}"
+    before = {"status": "pending"}
+    audit(repo, row.school_id, actor, action, row.request_id, row.person_id, before, after)
+    repo.request_decided(row, actor)
 
 
 def requests_at(
-    session: Session, school_id: str, status: str | None = None
+    repo: AccessRepository, school_id: str, status: str | None = None
 ) -> list[AccessRequestRow]:
-    query = select(AccessRequestRow).where(AccessRequestRow.school_id == school_id)
-    if status is not None:
-        query = query.where(AccessRequestRow.status == status)
-    return list(session.scalars(query.order_by(AccessRequestRow.created_at)))
+    return repo.requests_at(school_id, status)
 
 
 # -- school-software clients ---------------------------------------------------------------
 
 
 def register_client(
-    session: Session, school_id: str, name: str, actor: str
+    repo: AccessRepository, school_id: str, name: str, actor: str
 ) -> tuple[ClientRow, str]:
     """A new client and its secret; the secret is returned here once and never stored."""
     secret = new_secret()
@@ -356,61 +280,38 @@ def register_client(
         created_by=actor,
         created_at=_now(),
     )
-    session.add(row)
-    audit(
-        session,
-        school_id,
-        actor,
-        "client.registered",
-        row.client_id,
-        None,
-        None,
-        {"name": name, "status": "active"},
-    )
-    session.flush()
+    repo.add_client(row)
+    after = {"name": name, "status": "active"}
+    audit(repo, school_id, actor, "client.registered", row.client_id, None, None, after)
     return row, secret
 
 
-def client_row(session: Session, school_id: str, client_id: str, lock: bool = False) -> ClientRow:
-    query = select(ClientRow).where(
-        ClientRow.client_id == client_id, ClientRow.school_id == school_id
-    )
-    row = session.scalar(query.with_for_update() if lock else query)
+def client_row(
+    repo: AccessRepository, school_id: str, client_id: str, lock: bool = False
+) -> ClientRow:
+    row = repo.client(school_id, client_id, lock)
     if row is None:
-        raise domain.AccessRuleBroken("client_id", "no such client at this school", 404)
+        raise NotFound("client_id", "no such client at this school")
     return row
 
 
-def revoke_client(session: Session, school_id: str, client_id: str, actor: str) -> ClientRow:
-    row = client_row(session, school_id, client_id, lock=True)
+def revoke_client(repo: AccessRepository, school_id: str, client_id: str, actor: str) -> ClientRow:
+    row = client_row(repo, school_id, client_id, lock=True)
     if row.status == "revoked":
         return row
     row.status, row.revoked_at = "revoked", _now()
-    audit(
-        session,
-        school_id,
-        actor,
-        "client.revoked",
-        client_id,
-        None,
-        {"status": "active"},
-        {"status": "revoked"},
-    )
-    session.flush()
+    before, after = {"status": "active"}, {"status": "revoked"}
+    audit(repo, school_id, actor, "client.revoked", client_id, None, before, after)
     return row
 
 
-def clients_at(session: Session, school_id: str) -> list[ClientRow]:
-    return list(
-        session.scalars(
-            select(ClientRow).where(ClientRow.school_id == school_id).order_by(ClientRow.created_at)
-        )
-    )
+def clients_at(repo: AccessRepository, school_id: str) -> list[ClientRow]:
+    return repo.clients_at(school_id)
 
 
-def authenticate_client(session: Session, client_id: str, secret: str) -> ClientRow | None:
+def authenticate_client(repo: AccessRepository, client_id: str, secret: str) -> ClientRow | None:
     """The active client whose secret this is, else None (unknown, wrong or revoked alike)."""
-    row = session.get(ClientRow, client_id)
+    row = repo.client_by_id(client_id)
     if row is None:
         verify_secret(secret, _DUMMY_HASH)  # spend the same time as for a known client
         return None
@@ -422,12 +323,5 @@ def authenticate_client(session: Session, client_id: str, secret: str) -> Client
 _DUMMY_HASH = hash_secret("not a secret of any client")
 
 
-def audit_at(session: Session, school_id: str, limit: int = 500) -> list[AuditRow]:
-    return list(
-        session.scalars(
-            select(AuditRow)
-            .where(AuditRow.school_id == school_id)
-            .order_by(AuditRow.id.desc())
-            .limit(limit)
-        )
-    )
+def audit_at(repo: AccessRepository, school_id: str, limit: int = 500) -> list[AuditRow]:
+    return repo.audit_at(school_id, limit)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from iris.contracts import ACCESS_SUPPORT_REQUESTS, SupportRequestChanged
+from iris.errors import NotFound
 from iris.outbox import add_event
 from services.access import domain, enrolments, service
 from services.access.models import (
@@ -23,6 +24,7 @@ from services.access.models import (
     Outbox,
     SupportRequestRow,
 )
+from services.access.repository import SqlAccessRepository
 from services.access.schools import kind_of
 
 
@@ -66,7 +68,7 @@ def _publish(session: Session, row: SupportRequestRow, actor: str, before: str |
         changed_event(session, row, actor),
     )
     service.audit(
-        session,
+        SqlAccessRepository(session),
         row.school_id,
         actor,
         f"support.{row.status}",
@@ -129,7 +131,9 @@ def send(
 ) -> SupportRequestRow:
     domain.require_mainstream(kind_of(session, school_id))
     if not is_registered(session, school_id, pupil_id, today):
-        raise domain.AccessRuleBroken("pupil_id", "this pupil is not enrolled at this school")
+        raise domain.AccessRuleBroken(
+            "pupil_id", "this pupil is not enrolled at this school", code="not_enrolled"
+        )
     now = _now()
     row = SupportRequestRow(
         support_request_id=str(uuid.uuid4()),
@@ -164,7 +168,7 @@ def support_request_row(
         query = query.where(SupportRequestRow.support_network == network)
     row = session.scalar(query.with_for_update() if lock else query)
     if row is None:
-        raise domain.AccessRuleBroken("support_request_id", "no such support request", 404)
+        raise NotFound("support_request_id", "no such support request")
     return row
 
 
@@ -187,7 +191,7 @@ def accept(
     workers = sorted(set(support_workers))
     for worker in workers:
         filed = service.file_request(
-            session,
+            SqlAccessRepository(session),
             row.school_id,
             network,
             actor,

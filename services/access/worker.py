@@ -13,14 +13,14 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session, sessionmaker
 
 from iris.contracts import ENROLMENT_CHANGES, EnrolmentChanged, describe_error
-from iris.db import make_engine, make_sessionmaker, transaction
+from iris.db import transaction
 from iris.settings import Settings
 from iris.streams import make_faust_app, raw_topic
 from iris.worker_metrics import serve_worker_metrics
 from services.access import enrolments
+from services.access.bootstrap import AccessDeps, bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,15 @@ settings = Settings()
 app = make_faust_app("iris-access", settings)
 enrolment_changes = raw_topic(app, ENROLMENT_CHANGES.name)
 serve_worker_metrics(app, settings, [ENROLMENT_CHANGES.name])
-_sessions: sessionmaker[Session] | None = None
+_deps: AccessDeps | None = None
 
 
-def sessions() -> sessionmaker[Session]:
-    global _sessions
-    if _sessions is None:
-        _sessions = make_sessionmaker(make_engine(settings.database_url_for("access")))
-    return _sessions
+def deps() -> AccessDeps:
+    """Wired at the first batch: importing the worker connects nowhere."""
+    global _deps
+    if _deps is None:
+        _deps = bootstrap(settings)
+    return _deps
 
 
 def parse(message: Any) -> EnrolmentChanged | None:
@@ -55,7 +56,7 @@ def parse(message: Any) -> EnrolmentChanged | None:
 
 
 def fold_batch(changes: list[EnrolmentChanged]) -> int:
-    with transaction(sessions()) as session:
+    with transaction(deps().sessions) as session:
         return enrolments.fold(session, changes)
 
 

@@ -7,8 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from iris.auth import Principal, verifier_for
@@ -106,13 +105,6 @@ def create_app(
     app.state.metrics_hooks = [store.update_metrics]
 
     write = store.write  # two first registrations may race: the loser reads the winner
-
-    @app.exception_handler(domain.EnrolmentRuleBroken)
-    async def _rule_broken(_request: Request, exc: domain.EnrolmentRuleBroken) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status,
-            content={"detail": [{"field": exc.field, "msg": exc.message}], "fields": [exc.field]},
-        )
 
     @app.post("/v1/enrolments", response_model=EnrolmentOut)
     def register_enrolment(body: EnrolmentIn, principal: CurrentPrincipal) -> EnrolmentOut:

@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from iris.errors import RuleBroken
+
 DEFAULT_SCHOOL_YEARS_AHEAD = 1
 """How far ahead a registration may start: until the end of the next school year."""
 
 
-class EnrolmentRuleBroken(ValueError):
+class EnrolmentRuleBroken(RuleBroken):
     """A submission that the register cannot accept; `field` names the culprit."""
 
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+    field: str
 
 
 @dataclass(frozen=True)

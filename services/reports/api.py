@@ -238,13 +238,6 @@ def create_app(
         relay.notify()
         return result
 
-    @app.exception_handler(domain.ReportRuleBroken)
-    async def _rule_broken(_request: Request, exc: domain.ReportRuleBroken) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status,
-            content={"detail": [{"field": exc.field, "msg": exc.message}], "fields": [exc.field]},
-        )
-
     @app.post(
         "/v1/pupils/{pupil_id}/reports",
         response_model=ReportOut,

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
 
+from iris.errors import RuleBroken
+
 Kind = Literal["IAC", "OV4", "GC", "V", "GV"]
 BoType = Literal["basisaanbod", "2", "3", "4", "6", "7", "9"]
 Level = Literal["nursery", "primary", "secondary"]
@@ -61,7 +63,7 @@ def N_(message: str) -> str:
     return message
 
 
-class ReportRuleBroken(ValueError):
+class ReportRuleBroken(RuleBroken):
     """A request the register cannot accept; `field` names the culprit, never its value.
 
     `template` is an English sentence with `%(name)s` placeholders and `params`
@@ -69,14 +71,7 @@ class ReportRuleBroken(ValueError):
     the message in the visitor's language: `gettext(exc.template) % exc.params`.
     """
 
-    def __init__(self, field: str, template: str, status: int = 422, **params: str | int) -> None:
-        message = template % params if params else template
-        super().__init__(message)
-        self.field = field
-        self.template = template
-        self.params = params
-        self.message = message
-        self.status = status
+    field: str
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from iris.insz import make_insz
 from iris.kafka import ensure_topics
 from iris.settings import Settings
 from services.access.api import create_app
+from services.access.bootstrap import AccessDeps, bootstrap
 from tests.support import Issuer, Message, ServiceTopic, wait_until
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "access" / "migrations"
@@ -63,6 +64,7 @@ class Access:
     settings: Settings
     clock: Clock
     issuer: Issuer
+    deps: AccessDeps
 
     responsible_id = make_insz("1970-01-01", 900)
 
@@ -106,8 +108,9 @@ def access_settings(make_settings: Callable[..., Settings], **overrides: Any) ->
 def access(make_settings: Callable[..., Settings], issuer: Issuer) -> Iterator[Access]:
     settings = access_settings(make_settings)
     clock = Clock()
-    with TestClient(create_app(settings, clock=clock)) as client:
-        yield Access(client, settings, clock, issuer)
+    deps = bootstrap(settings, clock)
+    with TestClient(create_app(deps=deps)) as client:
+        yield Access(client, settings, clock, issuer, deps)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 from iris.contracts import ACCESS_GRANTS
+from services.access.expiry import expire_once
 from services.access.republish import republish
 from tests.access.conftest import Access, of_school, person, published, pupil, school_id
 from tests.support import ServiceTopic
@@ -77,7 +78,7 @@ def test_a_grant_still_running_is_not_expired(access: Access, grants_topic: Serv
         valid_until=(today + timedelta(days=1)).isoformat(),
     )
     access.clock.advance(days=1)  # the last valid day
-    access.client.app.state.expire_once()  # type: ignore[attr-defined]
+    expire_once(access.deps)
     assert [g["status"] for g in access.grants(school)] == ["active"]
     assert [e["version"] for e in published(grants_topic, school, 1)] == [1]
 
@@ -244,7 +245,7 @@ def test_republishing_queues_every_current_grant_again(access: Access, grants_to
         access.grant(school, person_id=person(serial), role="teacher", valid_from="2026-09-01")
     published(grants_topic, school, 2)
     assert republish(access.settings) >= 2
-    access.client.app.state.relay.notify()  # type: ignore[attr-defined]
+    access.deps.publisher.notify()
     events = published(grants_topic, school, 4)
     assert sorted((e["person_id"], e["version"]) for e in events) == sorted(
         [(person(14), 1), (person(15), 1)] * 2

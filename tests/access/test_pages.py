@@ -207,3 +207,20 @@ def test_a_person_responsible_at_several_schools_picks_one(access, issuer):
     assert page.text.index(f'href="/schools/{first}/grants"') < page.text.index(
         f'href="/schools/{second}/grants"'
     )
+
+
+def test_an_unknown_grant_request_or_client_is_the_not_found_page_and_json_for_an_api(access):
+    school = school_id()
+    unknown = "00000000-0000-4000-8000-000000000000"
+    for path in (
+        f"/schools/{school}/grants/{unknown}/edit",
+        f"/schools/{school}/requests/{unknown}/reject",
+        f"/schools/{school}/clients/iris-unknown/revoke",
+    ):
+        page = access.client.get(path, headers=page_headers(access, school))
+        assert page.status_code == 404, path
+        assert "Pagina niet gevonden" in page.text
+    api = access.client.get(
+        f"/v1/schools/{school}/grants/{unknown}", headers=access.responsible(school)
+    )
+    assert (api.status_code, api.json()["fields"]) == (404, ["grant_id"])

@@ -7,34 +7,31 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from iris.auth import Principal
 from iris.contracts import SupportRequestStatus
-from iris.insz import INSZ, InstitutionNumber
+from iris.insz import INSZ
 from iris.web import CurrentPrincipal, DbSession
 from services.access import support
+from services.access.deps import Deps, SchoolId, Today
 from services.access.models import SupportRequestRow
 
 router = APIRouter(tags=["support requests"])
 
-SchoolId = Annotated[InstitutionNumber, Path()]
 Network = Annotated[str, Path(min_length=1, max_length=200)]
 Question = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
-def _write(request: Request) -> Callable[[Callable[[Session], Any]], Any]:
-    return request.app.state.write  # type: ignore[no-any-return]
-
-
-def _today(request: Request) -> date:
-    return request.app.state.today()  # type: ignore[no-any-return]
+def _write(deps: Deps) -> Callable[[Callable[[Session], Any]], Any]:
+    """Support requests span tables the repository port does not cover: they run on
+    the session itself."""
+    return deps.store.write
 
 
 Write = Annotated[Callable[[Callable[[Session], Any]], Any], Depends(_write)]
-Today = Annotated[date, Depends(_today)]
 
 
 class SupportRequestIn(BaseModel):

@@ -4,21 +4,17 @@ registered, from the access service's copy of the enrolment register)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from iris.insz import InstitutionNumber
 from iris.web import CurrentPrincipal, DbSession
 from services.access import enrolments
+from services.access.deps import Today
 
 router = APIRouter(tags=["CLB"])
-
-
-def _today(request: Request) -> date:
-    return request.app.state.today()  # type: ignore[no-any-return]
 
 
 class PupilOfClbOut(BaseModel):
@@ -34,7 +30,7 @@ def find_pupils_of_clb(
     name: Annotated[str, Query(min_length=2, max_length=100)],
     principal: CurrentPrincipal,
     session: DbSession,
-    today: Annotated[date, Depends(_today)],
+    today: Today,
 ) -> list[PupilOfClbOut]:
     """Pupils enrolled at the CLB's schools whose registered name holds every word of `name`."""
     if not principal.is_person or clb_id not in principal.clb_staff_of:

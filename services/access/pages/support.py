@@ -5,27 +5,33 @@ The access requests it leads to are decided on the responsible's requests page."
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from iris.auth import Principal
-from iris.insz import INSZ, last_two_digits
-from iris.ui import CsrfProtected, PagePrincipal
+from iris.insz import last_two_digits
+from iris.ui import PagePrincipal
 from iris.ui.forms import errors_by_field
-from iris.ui.i18n import N_, gettext_for
+from iris.ui.i18n import N_
 from services.access import domain, support
 from services.access.models import EnrolmentCopyRow, GrantRow, SupportRequestRow
+from services.access.pages.shared import (
+    SCHOOL_ID,
+    Page,
+    PageDep,
+    Posted,
+    form_post,
+    rule_message,
+)
+from services.access.routes.support import SupportRequestIn
 
 router = APIRouter(include_in_schema=False)
-SCHOOL_ID = re.compile(r"^\d{1,12}$")
 
 SUPPORT_STATUS_LABELS = {
     "sent": N_("Sent, waiting for the support network"),
@@ -39,31 +45,22 @@ WORKER_STATUS_LABELS = {
     "approved": N_("approved"),
     "rejected": N_("rejected"),
 }
-NOT_REGISTERED = N_("This pupil is not enrolled at this school.")
-NOT_MAINSTREAM = N_(
-    "Only mainstream schools give support workers access: this school is registered "
-    "as special education."
-)
 
 
-class SupportRequestForm(BaseModel):
+class SupportRequestForm(SupportRequestIn):
     model_config = ConfigDict(extra="ignore")
-
-    pupil_id: INSZ
-    support_network: str = Field(min_length=1, max_length=200)
-    question: str = Field(min_length=1, max_length=4000)
 
 
 def pupil_label(name: str | None, insz: str) -> str:
     return f"{name} ({last_two_digits(insz)})" if name else last_two_digits(insz)
 
 
-def staff_of(request: Request, principal: Principal, school_id: str, pupil_id: str | None) -> str:
+def staff_of(page: Page, principal: Principal, school_id: str, pupil_id: str | None) -> str:
     if not SCHOOL_ID.match(school_id):
         raise HTTPException(404, "school_id: no such school")
-    today = request.app.state.today()
+    today = page.deps.today()
     responsible = principal.is_person and school_id in principal.school_admin_of
-    with request.app.state.sessions() as session:
+    with page.deps.sessions() as session:
         allowed = principal.is_person and support.may_follow(
             session, school_id, principal.subject, responsible, pupil_id, today
         )
@@ -112,29 +109,29 @@ def request_view(session: Session, row: SupportRequestRow) -> dict[str, Any]:
 
 
 def render_page(
-    request: Request,
+    page: Page,
     principal: Principal,
     school_id: str,
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
-    _ = gettext_for(request).gettext
-    today = request.app.state.today()
+    _ = page.gettext
+    today = page.deps.today()
     responsible = principal.is_person and school_id in principal.school_admin_of
-    with request.app.state.sessions() as session:
+    with page.deps.sessions() as session:
         pupils = pupils_to_ask_about(session, school_id, principal.subject, responsible, today)
         followed = support.followed_by(session, school_id, principal.subject, responsible, today)
         requests = [request_view(session, r) for r in followed]
-    notice = _("The support request is sent.") if request.query_params.get("notice") else ""
-    return request.app.state.pages.render(  # type: ignore[no-any-return]
-        request,
+    notice = _("The support request is sent.") if page.request.query_params.get("notice") else ""
+    return page.pages.render(
+        page.request,
         "access_support_requests.html",
         {
             "school_id": school_id,
             "section": "support",
             "responsible": responsible,
-            "viewer_url": request.app.state.viewer_url,
+            "viewer_url": page.viewer_url,
             "notice": notice,
             "pupils": pupils,
             "requests": requests,
@@ -148,46 +145,34 @@ def render_page(
 
 
 @router.get("/schools/{school_id}/support-requests", response_class=HTMLResponse)
-def support_requests_page(
-    request: Request, school_id: str, principal: PagePrincipal
-) -> HTMLResponse:
+def support_requests_page(page: PageDep, school_id: str, principal: PagePrincipal) -> HTMLResponse:
     """The school's support requests, and the form to send one."""
-    staff_of(request, principal, school_id, None)
-    return render_page(request, principal, school_id, {}, {})
+    staff_of(page, principal, school_id, None)
+    return render_page(page, principal, school_id, {}, {})
 
 
-def _send(
-    request: Request, principal: Principal, school_id: str, values: dict[str, str]
-) -> Response:
-    _ = gettext_for(request).gettext
+def _send(page: Page, principal: Principal, school_id: str, values: dict[str, str]) -> Response:
     try:
         form = SupportRequestForm.model_validate(values)
     except ValidationError as exc:
-        return render_page(
-            request, principal, school_id, values, errors_by_field(exc, request), 422
-        )
-    actor = staff_of(request, principal, school_id, form.pupil_id)
-    today = request.app.state.today()
+        errors = errors_by_field(exc, page.request)
+        return render_page(page, principal, school_id, values, errors, 422)
+    actor = staff_of(page, principal, school_id, form.pupil_id)
+    today = page.deps.today()
     try:
-        request.app.state.write(
+        page.deps.store.write(
             lambda s: support.send(
                 s, school_id, form.pupil_id, form.support_network, form.question, actor, today
             )
         )
     except domain.AccessRuleBroken as exc:
-        message = NOT_MAINSTREAM if exc.field == "school_id" else NOT_REGISTERED
-        return render_page(request, principal, school_id, values, {"pupil_id": _(message)}, 422)
+        message = page.gettext(rule_message(exc))
+        return render_page(page, principal, school_id, values, {"pupil_id": message}, 422)
     return RedirectResponse(f"/schools/{school_id}/support-requests?notice=sent", status_code=303)
 
 
-@router.post(
-    "/schools/{school_id}/support-requests",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
-async def send_support_request(
-    request: Request, school_id: str, principal: PagePrincipal
+@form_post(router, "/schools/{school_id}/support-requests")
+def send_support_request(
+    page: PageDep, school_id: str, principal: PagePrincipal, values: Posted
 ) -> Response:
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-    return await run_in_threadpool(_send, request, principal, school_id, values)
+    return _send(page, principal, school_id, values)

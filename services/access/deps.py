@@ -1,0 +1,57 @@
+"""What the access service's routes and pages ask for, as FastAPI dependencies, and who
+may do what."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request
+
+from iris.auth import Principal
+from iris.insz import InstitutionNumber
+from iris.ui.pages import Pages
+from services.access.bootstrap import AccessDeps
+from services.access.repository import AccessRepository
+
+
+def _deps(request: Request) -> AccessDeps:
+    deps: AccessDeps = request.app.state.access
+    return deps
+
+
+Deps = Annotated[AccessDeps, Depends(_deps)]
+
+
+def _today(deps: Deps) -> date:
+    return deps.today()
+
+
+Today = Annotated[date, Depends(_today)]
+
+
+def _repository(deps: Deps) -> Iterator[AccessRepository]:
+    with deps.reading() as repo:
+        yield repo
+
+
+Repository = Annotated[AccessRepository, Depends(_repository)]
+"""The register for reading, on a session closed after the request."""
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+PagesDep = Annotated[Pages, Depends(_pages)]
+
+SchoolId = Annotated[InstitutionNumber, Path()]
+
+
+def responsible_at(principal: Principal, school_id: str) -> str:
+    """The acting responsible's INSZ; 403 for anyone who is not this school's responsible."""
+    if not principal.is_person or school_id not in principal.school_admin_of:
+        raise HTTPException(403, "school_id: you are not the responsible of this school")
+    return principal.subject

@@ -1,0 +1,107 @@
+"""The school's software clients: register one (its secret shown once), revoke one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ConfigDict, ValidationError, field_validator
+
+from iris.ui.forms import errors_by_field
+from iris.ui.i18n import N_
+from services.access import service
+from services.access.pages.shared import (
+    Page,
+    PageDep,
+    Posted,
+    SchoolResponsible,
+    form_post,
+    form_text,
+)
+from services.access.routes.clients import ClientIn
+
+router = APIRouter()
+
+
+class ClientForm(ClientIn):
+    model_config = ConfigDict(extra="ignore")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        return form_text(value, N_("Give the school software a name."), 200)
+
+
+def clients_list(
+    page: Page,
+    school_id: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    created: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    with page.deps.reading() as repo:
+        clients = [
+            {
+                "client_id": r.client_id,
+                "name": r.name,
+                "status": r.status,
+                "created_at": r.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for r in service.clients_at(repo, school_id)
+        ]
+    context = {"clients": clients, "values": values, "errors": errors, "created": created}
+    return page.render("access_clients.html", school_id, "clients", context, status_code)
+
+
+@router.get("/schools/{school_id}/clients", response_class=HTMLResponse)
+def clients_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
+    """The school's software clients, and the form to register one."""
+    return clients_list(page, school_id, {"name": ""}, {})
+
+
+def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> HTMLResponse:
+    try:
+        name = ClientForm.model_validate(values).name
+    except ValidationError as exc:
+        errors = errors_by_field(exc, page.request)
+        return clients_list(page, school_id, values, errors, None, 422)
+    row, secret = page.deps.write(
+        lambda repo: service.register_client(repo, school_id, name, actor)
+    )
+    created = {"client_id": row.client_id, "name": row.name, "secret": secret}
+    return clients_list(page, school_id, {"name": ""}, {}, created)
+
+
+@form_post(router, "/schools/{school_id}/clients")
+def create_client(
+    page: PageDep, school_id: str, actor: SchoolResponsible, values: Posted
+) -> Response:
+    return register(page, school_id, actor, {"name": "", **values})
+
+
+@router.get("/schools/{school_id}/clients/{client_id}/revoke", response_class=HTMLResponse)
+def revoke_client_page(
+    page: PageDep, school_id: str, client_id: str, responsible: SchoolResponsible
+) -> HTMLResponse:
+    """Asks to confirm revoking school software."""
+    with page.deps.reading() as repo:
+        name = service.client_row(repo, school_id, client_id).name
+    _ = page.gettext
+    return page.pages.confirm(
+        page.request,
+        title=_("Revoke school software"),
+        question=_("Revoke %(name)s? Its secret will buy no more tokens.") % {"name": name},
+        action=f"/schools/{school_id}/clients/{client_id}/revoke",
+        confirm_label=_("Revoke school software"),
+        cancel_url=f"/schools/{school_id}/clients",
+    )
+
+
+@form_post(router, "/schools/{school_id}/clients/{client_id}/revoke")
+def revoke_client(
+    page: PageDep, school_id: str, client_id: str, actor: SchoolResponsible
+) -> Response:
+    page.deps.write(lambda repo: service.revoke_client(repo, school_id, client_id, actor))
+    return RedirectResponse(f"/schools/{school_id}/clients?notice=client-revoked", status_code=303)

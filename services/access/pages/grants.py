@@ -1,0 +1,206 @@
+"""The school's grants: the list, the form to grant or change, the revoke."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ConfigDict, ValidationError, field_validator
+
+from iris.insz import is_valid_insz
+from iris.ui.forms import errors_by_field
+from iris.ui.i18n import N_
+from iris.ui.labels import ROLE_LABELS
+from services.access import domain, service
+from services.access.pages.shared import (
+    STATUS_LABELS,
+    Page,
+    PageDep,
+    Posted,
+    SchoolResponsible,
+    blank_to_none,
+    form_date,
+    form_post,
+    rule_message,
+)
+from services.access.routes.grants import GrantIn, save_grant
+
+router = APIRouter()
+
+PUPILS_INVALID = N_(
+    "Enter national register numbers of 11 digits, one per line or separated by commas."
+)
+PERSON_INVALID = N_("Enter a national register number of 11 digits.")
+
+
+def split_pupils(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,;]+", text.strip()) if part]
+
+
+class GrantForm(GrantIn):
+    """The API's grant as a form posts it: every value a string, pupils one text."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @field_validator("person_id", mode="before")
+    @classmethod
+    def _person(cls, value: Any) -> str:
+        text = str(value or "").strip().replace(".", "").replace("-", "").replace(" ", "")
+        if not text:
+            raise ValueError(N_("This field is required."))
+        if not is_valid_insz(text):
+            raise ValueError(PERSON_INVALID)
+        return text
+
+    @field_validator("valid_from", mode="before")
+    @classmethod
+    def _from(cls, value: Any) -> Any:
+        if blank_to_none(value) is None:
+            raise ValueError(N_("This field is required."))
+        return form_date(value)
+
+    @field_validator("valid_until", mode="before")
+    @classmethod
+    def _until(cls, value: Any) -> Any:
+        return form_date(value)
+
+    @field_validator("pupil_ids", mode="before")
+    @classmethod
+    def _pupils(cls, value: Any) -> list[str] | None:
+        pupils = split_pupils(str(value or ""))
+        if not pupils:
+            return None
+        if len(pupils) > 2000 or not all(is_valid_insz(p) for p in pupils):
+            raise ValueError(PUPILS_INVALID)
+        return pupils
+
+
+def grant_row_view(grant: domain.Grant) -> dict[str, Any]:
+    return {
+        "grant_id": str(grant.grant_id),
+        "person_id": grant.person_id,
+        "role": grant.role,
+        "pupils": list(grant.pupil_ids) if grant.pupil_ids is not None else None,
+        "valid_from": grant.valid_from.isoformat(),
+        "valid_until": (
+            None if grant.valid_until == domain.OPEN_ENDED else grant.valid_until.isoformat()
+        ),
+        "status": grant.status,
+    }
+
+
+def existing_grant(page: Page, school_id: str, grant_id: str) -> dict[str, Any]:
+    with page.deps.reading() as repo:
+        return grant_row_view(service.grant_at(repo, school_id, grant_id))
+
+
+@router.get("/schools/{school_id}/grants", response_class=HTMLResponse)
+def grants_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
+    """The school's grants, filtered by role and status."""
+    role = page.request.query_params.get("role") or None
+    status = page.request.query_params.get("status") or None
+    role = role if role in ROLE_LABELS else None
+    status = status if status in STATUS_LABELS else None
+    with page.deps.reading() as repo:
+        grants = service.grants_at(repo, school_id, role, status)
+    values = {
+        "grants": [grant_row_view(g) for g in grants],
+        "role": role or "",
+        "status": status or "",
+    }
+    return page.render("access_grants.html", school_id, "grants", values)
+
+
+def grant_form(
+    page: Page,
+    school_id: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    grant: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"values": values, "errors": errors, "grant": grant}
+    return page.render("access_grant_form.html", school_id, "grants", context, status_code)
+
+
+def save(
+    page: Page, school_id: str, actor: str, values: dict[str, str], grant: dict[str, Any] | None
+) -> Response:
+    try:
+        form = GrantForm.model_validate(values)
+    except ValidationError as exc:
+        errors = errors_by_field(exc, page.request)
+        return grant_form(page, school_id, values, errors, grant, 422)
+    try:
+        save_grant(page.deps, school_id, form, actor)
+    except domain.AccessRuleBroken as exc:
+        errors = {exc.field: page.gettext(rule_message(exc))}
+        return grant_form(page, school_id, values, errors, grant, 422)
+    return RedirectResponse(f"/schools/{school_id}/grants?notice=granted", status_code=303)
+
+
+@router.get("/schools/{school_id}/grants/new", response_class=HTMLResponse)
+def new_grant_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
+    """The form to grant a person access."""
+    values = {"role": "teacher", "valid_from": page.deps.today().isoformat()}
+    return grant_form(page, school_id, values, {})
+
+
+@form_post(router, "/schools/{school_id}/grants/new")
+def new_grant(page: PageDep, school_id: str, actor: SchoolResponsible, values: Posted) -> Response:
+    return save(page, school_id, actor, values, None)
+
+
+@router.get("/schools/{school_id}/grants/{grant_id}/edit", response_class=HTMLResponse)
+def edit_grant_page(
+    page: PageDep, school_id: str, grant_id: str, responsible: SchoolResponsible
+) -> HTMLResponse:
+    """The form to change a grant: role, dates, pupils."""
+    grant = existing_grant(page, school_id, grant_id)
+    values = {
+        "person_id": grant["person_id"],
+        "role": grant["role"],
+        "valid_from": grant["valid_from"],
+        "valid_until": grant["valid_until"] or "",
+        "pupil_ids": "\n".join(grant["pupils"] or []),
+    }
+    return grant_form(page, school_id, values, {}, grant)
+
+
+@form_post(router, "/schools/{school_id}/grants/{grant_id}/edit")
+def edit_grant(
+    page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible, values: Posted
+) -> Response:
+    grant = existing_grant(page, school_id, grant_id)
+    return save(page, school_id, actor, {**values, "person_id": grant["person_id"]}, grant)
+
+
+@router.get("/schools/{school_id}/grants/{grant_id}/revoke", response_class=HTMLResponse)
+def revoke_grant_page(
+    page: PageDep, school_id: str, grant_id: str, responsible: SchoolResponsible
+) -> HTMLResponse:
+    """Asks to confirm the revoke (no JavaScript needed)."""
+    grant = existing_grant(page, school_id, grant_id)
+    _ = page.gettext
+    return page.pages.confirm(
+        page.request,
+        title=_("Revoke access"),
+        question=_(
+            "Revoke the access of %(person)s at school %(school)s? "
+            "They lose sight of every report at once.",
+        )
+        % {"person": grant["person_id"], "school": school_id},
+        action=f"/schools/{school_id}/grants/{grant_id}/revoke",
+        confirm_label=_("Revoke access"),
+        cancel_url=f"/schools/{school_id}/grants",
+    )
+
+
+@form_post(router, "/schools/{school_id}/grants/{grant_id}/revoke")
+def revoke_grant(
+    page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible
+) -> Response:
+    page.deps.write(lambda repo: service.revoke(repo, school_id, grant_id, actor))
+    return RedirectResponse(f"/schools/{school_id}/grants?notice=revoked", status_code=303)

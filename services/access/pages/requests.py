@@ -1,0 +1,150 @@
+"""Support-network requests: the pending ones to approve or reject, the decided ones."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ConfigDict, ValidationError, field_validator
+
+from iris.ui.forms import errors_by_field
+from iris.ui.i18n import N_
+from services.access import domain, service
+from services.access.models import AccessRequestRow
+from services.access.pages.shared import (
+    Page,
+    PageDep,
+    Posted,
+    SchoolResponsible,
+    form_date,
+    form_post,
+    form_text,
+    rule_message,
+)
+from services.access.routes.requests import ApproveIn, RejectIn
+
+router = APIRouter()
+
+
+class ApproveForm(ApproveIn):
+    model_config = ConfigDict(extra="ignore")
+
+    @field_validator("valid_until", mode="before")
+    @classmethod
+    def _until(cls, value: Any) -> Any:
+        return form_date(value)
+
+
+class RejectForm(RejectIn):
+    model_config = ConfigDict(extra="ignore")
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: Any) -> str:
+        return form_text(value, N_("Give the reason the support network will read."), 1000)
+
+
+def request_view(row: AccessRequestRow) -> dict[str, Any]:
+    return {
+        "request_id": row.request_id,
+        "support_network": row.support_network,
+        "person_id": row.person_id,
+        "pupils": json.loads(row.pupil_ids),
+        "motivation": row.motivation,
+        "status": row.status,
+        "reason": row.reason,
+        "created_at": row.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def requests_list(
+    page: Page,
+    school_id: str,
+    errors: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    with page.deps.reading() as repo:
+        rows = service.requests_at(repo, school_id)
+    pending = [request_view(r) for r in rows if r.status == "pending"]
+    decided = [request_view(r) for r in rows if r.status != "pending"]
+    values = {"pending": pending, "decided": decided, "errors": errors or {}}
+    return page.render("access_requests.html", school_id, "requests", values, status_code)
+
+
+@router.get("/schools/{school_id}/requests", response_class=HTMLResponse)
+def requests_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
+    """Support-network requests: the pending ones to decide, the decided ones below."""
+    return requests_list(page, school_id)
+
+
+def approve(
+    page: Page, school_id: str, request_id: str, actor: str, values: dict[str, str]
+) -> Response:
+    try:
+        until = ApproveForm.model_validate(values).valid_until
+    except ValidationError as exc:
+        return requests_list(page, school_id, {request_id: errors_by_field(exc, page.request)}, 422)
+    today = page.deps.today()
+    try:
+        page.deps.write(
+            lambda repo: service.approve(repo, school_id, request_id, actor, today, until)
+        )
+    except domain.AccessRuleBroken as exc:
+        field = "valid_until" if exc.field == "valid_until" else "decision"
+        errors = {request_id: {field: page.gettext(rule_message(exc))}}
+        return requests_list(page, school_id, errors, 422)
+    return RedirectResponse(f"/schools/{school_id}/requests?notice=approved", status_code=303)
+
+
+@form_post(router, "/schools/{school_id}/requests/{request_id}/approve")
+def approve_request(
+    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible, values: Posted
+) -> Response:
+    return approve(page, school_id, request_id, actor, values)
+
+
+def reject_form(
+    page: Page,
+    school_id: str,
+    request_id: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    with page.deps.reading() as repo:
+        item = request_view(service.request_row(repo, request_id, school_id))
+    context = {"item": item, "values": values, "errors": errors}
+    return page.render("access_reject.html", school_id, "requests", context, status_code)
+
+
+@router.get("/schools/{school_id}/requests/{request_id}/reject", response_class=HTMLResponse)
+def reject_page(
+    page: PageDep, school_id: str, request_id: str, responsible: SchoolResponsible
+) -> HTMLResponse:
+    """The form to reject a request, with the reason."""
+    return reject_form(page, school_id, request_id, {"reason": ""}, {})
+
+
+def reject(
+    page: Page, school_id: str, request_id: str, actor: str, values: dict[str, str]
+) -> Response:
+    try:
+        reason = RejectForm.model_validate(values).reason
+    except ValidationError as exc:
+        errors = errors_by_field(exc, page.request)
+        return reject_form(page, school_id, request_id, values, errors, 422)
+    try:
+        page.deps.write(lambda repo: service.reject(repo, school_id, request_id, reason, actor))
+    except domain.AccessRuleBroken as exc:
+        errors = {"reason": page.gettext(rule_message(exc))}
+        return reject_form(page, school_id, request_id, values, errors, 422)
+    return RedirectResponse(f"/schools/{school_id}/requests?notice=rejected", status_code=303)
+
+
+@form_post(router, "/schools/{school_id}/requests/{request_id}/reject")
+def reject_request(
+    page: PageDep, school_id: str, request_id: str, actor: SchoolResponsible, values: Posted
+) -> Response:
+    return reject(page, school_id, request_id, actor, {"reason": "", **values})

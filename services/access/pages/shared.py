@@ -1,0 +1,176 @@
+"""What every page of the school responsible has: the school checked, the section's
+frame (labels, notice, viewer link), form values and the sentences of broken rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from iris.auth import Principal
+from iris.errors import RuleBroken
+from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui.i18n import N_, gettext_for
+from iris.ui.labels import ROLE_LABELS
+from iris.ui.pages import Pages
+from services.access.bootstrap import AccessDeps
+from services.access.deps import Deps, PagesDep
+
+F = TypeVar("F", bound=Callable[..., Any])
+SCHOOL_ID = re.compile(r"^\d{1,12}$")
+
+STATUS_LABELS = {
+    "active": N_("Active"),
+    "revoked": N_("Revoked"),
+    "expired": N_("Expired"),
+}
+REQUEST_STATUS_LABELS = {
+    "pending": N_("Pending"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+}
+NOTICES = {
+    "granted": N_("The access is saved."),
+    "revoked": N_("The access is revoked."),
+    "approved": N_("The request is approved: the support worker has access."),
+    "rejected": N_("The request is rejected."),
+    "client-revoked": N_("The school software is revoked."),
+}
+RULE_MESSAGES = {
+    "support_worker_too_long": N_(
+        "A support worker's access ends at most 4 years after it starts."
+    ),
+    "ends_before_start": N_("The end date lies before the start date."),
+    "ends_in_past": N_("The end date lies in the past."),
+    "holds_another_role": N_("This person already holds another active role at this school."),
+    "already_decided": N_("This request was already decided."),
+    "mainstream_only": N_(
+        "Only mainstream schools give support workers access: this school is registered "
+        "as special education."
+    ),
+    "not_enrolled": N_("This pupil is not enrolled at this school."),
+}
+DATE_INVALID = N_("Enter a date as YYYY-MM-DD.")
+
+
+def rule_message(exc: RuleBroken) -> str:
+    """The access rule that was broken, as a message to translate, chosen by its code."""
+    return RULE_MESSAGES.get(exc.code, N_("This value is not valid."))
+
+
+def form_values(form: Any) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def blank_to_none(value: Any) -> Any:
+    return None if value is None or str(value).strip() == "" else value
+
+
+def form_text(value: Any, missing: str, max_length: int) -> str:
+    """A text field stripped, with the page's own message when it is empty (`missing`)."""
+    text = str(value or "").strip()
+    if not text:
+        raise ValueError(missing)
+    if len(text) > max_length:
+        raise ValueError(N_("This text is too long."))
+    return text
+
+
+def form_date(value: Any) -> date | None:
+    """A date field as posted (YYYY-MM-DD), None when left empty; the page's own message
+    for anything else."""
+    if isinstance(value, date) or blank_to_none(value) is None:
+        return value or None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(DATE_INVALID) from None
+
+
+def school_of(principal: Principal, school_id: str) -> str:
+    """The acting responsible; 403 (a page) for anyone else, 404 for a malformed id."""
+    if not SCHOOL_ID.match(school_id):
+        raise HTTPException(404, "school_id: no such school")
+    if not principal.is_person or school_id not in principal.school_admin_of:
+        raise HTTPException(403, "school_id: you are not the responsible of this school")
+    return principal.subject
+
+
+def _school_responsible(principal: PagePrincipal, school_id: str) -> str:
+    return school_of(principal, school_id)
+
+
+SchoolResponsible = Annotated[str, Depends(_school_responsible)]
+"""The signed-in responsible of the page's school (their INSZ), else 403 or 404."""
+
+
+@dataclass
+class Page:
+    """One request to a page of the school responsible, with what rendering it needs."""
+
+    request: Request
+    pages: Pages
+    deps: AccessDeps
+
+    def gettext(self, message: str) -> str:
+        return gettext_for(self.request).gettext(message)
+
+    def labels(self) -> dict[str, Any]:
+        _ = self.gettext
+        return {
+            "role_labels": {k: _(v) for k, v in ROLE_LABELS.items()},
+            "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
+            "request_status_labels": {k: _(v) for k, v in REQUEST_STATUS_LABELS.items()},
+        }
+
+    @property
+    def viewer_url(self) -> str:
+        return self.deps.settings.viewer_url.rstrip("/")
+
+    def render(
+        self,
+        template: str,
+        school_id: str,
+        section: str,
+        values: dict[str, Any],
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        notice = self.request.query_params.get("notice", "")
+        return self.pages.render(
+            self.request,
+            template,
+            {
+                "school_id": school_id,
+                "section": section,
+                "viewer_url": self.viewer_url,
+                "notice": self.gettext(NOTICES[notice]) if notice in NOTICES else "",
+                **self.labels(),
+                **values,
+            },
+            status_code=status_code,
+        )
+
+
+def _page(request: Request, pages: PagesDep, deps: Deps) -> Page:
+    return Page(request, pages, deps)
+
+
+PageDep = Annotated[Page, Depends(_page)]
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    return form_values(await request.form())
+
+
+Posted = Annotated[dict[str, str], Depends(_posted)]
+"""The posted form's text fields, without the CSRF token."""
+
+
+def form_post(router: APIRouter, path: str) -> Callable[[F], F]:
+    """A page's form POST: CSRF-checked, answered with a page or a redirect."""
+    return router.post(path, response_class=HTMLResponse, dependencies=[CsrfProtected])

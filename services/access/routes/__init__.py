@@ -1,0 +1,1 @@
+"""The access service's JSON API, one module-level router per resource."""
