@@ -92,8 +92,22 @@ HAS_REPORT = "+"  # in a pupil's index entry: the pupil has a report state
 # (never past the lease's own expiry).
 LEASE_REREAD_SECONDS = 1.0
 
+
+def stage_table() -> str:
+    """check.lua's `STAGE` table: each denial of `domain.Denial` numbered in its order from
+    1, and ALLOWED after them, so that a higher number is a check that got further."""
+    numbers = {denial.name: n for n, denial in enumerate(domain.Denial, start=1)}
+    numbers["ALLOWED"] = len(numbers) + 1
+    return "local STAGE = {" + ", ".join(f"{k} = {v}" for k, v in numbers.items()) + "}\n"
+
+
+def denial_numbered(number: int) -> str:
+    """The reason of check.lua's stage `number` (see `stage_table`)."""
+    return list(domain.Denial)[number - 1].value
+
+
 FOLD = Script.load("fold")
-CHECK = Script.load("check")
+CHECK = Script.load("check", prelude=stage_table())
 LISTING = Script.load("listing")
 FINISH_REBUILD = Script.load("finish_rebuild", with_lib=False)
 REBUILD_LEASE = Script.load("rebuild_lease", with_lib=False)
@@ -350,11 +364,13 @@ class AuthCache:
         if code == "NOT_CURRENT":
             log.warning("check denied", extra={"reason": domain.CACHE_NOT_CURRENT})
             return domain.Decision(False, domain.CACHE_NOT_CURRENT)
-        return domain.Decision(False, domain.STAGES[int(code) - 1], school or None, role or None)
+        return domain.Decision(False, denial_numbered(int(code)), school or None, role or None)
 
     async def school_listing(
         self, school_id: str, person_id: str | None
-    ) -> tuple[dict[str, domain.Enrolment], dict[str, domain.ReportState], domain.Grant | None]:
+    ) -> tuple[
+        dict[str, domain.Enrolment], dict[str, domain.ReportState], domain.CachedGrant | None
+    ]:
         """The enrolments of the pupils with a report copy at one school, those copies and
         the person's grant there, in one round trip.
         Raises CacheNotReady when the marker is missing or the lease has lapsed."""
