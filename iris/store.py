@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,11 +32,16 @@ class ServiceStore:
 
     @classmethod
     def open(
-        cls, service: str, settings: Settings, outbox: type[OutboxMixin], **engine_options: Any
+        cls,
+        service: str,
+        settings: Settings,
+        outbox: type[OutboxMixin],
+        relay_executor: Executor | None = None,
+        **engine_options: Any,
     ) -> ServiceStore:
         engine = make_engine(settings.database_url_for(service), **engine_options)
         sessions = make_sessionmaker(engine)
-        relay = OutboxRelay(service, sessions, outbox, settings)
+        relay = OutboxRelay(service, sessions, outbox, settings, executor=relay_executor)
         return cls(service, settings, engine, sessions, outbox, relay)
 
     @asynccontextmanager
