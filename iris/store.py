@@ -19,6 +19,7 @@ from iris.settings import Settings
 from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -69,6 +70,15 @@ class ServiceStore:
                     raise
         self.relay.notify()
         return result
+
+    def write_to(self, repository: Callable[[Session], R], change: Callable[[R], T]) -> T:
+        """`write`, with `change` given the service's repository on the transaction."""
+        return self.write(lambda session: change(repository(session)))
+
+    def read_from(self, repository: Callable[[Session], R], query: Callable[[R], T]) -> T:
+        """Run `query` on the service's repository over a session of its own."""
+        with self.sessions() as session:
+            return query(repository(session))
 
     async def database_ready(self) -> str | None:
         """A readiness check: the database answers."""

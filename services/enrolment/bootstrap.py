@@ -32,11 +32,10 @@ class Dependencies:
     def write(self, change: Callable[[EnrolmentRepository], T]) -> T:
         """Run a use case in one transaction (again when two first registrations raced:
         the loser reads the winner), then wake the outbox relay."""
-        return self.store.write(lambda session: change(SqlEnrolmentRepository(session)))
+        return self.store.write_to(SqlEnrolmentRepository, change)
 
     def read(self, query: Callable[[EnrolmentRepository], T]) -> T:
-        with self.store.sessions() as session:
-            return query(SqlEnrolmentRepository(session))
+        return self.store.read_from(SqlEnrolmentRepository, query)
 
 
 def bootstrap(

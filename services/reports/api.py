@@ -4,8 +4,7 @@ report (`routes/internal.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -13,9 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from iris.service_app import create_service_app
 from iris.settings import Settings
 from iris.ui import install_pages
-from iris.web import create_base_app
 from services.reports import domain
 from services.reports.bootstrap import SERVICE, Dependencies, bootstrap
 from services.reports.pages import clb, name_search
@@ -30,24 +29,7 @@ def create_app(
     deps: Dependencies | None = None,
 ) -> FastAPI:
     deps = deps or bootstrap(settings, clock)
-    store = deps.store
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with store.running():
-            yield
-
-    app = create_base_app(
-        SERVICE,
-        readiness=[("database", store.database_ready)],
-        max_body_bytes=deps.settings.max_body_bytes,
-        lifespan=lifespan,
-    )
-    app.state.deps = deps
-    # read by iris.web's and iris.ui's dependencies
-    app.state.verifier = deps.verifier
-    app.state.sessions = store.sessions
-    app.state.metrics_hooks = [store.update_metrics]
+    app = create_service_app(SERVICE, deps)
 
     @app.exception_handler(domain.ReportRuleBroken)
     async def _rule_broken(_request: Request, exc: domain.ReportRuleBroken) -> JSONResponse:

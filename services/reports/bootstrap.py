@@ -38,11 +38,10 @@ class Dependencies:
     def write(self, change: Callable[[ReportRepository], T]) -> T:
         """Run a use case in one transaction (again when it lost a race on a unique key,
         as two first issues for one pupil may), then wake the outbox relay."""
-        return self.store.write(lambda session: change(SqlReportRepository(session)))
+        return self.store.write_to(SqlReportRepository, change)
 
     def read(self, query: Callable[[ReportRepository], T]) -> T:
-        with self.store.sessions() as session:
-            return query(SqlReportRepository(session))
+        return self.store.read_from(SqlReportRepository, query)
 
 
 def bootstrap(

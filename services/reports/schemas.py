@@ -70,8 +70,8 @@ class ReportIn(BaseModel):
     content: ContentIn
 
 
-class ReportOut(BaseModel):
-    """A version's metadata: never its content."""
+class VersionOut(BaseModel):
+    """What every answer says of a version."""
 
     report_id: uuid.UUID
     pupil_id: str
@@ -83,6 +83,11 @@ class ReportOut(BaseModel):
     type: str | None
     opleidingsvorm: int | None
     level: str | None
+
+
+class ReportOut(VersionOut):
+    """A version's metadata: never its content."""
+
     withdrawn: bool
     withdrawn_at: datetime | None
     withdrawn_on: date | None
@@ -103,40 +108,7 @@ class ContentOut(BaseModel):
     reasoning: str
 
 
-class InternalReportOut(BaseModel):
+class InternalReportOut(VersionOut):
     """The current report with its content, for the viewer's rendering only."""
 
-    report_id: uuid.UUID
-    pupil_id: str
-    version: int
-    kind: str
-    clb_id: str
-    valid_from: date
-    issued_at: datetime
-    type: str | None
-    opleidingsvorm: int | None
-    level: str | None
     content: ContentOut
-
-
-def _out(
-    report: domain.ReportVersion, versions: list[domain.ReportVersion], today: date
-) -> dict[str, Any]:
-    status = domain.status_of(report, versions, today)
-    return {
-        "report_id": report.report_id,
-        "pupil_id": report.pupil_id,
-        "version": report.version,
-        "kind": report.kind,
-        "clb_id": report.clb_id,
-        "valid_from": report.valid_from,
-        "issued_at": report.issued_at,
-        "type": report.type,
-        "opleidingsvorm": report.opleidingsvorm,
-        "level": report.level,
-        "withdrawn": report.withdrawn,
-        "withdrawn_at": report.withdrawn_at,
-        "withdrawn_on": report.withdrawn_on,
-        "status": status,
-        "current": status == "current",
-    }

@@ -23,6 +23,8 @@ router = APIRouter()
 
 async def granted_schools(deps: Dependencies, principal: Principal) -> list[str]:
     """The schools where the person holds a grant that is active today."""
+    if not principal.is_person:
+        return []
     day = deps.clock()
     found = []
     for school in sorted(await deps.cache.schools_of_person(principal.subject)):
@@ -38,7 +40,7 @@ async def home(
 ) -> Response:
     """Where a person starts: their schools, and the views of their children's reports."""
     try:
-        schools = await granted_schools(deps, principal) if principal.is_person else []
+        schools = await granted_schools(deps, principal)
     except CacheNotReady:
         return await run_in_threadpool(unavailable, pages, request)
     return await run_in_threadpool(
@@ -60,7 +62,7 @@ async def schools_page(
 ) -> Response:
     """Pick a school when granted at several; straight on when there is one."""
     try:
-        schools = await granted_schools(deps, principal) if principal.is_person else []
+        schools = await granted_schools(deps, principal)
     except CacheNotReady:
         return await run_in_threadpool(unavailable, pages, request)
     if len(schools) == 1:
