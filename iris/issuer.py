@@ -11,18 +11,14 @@ the same key under IRIS_DATA_DIR. It refuses to start when IRIS_ENV=production.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from iris.auth import (
@@ -31,16 +27,14 @@ from iris.auth import (
     TrustedIssuer,
     dev_issuer_key,
     dev_issuer_key_path,
-    mint,
 )
+from iris.issuer_codes import AuthorizationError, Codes, issue_tokens, s256, token_error
 from iris.seed import PEOPLE, SCHOOLS, Person, claims_of
 from iris.settings import SERVICE_PORTS, Settings, local_port
-from iris.ui import install_pages, require_csrf
+from iris.ui import Pages, install_pages, require_csrf
 from iris.ui.i18n import N_, gettext_for
 from iris.web import create_base_app
 
-CODE_TTL_SECONDS = 60
-TOKEN_TTL_SECONDS = 3600
 CALLBACK_PATH = "/auth/callback"
 ISSUER_SESSION_COOKIE = "iris_issuer_session"  # not the services' cookie on a shared host
 
@@ -70,65 +64,29 @@ def registered_clients() -> dict[str, str]:
     return clients
 
 
-@dataclass(frozen=True)
-class Grant:
-    """An authorization code waiting to be exchanged."""
-
-    client_id: str
-    redirect_uri: str
-    code_challenge: str
-    nonce: str | None
-    person: Person
-    expires_at: float
-    method: str = "itsme"  # how the person signed in: the token's `amr`
-
-
-class AuthorizationError(Exception):
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-
-
-class Codes:
-    """Authorization codes: single use, short-lived, kept in memory."""
-
-    def __init__(self, ttl: float = CODE_TTL_SECONDS) -> None:
-        self.ttl = ttl
-        self._grants: dict[str, Grant] = {}
-        self._lock = threading.Lock()
-
-    def issue(self, **grant: Any) -> str:
-        code = secrets.token_urlsafe(32)
-        with self._lock:
-            now = time.monotonic()
-            self._grants = {c: g for c, g in self._grants.items() if g.expires_at > now}
-            self._grants[code] = Grant(expires_at=now + self.ttl, **grant)
-        return code
-
-    def redeem(self, code: str) -> Grant:
-        with self._lock:
-            grant = self._grants.pop(code, None)
-        if grant is None or grant.expires_at <= time.monotonic():
-            raise AuthorizationError("invalid_grant", "code: unknown, used or expired")
-        return grant
-
-
-def s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-
-
 def person_by_insz(insz: str) -> Person | None:
     return next((p for p in PEOPLE if p.insz == insz), None)
 
 
-def _token_error(exc: AuthorizationError) -> JSONResponse:
-    return JSONResponse(
-        {"error": exc.error, "error_description": exc.description, "detail": exc.description},
-        status_code=400,
-        headers={"Cache-Control": "no-store"},
-    )
+@dataclass
+class Issuer:
+    """What the issuer's routes share: its key, address, audience, clients and codes."""
+
+    key: SigningKey
+    issuer: str
+    audience: str
+    clients: dict[str, str]
+    codes: Codes
+    pages: Pages
+
+
+def issuer_of(request: Request) -> Issuer:
+    found: Issuer = request.app.state.issuer
+    return found
+
+
+Context = Annotated[Issuer, Depends(issuer_of)]
+router = APIRouter()
 
 
 def create_app(settings: Settings | None = None, clients: dict[str, str] | None = None) -> FastAPI:
@@ -139,7 +97,6 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
     clients = dict(clients if clients is not None else registered_clients())
     # The issuer's own landing page signs people in through the issuer, as any service does.
     clients.setdefault("issuer", issuer + CALLBACK_PATH)
-    codes = Codes()
     jwks_file = dev_issuer_key_path(settings).with_name("jwks.json")
     jwks_file.write_text(json.dumps({"keys": [key.jwk()]}))
     app.state.verifier = TokenVerifier(
@@ -151,222 +108,206 @@ def create_app(settings: Settings | None = None, clients: dict[str, str] | None 
         "issuer",
         session_cookie=ISSUER_SESSION_COOKIE,
     )
-    app.state.codes = codes
-    app.state.clients = clients
-
-    @app.get("/.well-known/openid-configuration")
-    def openid_configuration() -> dict[str, Any]:
-        """OpenID provider metadata."""
-        return {
-            "issuer": issuer,
-            "authorization_endpoint": f"{issuer}/authorize",
-            "token_endpoint": f"{issuer}/token",
-            "jwks_uri": f"{issuer}/jwks.json",
-            "scopes_supported": ["openid", "profile"],
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code"],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "subject_types_supported": ["public"],
-            "claims_supported": [
-                "sub",
-                "name",
-                "amr",
-                "school_admin_of",
-                "clb_staff_of",
-                "parent_of",
-            ],
-        }
-
-    @app.get("/jwks.json")
-    def jwks() -> dict[str, Any]:
-        """The public keys that sign development tokens."""
-        return {"keys": [key.jwk()]}
-
-    def check_request(
-        client_id: str | None,
-        redirect_uri: str | None,
-        response_type: str | None,
-        code_challenge: str | None,
-        code_challenge_method: str | None,
-    ) -> str | None:
-        """Why this authorization request cannot go on, or None."""
-        if not client_id or client_id not in clients:
-            return "client_id: unknown client"
-        if redirect_uri != clients[client_id]:
-            return "redirect_uri: not registered for this client"
-        if response_type != "code":
-            return "response_type: only code is supported"
-        if not code_challenge or code_challenge_method != "S256":
-            return "code_challenge: PKCE with S256 is required"
-        return None
-
-    def bad_request(request: Request, problem: str) -> HTMLResponse:
-        _ = gettext_for(request).gettext
-        return pages.render(
-            request,
-            "error.html",
-            {"title": _("Sign-in request refused"), "message": problem},
-            status_code=400,
-        )
-
-    @app.get("/authorize", response_class=HTMLResponse)
-    def authorize(
-        request: Request,
-        client_id: str | None = None,
-        redirect_uri: str | None = None,
-        response_type: str | None = None,
-        scope: str = "",
-        state: str = "",
-        nonce: str = "",
-        code_challenge: str | None = None,
-        code_challenge_method: str | None = None,
-        method: str = "itsme",
-    ) -> HTMLResponse:
-        """The sign-in page: choose how (itsme or the eID), then one of the demo people."""
-        problem = check_request(
-            client_id, redirect_uri, response_type, code_challenge, code_challenge_method
-        )
-        if problem:
-            return bad_request(request, problem)
-        _ = gettext_for(request).gettext
-        people = []
-        for person in PEOPLE:
-            claims = claims_of(person)
-            places = [SCHOOLS.get(s, s) for s in claims.get("school_admin_of", [])]
-            places += [f"CLB {c}" for c in claims.get("clb_staff_of", [])]
-            people.append(
-                {
-                    "insz": person.insz,
-                    "name": person.name,
-                    "role": _(ROLE_LABELS.get(person.role, person.role)),
-                    "places": places,
-                }
-            )
-        carried = {
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "response_type": response_type,
-            "scope": scope,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": code_challenge,
-            "code_challenge_method": code_challenge_method,
-        }
-        method = method if method in METHODS else "itsme"
-        methods = [
-            {
-                "value": value,
-                "label": _(label),
-                "chosen": value == method,
-                "href": "/authorize?" + urlencode({**carried, "method": value}),
-            }
-            for value, label in METHODS.items()
-        ]
-        return pages.render(
-            request,
-            "issuer/signin.html",
-            {
-                "people": people,
-                "carried": {**carried, "method": method},
-                "client_id": client_id,
-                "methods": methods,
-                "method_label": _(METHODS[method]),
-            },
-            headers={"Cache-Control": "no-store"},
-        )
-
-    @app.post("/authorize", dependencies=[Depends(require_csrf)])
-    def choose_person(
-        request: Request,
-        person: Annotated[str, Form()],
-        client_id: Annotated[str, Form()],
-        redirect_uri: Annotated[str, Form()],
-        response_type: Annotated[str, Form()],
-        code_challenge: Annotated[str, Form()],
-        code_challenge_method: Annotated[str, Form()],
-        state: Annotated[str, Form()] = "",
-        nonce: Annotated[str, Form()] = "",
-        scope: Annotated[str, Form()] = "",
-        method: Annotated[str, Form()] = "itsme",
-    ) -> Response:
-        """Sign in as the chosen person: back to the client with a code."""
-        problem = check_request(
-            client_id, redirect_uri, response_type, code_challenge, code_challenge_method
-        )
-        if method not in METHODS:
-            problem = problem or "method: itsme or eid"
-        chosen = person_by_insz(person)
-        if problem or chosen is None:
-            return bad_request(request, problem or "person: not one of the demo people")
-        code = codes.issue(
-            client_id=client_id,
-            redirect_uri=redirect_uri,
-            code_challenge=code_challenge,
-            nonce=nonce or None,
-            person=chosen,
-            method=method,
-        )
-        query = {"code": code, **({"state": state} if state else {})}
-        return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=303)
-
-    @app.post("/token")
-    def token(
-        grant_type: Annotated[str, Form()] = "",
-        code: Annotated[str, Form()] = "",
-        redirect_uri: Annotated[str, Form()] = "",
-        client_id: Annotated[str, Form()] = "",
-        code_verifier: Annotated[str, Form()] = "",
-    ) -> Response:
-        """Exchange an authorization code (with its PKCE verifier) for tokens."""
-        try:
-            if grant_type != "authorization_code":
-                raise AuthorizationError(
-                    "unsupported_grant_type", "grant_type: only authorization_code"
-                )
-            grant = codes.redeem(code)
-            if client_id != grant.client_id:
-                raise AuthorizationError("invalid_grant", "client_id: not the code's client")
-            if redirect_uri != grant.redirect_uri:
-                raise AuthorizationError("invalid_grant", "redirect_uri: not the code's")
-            if not code_verifier or not secrets.compare_digest(
-                s256(code_verifier), grant.code_challenge
-            ):
-                raise AuthorizationError("invalid_grant", "code_verifier: does not match")
-        except AuthorizationError as exc:
-            return _token_error(exc)
-        return JSONResponse(
-            issue_tokens(key, issuer, settings.audience, grant),
-            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-        )
-
+    app.state.issuer = Issuer(key, issuer, settings.audience, clients, Codes(), pages)
+    app.include_router(router)
     return app
 
 
-def issue_tokens(key: SigningKey, issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
-    claims = {**claims_of(grant.person), "amr": [grant.method]}
-    access_token = mint(
-        key, issuer, grant.person.insz, audience, ttl_seconds=TOKEN_TTL_SECONDS, **claims
-    )
-    now = int(time.time())
-    id_claims: dict[str, Any] = {
-        "iss": issuer,
-        "sub": grant.person.insz,
-        "aud": [grant.client_id, audience],
-        "azp": grant.client_id,
-        "iat": now,
-        "auth_time": now,
-        "exp": now + TOKEN_TTL_SECONDS,
-        **claims,
-    }
-    if grant.nonce:
-        id_claims["nonce"] = grant.nonce
+@router.get("/.well-known/openid-configuration")
+def openid_configuration(ctx: Context) -> dict[str, Any]:
+    """OpenID provider metadata."""
+    issuer = ctx.issuer
     return {
-        "access_token": access_token,
-        "id_token": key.sign(id_claims),
-        "token_type": "Bearer",
-        "expires_in": TOKEN_TTL_SECONDS,
-        "scope": "openid profile",
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "jwks_uri": f"{issuer}/jwks.json",
+        "scopes_supported": ["openid", "profile"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "subject_types_supported": ["public"],
+        "claims_supported": [
+            "sub",
+            "name",
+            "amr",
+            "school_admin_of",
+            "clb_staff_of",
+            "parent_of",
+        ],
     }
+
+
+@router.get("/jwks.json")
+def jwks(ctx: Context) -> dict[str, Any]:
+    """The public keys that sign development tokens."""
+    return {"keys": [ctx.key.jwk()]}
+
+
+def check_request(
+    clients: dict[str, str],
+    client_id: str | None,
+    redirect_uri: str | None,
+    response_type: str | None,
+    code_challenge: str | None,
+    code_challenge_method: str | None,
+) -> str | None:
+    """Why this authorization request cannot go on, or None."""
+    if not client_id or client_id not in clients:
+        return "client_id: unknown client"
+    if redirect_uri != clients[client_id]:
+        return "redirect_uri: not registered for this client"
+    if response_type != "code":
+        return "response_type: only code is supported"
+    if not code_challenge or code_challenge_method != "S256":
+        return "code_challenge: PKCE with S256 is required"
+    return None
+
+
+def bad_request(pages: Pages, request: Request, problem: str) -> HTMLResponse:
+    _ = gettext_for(request).gettext
+    return pages.render(
+        request,
+        "error.html",
+        {"title": _("Sign-in request refused"), "message": problem},
+        status_code=400,
+    )
+
+
+@router.get("/authorize", response_class=HTMLResponse)
+def authorize(
+    request: Request,
+    ctx: Context,
+    client_id: str | None = None,
+    redirect_uri: str | None = None,
+    response_type: str | None = None,
+    scope: str = "",
+    state: str = "",
+    nonce: str = "",
+    code_challenge: str | None = None,
+    code_challenge_method: str | None = None,
+    method: str = "itsme",
+) -> HTMLResponse:
+    """The sign-in page: choose how (itsme or the eID), then one of the demo people."""
+    problem = check_request(
+        ctx.clients, client_id, redirect_uri, response_type, code_challenge, code_challenge_method
+    )
+    if problem:
+        return bad_request(ctx.pages, request, problem)
+    _ = gettext_for(request).gettext
+    people = []
+    for person in PEOPLE:
+        claims = claims_of(person)
+        places = [SCHOOLS.get(s, s) for s in claims.get("school_admin_of", [])]
+        places += [f"CLB {c}" for c in claims.get("clb_staff_of", [])]
+        people.append(
+            {
+                "insz": person.insz,
+                "name": person.name,
+                "role": _(ROLE_LABELS.get(person.role, person.role)),
+                "places": places,
+            }
+        )
+    carried = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": response_type,
+        "scope": scope,
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": code_challenge,
+        "code_challenge_method": code_challenge_method,
+    }
+    method = method if method in METHODS else "itsme"
+    methods = [
+        {
+            "value": value,
+            "label": _(label),
+            "chosen": value == method,
+            "href": "/authorize?" + urlencode({**carried, "method": value}),
+        }
+        for value, label in METHODS.items()
+    ]
+    return ctx.pages.render(
+        request,
+        "issuer/signin.html",
+        {
+            "people": people,
+            "carried": {**carried, "method": method},
+            "client_id": client_id,
+            "methods": methods,
+            "method_label": _(METHODS[method]),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/authorize", dependencies=[Depends(require_csrf)])
+def choose_person(
+    request: Request,
+    ctx: Context,
+    person: Annotated[str, Form()],
+    client_id: Annotated[str, Form()],
+    redirect_uri: Annotated[str, Form()],
+    response_type: Annotated[str, Form()],
+    code_challenge: Annotated[str, Form()],
+    code_challenge_method: Annotated[str, Form()],
+    state: Annotated[str, Form()] = "",
+    nonce: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "itsme",
+) -> Response:
+    """Sign in as the chosen person: back to the client with a code."""
+    problem = check_request(
+        ctx.clients, client_id, redirect_uri, response_type, code_challenge, code_challenge_method
+    )
+    if method not in METHODS:
+        problem = problem or "method: itsme or eid"
+    chosen = person_by_insz(person)
+    if problem or chosen is None:
+        return bad_request(ctx.pages, request, problem or "person: not one of the demo people")
+    code = ctx.codes.issue(
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        code_challenge=code_challenge,
+        nonce=nonce or None,
+        person=chosen,
+        method=method,
+    )
+    query = {"code": code, **({"state": state} if state else {})}
+    return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=303)
+
+
+@router.post("/token")
+def token(
+    ctx: Context,
+    grant_type: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    redirect_uri: Annotated[str, Form()] = "",
+    client_id: Annotated[str, Form()] = "",
+    code_verifier: Annotated[str, Form()] = "",
+) -> Response:
+    """Exchange an authorization code (with its PKCE verifier) for tokens."""
+    try:
+        if grant_type != "authorization_code":
+            raise AuthorizationError(
+                "unsupported_grant_type", "grant_type: only authorization_code"
+            )
+        grant = ctx.codes.redeem(code)
+        if client_id != grant.client_id:
+            raise AuthorizationError("invalid_grant", "client_id: not the code's client")
+        if redirect_uri != grant.redirect_uri:
+            raise AuthorizationError("invalid_grant", "redirect_uri: not the code's")
+        if not code_verifier or not secrets.compare_digest(
+            s256(code_verifier), grant.code_challenge
+        ):
+            raise AuthorizationError("invalid_grant", "code_verifier: does not match")
+    except AuthorizationError as exc:
+        return token_error(exc)
+    return JSONResponse(
+        issue_tokens(ctx.key, ctx.issuer, ctx.audience, grant),
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from iris.settings import Settings
 from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -31,11 +33,16 @@ class ServiceStore:
 
     @classmethod
     def open(
-        cls, service: str, settings: Settings, outbox: type[OutboxMixin], **engine_options: Any
+        cls,
+        service: str,
+        settings: Settings,
+        outbox: type[OutboxMixin],
+        relay_executor: Executor | None = None,
+        **engine_options: Any,
     ) -> ServiceStore:
         engine = make_engine(settings.database_url_for(service), **engine_options)
         sessions = make_sessionmaker(engine)
-        relay = OutboxRelay(service, sessions, outbox, settings)
+        relay = OutboxRelay(service, sessions, outbox, settings, executor=relay_executor)
         return cls(service, settings, engine, sessions, outbox, relay)
 
     @asynccontextmanager
@@ -63,6 +70,15 @@ class ServiceStore:
                     raise
         self.relay.notify()
         return result
+
+    def write_to(self, repository: Callable[[Session], R], change: Callable[[R], T]) -> T:
+        """`write`, with `change` given the service's repository on the transaction."""
+        return self.write(lambda session: change(repository(session)))
+
+    def read_from(self, repository: Callable[[Session], R], query: Callable[[R], T]) -> T:
+        """Run `query` on the service's repository over a session of its own."""
+        with self.sessions() as session:
+            return query(repository(session))
 
     async def database_ready(self) -> str | None:
         """A readiness check: the database answers."""

@@ -24,15 +24,14 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from iris import logs
-from iris.auth import AuthError, TokenVerifier, verifier_for
+from iris.auth import AuthError, TokenVerifier
 from iris.contracts import ENROLMENT_SUBMITTED, describe_error
-from iris.db import make_engine, make_sessionmaker
-from iris.outbox import OutboxRelay
 from iris.settings import Settings
 from iris.streams import make_faust_app, raw_topic
 from iris.worker_metrics import serve_worker_metrics
 from services.enrolment import service
-from services.enrolment.models import Outbox
+from services.enrolment.bootstrap import Dependencies, bootstrap
+from services.enrolment.repository import SqlEnrolmentRepository
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ def _reject(session: Session, submission: Submission, reason: str) -> None:
     )
     original = submission.value if isinstance(submission.value, bytes | None) else None
     service.reject(
-        session,
+        SqlEnrolmentRepository(session),
         _key_text(submission.key),
         original,
         reason,
@@ -142,7 +141,9 @@ def _apply_checked(
     with sessions() as session, session.begin():
         outcomes = iter(
             service.apply_submissions(
-                session, accepted, school_years_ahead=settings.enrolment_school_years_ahead
+                SqlEnrolmentRepository(session),
+                accepted,
+                school_years_ahead=settings.enrolment_school_years_ahead,
             )
         )
         for submission, (event, reason) in zip(batch, checked, strict=True):
@@ -196,36 +197,33 @@ settings = Settings()
 app = make_faust_app("iris-enrolment", settings)
 submitted = raw_topic(app, ENROLMENT_SUBMITTED.name)
 serve_worker_metrics(app, settings, [ENROLMENT_SUBMITTED.name])
-_sessions: sessionmaker[Session] | None = None
-_verifier: TokenVerifier | None = None
-_relay: OutboxRelay | None = None
+_deps: Dependencies | None = None
 # One thread runs the worker's transactions and its relay's, in turn: on SQLite they would
 # otherwise wait on each other's write lock by sleeping and retrying.
 _database = ThreadPoolExecutor(1, thread_name_prefix="enrolment-db")
 
 
-def _dependencies() -> tuple[sessionmaker[Session], TokenVerifier, OutboxRelay]:
-    global _sessions, _verifier, _relay
-    if _sessions is None or _verifier is None or _relay is None:
-        _sessions = make_sessionmaker(make_engine(settings.database_url_for("enrolment")))
+def dependencies() -> Dependencies:
+    global _deps
+    if _deps is None:
         # School software sends one token with every submission while it lives: the
         # verifier remembers verified tokens (never past their expiry), so a token's
         # signature is checked once rather than per event.
-        _verifier = verifier_for(settings, remember_at_most=10_000)
-        _relay = OutboxRelay("enrolment", _sessions, Outbox, settings, executor=_database)
-    return _sessions, _verifier, _relay
+        _deps = bootstrap(settings, remember_tokens=10_000, relay_executor=_database)
+    return _deps
 
 
 @app.task
 async def relay_outbox() -> None:
     """Publish the outbox from this process too (unless IRIS_OUTBOX_RELAY=false)."""
     if settings.outbox_relay:
-        await _dependencies()[2].run()
+        await dependencies().store.relay.run()
 
 
 @app.agent(submitted)
 async def apply_submissions(stream: Any) -> None:
-    sessions, verifier, relay = _dependencies()
+    deps = dependencies()
+    sessions, verifier, relay = deps.store.sessions, deps.verifier, deps.store.relay
     loop = asyncio.get_running_loop()
     async for events in stream.take_events(2000, within=0.05):
         batch = [

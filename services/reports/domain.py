@@ -17,12 +17,8 @@ basisaanbod only in opleidingsvorm 3, type 2 in opleidingsvorm 1 and 2, types
 3, 4, 6, 7 and 9 in all four. Type basisaanbod does not exist in nursery
 education.
 
-The current report of a pupil: of the versions whose `valid_from` has come,
-the newest (highest version) takes effect and supersedes every older one for
-good; if it is withdrawn (opheffing), the pupil has no current report until a
-newer version takes effect. A future-dated version changes nothing until its
-date, so until then the previous one stays current; withdrawn before its date
-(`withdrawn_on < valid_from`), it is cancelled and never takes effect.
+Which version is current is `iris.current_report`'s rule, shared with the viewer; a
+withdrawn version carries the day it was withdrawn (`withdrawn_on`).
 """
 
 from __future__ import annotations
@@ -34,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
 
+from iris import current_report
 from iris.errors import RuleBroken
 
 Kind = Literal["IAC", "OV4", "GC", "V", "GV"]
@@ -179,6 +176,24 @@ def section_problem(text: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class Content:
+    """The sections of one version: private, never on a topic, in a log or in an error."""
+
+    needs: str
+    advice: str
+    measures_taken: str
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A client's Idempotency-Key and a digest of the request it sent with it."""
+
+    key: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class ReportVersion:
     """One issued version of a pupil's report (metadata; the content lives apart)."""
 
@@ -206,7 +221,7 @@ class ReportVersion:
     @property
     def cancelled(self) -> bool:
         """Withdrawn before its date came: it never takes effect."""
-        return self.withdrawn_on is not None and self.withdrawn_on < self.valid_from
+        return current_report.cancelled(self.valid_from, self.withdrawn_on)
 
 
 @dataclass(frozen=True)
@@ -223,16 +238,18 @@ class Head:
         return Head(self.last_version, self.last_sequence + 1)
 
 
+def _withdrawn_on(version: ReportVersion) -> date | None:
+    return version.withdrawn_on
+
+
 def in_effect(versions: Iterable[ReportVersion], today: date) -> ReportVersion | None:
     """The newest version whose date has come, withdrawn or not (but never a cancelled one)."""
-    started = [v for v in versions if v.valid_from <= today and not v.cancelled]
-    return max(started, key=lambda v: v.version, default=None)
+    return current_report.in_effect(versions, today, _withdrawn_on)
 
 
 def current(versions: Iterable[ReportVersion], today: date) -> ReportVersion | None:
     """The pupil's current report on `today`, or None."""
-    newest = in_effect(versions, today)
-    return None if newest is None or newest.withdrawn else newest
+    return current_report.current(versions, today, _withdrawn_on)
 
 
 def status_of(version: ReportVersion, versions: Iterable[ReportVersion], today: date) -> Status:

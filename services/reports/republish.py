@@ -5,7 +5,13 @@ from __future__ import annotations
 from iris.settings import Settings
 from iris.store import in_one_transaction
 from services.reports import service
+from services.reports.repository import SqlReportRepository
 
 
 def republish(settings: Settings) -> int:
-    return in_one_transaction("reports", settings, service.republish, hide_parameters=True)
+    return in_one_transaction(
+        "reports",
+        settings,
+        lambda session: service.republish(SqlReportRepository(session)),
+        hide_parameters=True,
+    )

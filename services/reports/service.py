@@ -1,37 +1,16 @@
-"""Use cases of the report register: each runs in the caller's transaction, takes the
-pupil's head row first (so versions and sequences come out gapless and in order) and
-queues the change, metadata only, in the outbox."""
+"""Use cases of the report register: each runs in one transaction of a `ReportRepository`,
+takes the pupil's head first (so versions and sequences come out gapless and in order)
+and queues the change, metadata only, on `iris.report.changes`."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
-
-from iris.contracts import REPORT_CHANGES, ReportIssued, ReportWithdrawn
-from iris.outbox import add_event
+from iris.contracts import ReportIssued, ReportWithdrawn
 from services.reports import domain
-from services.reports.models import Outbox, ReportContent, ReportHead, ReportRow
-
-
-@dataclass(frozen=True)
-class Content:
-    needs: str
-    advice: str
-    measures_taken: str
-    reasoning: str
-
-
-@dataclass(frozen=True)
-class Retry:
-    """A client's Idempotency-Key and a digest of the request it sent with it."""
-
-    key: str
-    digest: str
+from services.reports.repository import ReportRepository
 
 
 @dataclass(frozen=True)
@@ -46,27 +25,18 @@ class Withdrawal:
     changed: bool
 
 
-def _lock_head(session: Session, pupil_id: str) -> ReportHead:
-    """The pupil's head row, created if missing, locked until the transaction ends.
+@dataclass(frozen=True)
+class IssueRequest:
+    """What CLB staff ask to issue, checked by the register's rules already."""
 
-    SQLite takes the database write lock at BEGIN IMMEDIATE already; PostgreSQL
-    locks the row (FOR UPDATE), and a concurrent first insert waits for the winner.
-    """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(ReportHead)
-        .values(pupil_id=pupil_id, last_version=0, last_sequence=0)
-        .on_conflict_do_nothing(index_elements=["pupil_id"])
-    )
-    head = session.scalar(
-        select(ReportHead)
-        .where(ReportHead.pupil_id == pupil_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert head is not None
-    return head
+    pupil_id: str
+    clb_id: str
+    placement: domain.Placement
+    valid_from: date
+    content: domain.Content
+    issued_by: str
+    issued_by_name: str | None = None
+    retry: domain.Retry | None = None
 
 
 def issued_event(report: domain.ReportVersion) -> ReportIssued:
@@ -97,79 +67,48 @@ def withdrawn_event(report: domain.ReportVersion) -> ReportWithdrawn:
     )
 
 
-def issue(
-    session: Session,
-    pupil_id: str,
-    clb_id: str,
-    placement: domain.Placement,
-    valid_from: date,
-    content: Content,
-    issued_by: str,
-    now: datetime,
-    retry: Retry | None = None,
-    issued_by_name: str | None = None,
-) -> Issue:
+def issue(repo: ReportRepository, request: IssueRequest, now: datetime) -> Issue:
     """Issue the pupil's next version; the previous one is superseded once this takes effect.
 
     A request that repeats an earlier one's Idempotency-Key finds that report
     instead (nothing changes); the same key with another request is refused.
     """
-    head = _lock_head(session, pupil_id)
+    head = repo.lock_head(request.pupil_id)
+    retry = request.retry
     if retry is not None:
-        earlier = session.scalar(
-            select(ReportRow).where(
-                ReportRow.pupil_id == pupil_id, ReportRow.idempotency_key == retry.key
-            )
-        )
+        earlier = repo.retried(request.pupil_id, retry.key)
         if earlier is not None:
-            if earlier.request_digest != retry.digest:
+            report, digest = earlier
+            if digest != retry.digest:
                 raise domain.ReportRuleBroken(
                     "Idempotency-Key", "this Idempotency-Key came with another request", 409
                 )
-            return Issue(earlier.to_domain(), False)
-    after = head.to_domain().issue()
-    row = ReportRow(
+            return Issue(report, False)
+    after = head.issue()
+    placement = request.placement
+    report = domain.ReportVersion(
         report_id=uuid.uuid4(),
-        pupil_id=pupil_id,
+        pupil_id=request.pupil_id,
         version=after.last_version,
         kind=placement.kind,
-        clb_id=clb_id,
-        valid_from=valid_from,
+        clb_id=request.clb_id,
+        valid_from=request.valid_from,
+        issued_at=now,
         type=placement.type,
         opleidingsvorm=placement.opleidingsvorm,
         level=placement.level,
-        issued_at=now,
-        issued_by=issued_by,
-        issued_by_name=issued_by_name,
         issue_sequence=after.last_sequence,
-        idempotency_key=retry.key if retry else None,
-        request_digest=retry.digest if retry else None,
+        issued_by=request.issued_by,
+        issued_by_name=request.issued_by_name,
     )
-    session.add(row)
-    session.flush()
-    session.add(
-        ReportContent(
-            report_id=row.report_id,
-            needs=content.needs,
-            advice=content.advice,
-            measures_taken=content.measures_taken,
-            reasoning=content.reasoning,
-        )
-    )
-    head.last_version, head.last_sequence = after.last_version, after.last_sequence
-    report = row.to_domain()
-    add_event(session, Outbox, REPORT_CHANGES, pupil_id, issued_event(report))
-    session.flush()
+    repo.add(report, request.content, retry)
+    repo.save_head(request.pupil_id, after)
+    repo.publish(report.pupil_id, issued_event(report))
     return Issue(report, True)
 
 
-def find(session: Session, report_id: uuid.UUID) -> domain.ReportVersion | None:
-    row = session.get(ReportRow, report_id)
-    return row.to_domain() if row else None
-
-
 def withdraw(
-    session: Session,
+    repo: ReportRepository,
     report_id: uuid.UUID,
     clb_staff_of: frozenset[str],
     withdrawn_by: str,
@@ -177,52 +116,45 @@ def withdraw(
     today: date,
 ) -> Withdrawal:
     """Lift a report (opheffing). Lifting a lifted report changes nothing."""
-    found = find(session, report_id)
+    found = repo.get(report_id)
     if found is None:
         raise domain.ReportRuleBroken("report_id", "no report with this report_id", 404)
     if not domain.may_withdraw(found, clb_staff_of):
         raise domain.ReportRuleBroken(
             "report_id", "only staff of the issuing CLB may withdraw this report", 403
         )
-    head = _lock_head(session, found.pupil_id)
-    row = session.scalar(
-        select(ReportRow)
-        .where(ReportRow.report_id == report_id)
-        .execution_options(populate_existing=True)
+    head = repo.lock_head(found.pupil_id)
+    held = repo.get(report_id)  # again, now that the head is ours: withdrawn meanwhile?
+    assert held is not None
+    if held.withdrawn:
+        return Withdrawal(held, False)
+    after = head.withdraw()
+    report = replace(
+        held, withdrawn_at=now, withdrawn_on=today, withdraw_sequence=after.last_sequence
     )
-    assert row is not None
-    if row.withdrawn_at is not None:
-        return Withdrawal(row.to_domain(), False)
-    after = head.to_domain().withdraw()
-    row.withdrawn_at, row.withdrawn_on, row.withdrawn_by = now, today, withdrawn_by
-    row.withdraw_sequence = after.last_sequence
-    head.last_sequence = after.last_sequence
-    report = row.to_domain()
-    add_event(session, Outbox, REPORT_CHANGES, report.pupil_id, withdrawn_event(report))
-    session.flush()
+    repo.save_withdrawal(report, withdrawn_by)
+    repo.save_head(report.pupil_id, after)
+    repo.publish(report.pupil_id, withdrawn_event(report))
     return Withdrawal(report, True)
 
 
-def versions_of(session: Session, pupil_id: str) -> list[domain.ReportVersion]:
-    rows = session.scalars(
-        select(ReportRow).where(ReportRow.pupil_id == pupil_id).order_by(ReportRow.version)
-    )
-    return [row.to_domain() for row in rows]
-
-
-def content_of(session: Session, report_id: uuid.UUID) -> Content | None:
-    row = session.get(ReportContent, report_id)
-    if row is None:
+def current_content(
+    repo: ReportRepository, report_id: uuid.UUID, today: date
+) -> tuple[domain.ReportVersion, domain.Content] | None:
+    """The report and its content while it is its pupil's current report, else None."""
+    found = repo.get(report_id)
+    now = domain.current(repo.versions_of(found.pupil_id), today) if found else None
+    if now is None or now.report_id != report_id:
         return None
-    return Content(row.needs, row.advice, row.measures_taken, row.reasoning)
+    content = repo.content_of(report_id)
+    return (now, content) if content is not None else None
 
 
-def republish(session: Session) -> int:
+def republish(repo: ReportRepository) -> int:
     """Queue every change again, per pupil in sequence order (after the topics were lost)."""
-    rows = session.scalars(select(ReportRow).order_by(ReportRow.pupil_id, ReportRow.version))
     count = 0
-    for _sequence, what, report in domain.changes_in_order(row.to_domain() for row in rows):
+    for _sequence, what, report in domain.changes_in_order(repo.every_version()):
         event = issued_event(report) if what == "issued" else withdrawn_event(report)
-        add_event(session, Outbox, REPORT_CHANGES, report.pupil_id, event)
+        repo.publish(report.pupil_id, event)
         count += 1
     return count

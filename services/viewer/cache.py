@@ -1,29 +1,6 @@
 """The authorisation cache in Redis: how change events fold into it (one Lua script per
 batch, `lua/fold.lua`) and how one check reads it (one script call, `lua/check.lua`).
-
-Key layout (`<b>` a bucket, see below; every key of one hash tag lives in one slot of a
-Redis Cluster):
-
-    iris:v3:{S}:enr:<b>           hash    pupil -> enrolment at S  {"v","s","e"?,"n"?}
-    iris:v3:{S}:grant             hash    person -> grant at S     {"v","id","r","p"?,"f","u","st"}
-    iris:v3:{S}:rep               hash    pupil -> copy of the pupil's report state
-    iris:v3:{p<b>}:pupils         hash    pupil -> schools where it has (had) an enrolment,
-                                          "S1 S2", and "+" once it has a report state
-    iris:v3:{p<b>}:report:<P>     string  pupil P's report state {"i":[...], "w":[...]}
-    iris:v3:{g<b>}:persons        hash    person -> schools where they hold (held) a grant
-    iris:v3:{ctl}:ready           string  the ready marker {"offsets","rebuilt_at","redis_run_id"}
-    iris:v3:{ctl}:live            string  the freshness lease (short TTL, renewed by a worker)
-    iris:v3:{ctl}:rebuilding      string  the lease of the one rebuild in progress (token, TTL)
-
-School ids are institution numbers (digits), so `{S}` never meets `{p…}`, `{g…}` or `{ctl}`.
-`<b>` is a bucket: CRC-32 of the pupil's or person's id modulo the bucket count. Buckets
-keep each hash small enough for Redis's compact listpack encoding (up to 128 short
-entries by default), which is what keeps the whole of Flanders in a few hundred MB: a
-key per pupil would cost about 250 bytes, a field in a small hash about 25. A school's
-enrolments are spread over ENROLMENT_BUCKETS hashes (a school of 2,000 pupils stays
-compact); the pupil and person indexes over PUPIL_BUCKETS and PERSON_BUCKETS. A pupil's
-report state shares its index bucket's tag, so a report event touches one slot until
-it is copied to the pupil's schools.
+The keys are laid out as `layout.py` describes.
 
 A report state is {"i": issued versions newest first, each {"v","id","k","f","c","t"},
 "w": withdrawals newest first, each {"v","id","d"}}; at most REPORT_VERSIONS_KEPT each.
@@ -56,19 +33,16 @@ import asyncio
 import json
 import logging
 import time
-from collections import defaultdict
 from typing import Any
 
 import orjson
 from redis.asyncio.cluster import RedisCluster
-from redis.crc import key_slot
 from redis.exceptions import NoScriptError
 
 from services.viewer import domain
 from services.viewer.encoding import (
     ENROLMENT_BUCKETS,
     PERSON_BUCKETS,
-    PUPIL_BUCKETS,
     bucket,
     decode_enrolment,
     decode_grant,
@@ -77,77 +51,52 @@ from services.viewer.encoding import (
     fold_rows,
     text_of,
 )
+from services.viewer.layout import (
+    HAS_REPORT,
+    LIVE_KEY,
+    OLDER_PREFIXES,
+    OLDER_READY_KEYS,
+    PREFIX,
+    READY_KEY,
+    REBUILDING_KEY,
+    anchor_of,
+    cluster_rounds,
+    person_index_key,
+    pupil_index_key,
+    school_key,
+    slot_anchor,
+)
 from services.viewer.scripts import Script, connect
 
 log = logging.getLogger(__name__)
 
-PREFIX = "iris:v3:"
-OLDER_PREFIXES = ("iris:v2:", "iris:v1:")
-OLDER_READY_KEYS = ("iris:v2:ready", "iris:v1:ready")
-READY_KEY = PREFIX + "{ctl}:ready"
-LIVE_KEY = PREFIX + "{ctl}:live"
-REBUILDING_KEY = PREFIX + "{ctl}:rebuilding"
-HAS_REPORT = "+"  # in a pupil's index entry: the pupil has a report state
 # On a cluster, how long a process trusts what it read of the lease before reading again
 # (never past the lease's own expiry).
 LEASE_REREAD_SECONDS = 1.0
 
+
+def stage_table() -> str:
+    """check.lua's `STAGE` table: each denial of `domain.Denial` numbered in its order from
+    1, and ALLOWED after them, so that a higher number is a check that got further."""
+    numbers = {denial.name: n for n, denial in enumerate(domain.Denial, start=1)}
+    numbers["ALLOWED"] = len(numbers) + 1
+    return "local STAGE = {" + ", ".join(f"{k} = {v}" for k, v in numbers.items()) + "}\n"
+
+
+def denial_numbered(number: int) -> str:
+    """The reason of check.lua's stage `number` (see `stage_table`)."""
+    return list(domain.Denial)[number - 1].value
+
+
 FOLD = Script.load("fold")
-CHECK = Script.load("check")
+CHECK = Script.load("check", prelude=stage_table())
 LISTING = Script.load("listing")
 FINISH_REBUILD = Script.load("finish_rebuild", with_lib=False)
 REBUILD_LEASE = Script.load("rebuild_lease", with_lib=False)
 BASE_ARGS = [PREFIX, domain.REPORT_VERSIONS_KEPT]
 
 
-def school_key(school_id: str, part: str) -> str:
-    return f"{PREFIX}{{{school_id}}}:{part}"
-
-
-def pupil_index_key(pupil_id: str) -> str:
-    return f"{PREFIX}{{p{bucket(pupil_id, PUPIL_BUCKETS)}}}:pupils"
-
-
-def report_key(pupil_id: str) -> str:
-    return f"{PREFIX}{{p{bucket(pupil_id, PUPIL_BUCKETS)}}}:report:{pupil_id}"
-
-
-def person_index_key(person_id: str) -> str:
-    return f"{PREFIX}{{g{bucket(person_id, PERSON_BUCKETS)}}}:persons"
-
-
 # -- the cache ------------------------------------------------------------------------------
-
-
-def _slot_anchor(tag: str) -> tuple[int, str]:
-    """The cluster slot of a hash tag, and a key name in that slot to route a script by."""
-    return key_slot(f"{{{tag}}}".encode()), f"{PREFIX}{{{tag}}}"
-
-
-def cluster_rounds(rows: list[list[Any]]) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
-    """The rows of a batch by slot: the index round's and the school round's (the report
-    copies the index round returns join the school round)."""
-    index: dict[int, list[Any]] = defaultdict(list)
-    school: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        op = row[0]
-        if op == "E":
-            index[_slot_anchor(f"p{row[5]}")[0]].append(row)
-            school[_slot_anchor(row[2])[0]].append(row)
-        elif op == "G":
-            index[_slot_anchor(f"g{row[5]}")[0]].append(row)
-            school[_slot_anchor(row[2])[0]].append(row)
-        elif op == "R":
-            index[_slot_anchor(f"p{row[3]}")[0]].append(row)
-    return index, school
-
-
-def _anchor_of(row: list[Any], round_name: str) -> str:
-    op = row[0]
-    if round_name == "school":
-        return _slot_anchor(row[2])[1]
-    tag = f"g{row[5]}" if op == "G" else f"p{row[5] if op == 'E' else row[3]}"
-    return _slot_anchor(tag)[1]
 
 
 class AuthCache:
@@ -180,7 +129,7 @@ class AuthCache:
         index, school = cluster_rounds(rows)
         for answer in await self._per_slot("index", index):
             for copy in orjson.loads(answer):
-                school[_slot_anchor(copy[2])[0]].append(copy)
+                school[slot_anchor(copy[2])[0]].append(copy)
         await self._per_slot("school", school)
 
     async def _per_slot(self, mode: str, groups: dict[int, list[Any]]) -> list[Any]:
@@ -190,7 +139,7 @@ class AuthCache:
         for attempt in (1, 2):
             pipe = self.client.pipeline()
             for rows in groups.values():
-                anchor = _anchor_of(rows[0], mode)
+                anchor = anchor_of(rows[0], mode)
                 pipe.execute_command(
                     "EVALSHA", FOLD.sha, 1, anchor, *BASE_ARGS, mode, orjson.dumps(rows)
                 )
@@ -350,11 +299,13 @@ class AuthCache:
         if code == "NOT_CURRENT":
             log.warning("check denied", extra={"reason": domain.CACHE_NOT_CURRENT})
             return domain.Decision(False, domain.CACHE_NOT_CURRENT)
-        return domain.Decision(False, domain.STAGES[int(code) - 1], school or None, role or None)
+        return domain.Decision(False, denial_numbered(int(code)), school or None, role or None)
 
     async def school_listing(
         self, school_id: str, person_id: str | None
-    ) -> tuple[dict[str, domain.Enrolment], dict[str, domain.ReportState], domain.Grant | None]:
+    ) -> tuple[
+        dict[str, domain.Enrolment], dict[str, domain.ReportState], domain.CachedGrant | None
+    ]:
         """The enrolments of the pupils with a report copy at one school, those copies and
         the person's grant there, in one round trip.
         Raises CacheNotReady when the marker is missing or the lease has lapsed."""

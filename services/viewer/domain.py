@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
+from enum import Enum
 from typing import Any
 
+from iris import current_report
 from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
 
 REPORT_VERSIONS_KEPT = 5
@@ -30,13 +32,25 @@ CACHE_NOT_READY = "authorisation cache not ready"
 # The cache was built, but no healthy worker has vouched for it lately: it may lack changes.
 CACHE_NOT_CURRENT = "authorisation cache not current"
 
-# Why a school does not grant sight, in the order a check gets further.
-NO_GRANT = "no grant at any school"
-GRANT_NOT_ACTIVE = "grant not active today"
-GRANT_NOT_FOR_PUPIL = "grant does not cover this pupil"
-NOT_ENROLLED = "pupil not enrolled at the granting school today"  # none, or ended
-NO_CURRENT_REPORT = "pupil has no current report"
-STAGES = (NO_GRANT, GRANT_NOT_ACTIVE, GRANT_NOT_FOR_PUPIL, NOT_ENROLLED, NO_CURRENT_REPORT)
+
+class Denial(Enum):
+    """Why a school does not grant sight, in the order a check gets further: across a
+    person's schools the denial of the one that got furthest is told. `lua/check.lua`
+    numbers the same stages from a table generated from this order (`scripts.py`)."""
+
+    NO_GRANT = "no grant at any school"
+    GRANT_NOT_ACTIVE = "grant not active today"
+    GRANT_NOT_FOR_PUPIL = "grant does not cover this pupil"
+    NOT_ENROLLED = "pupil not enrolled at the granting school today"  # none, or ended
+    NO_CURRENT_REPORT = "pupil has no current report"
+
+
+NO_GRANT = Denial.NO_GRANT.value
+GRANT_NOT_ACTIVE = Denial.GRANT_NOT_ACTIVE.value
+GRANT_NOT_FOR_PUPIL = Denial.GRANT_NOT_FOR_PUPIL.value
+NOT_ENROLLED = Denial.NOT_ENROLLED.value
+NO_CURRENT_REPORT = Denial.NO_CURRENT_REPORT.value
+STAGES = tuple(denial.value for denial in Denial)
 
 
 @dataclass(frozen=True)
@@ -53,7 +67,9 @@ class Enrolment:
 
 
 @dataclass(frozen=True)
-class Grant:
+class CachedGrant:
+    """The viewer's copy of a person's grant at one school, as folded from `GrantChanged`."""
+
     grant_id: str
     role: str
     pupil_ids: tuple[str, ...] | None
@@ -92,28 +108,15 @@ class ReportState:
     withdrawn: tuple[Withdrawal, ...] = ()  # newest version first
 
     def current(self, today: str) -> IssuedVersion | None:
-        """The newest version in force today, unless it was lifted.
-
-        A version counts from its `valid_from`; a version withdrawn before its
-        `valid_from` never takes effect. When the newest version in force was
-        withdrawn, the pupil has no current report (superseded versions never
-        come back).
-        """
-        withdrawn = {w.report_id: w.withdrawn_on for w in self.withdrawn}
-        for issued in self.issued:  # newest first
-            if issued.valid_from > today:
-                continue
-            lifted_on = withdrawn.get(issued.report_id)
-            if lifted_on is not None and lifted_on < issued.valid_from:
-                continue  # cancelled before it took effect
-            return None if lifted_on is not None else issued
-        return None
+        """The current report today (`iris.current_report`), of the versions kept."""
+        lifted = {w.report_id: w.withdrawn_on for w in self.withdrawn}
+        return current_report.current(self.issued, today, lambda i: lifted.get(i.report_id))
 
 
 @dataclass(frozen=True)
 class State:
     enrolments: dict[tuple[str, str], Enrolment] = field(default_factory=dict)  # (pupil, school)
-    grants: dict[tuple[str, str], Grant] = field(default_factory=dict)  # (school, person)
+    grants: dict[tuple[str, str], CachedGrant] = field(default_factory=dict)  # (school, person)
     reports: dict[str, ReportState] = field(default_factory=dict)  # pupil
 
 
@@ -138,8 +141,8 @@ def enrolment_of(event: EnrolmentChanged) -> Enrolment:
     )
 
 
-def grant_of(event: GrantChanged) -> Grant:
-    return Grant(
+def grant_of(event: GrantChanged) -> CachedGrant:
+    return CachedGrant(
         str(event.grant_id),
         event.role,
         tuple(event.pupil_ids) if event.pupil_ids is not None else None,
@@ -168,12 +171,6 @@ def withdrawal_of(event: ReportWithdrawn) -> Withdrawal:
     return Withdrawal(event.version, str(event.report_id), withdrawn_on.isoformat())
 
 
-def _newest(items: list[Any]) -> tuple[Any, ...]:
-    unique = {item.version: item for item in items}
-    ordered = sorted(unique.values(), key=lambda i: i.version, reverse=True)
-    return tuple(ordered[:REPORT_VERSIONS_KEPT])
-
-
 def merge_report(
     state: ReportState, issued: IssuedVersion | None = None, withdrawal: Withdrawal | None = None
 ) -> ReportState:
@@ -183,7 +180,10 @@ def merge_report(
         new_issued.append(issued)
     if withdrawal is not None and all(w.version != withdrawal.version for w in state.withdrawn):
         new_withdrawn.append(withdrawal)
-    return ReportState(_newest(new_issued), _newest(new_withdrawn))
+    return ReportState(
+        current_report.newest(new_issued, REPORT_VERSIONS_KEPT),
+        current_report.newest(new_withdrawn, REPORT_VERSIONS_KEPT),
+    )
 
 
 def apply(state: State, event: Any) -> State:
@@ -225,7 +225,7 @@ def school_decision(
     school_id: str,
     today: str,
     enrolment: Enrolment | None,
-    grant: Grant | None,
+    grant: CachedGrant | None,
     report: ReportState | None,
 ) -> Decision:
     """Whether one school's grant lets its holder see the pupil's report today."""
@@ -289,7 +289,7 @@ def pupils_with_report(
     today: str,
     enrolments: dict[str, Enrolment],
     reports: dict[str, ReportState],
-    grant: Grant | None,
+    grant: CachedGrant | None,
     whole_school: bool,
 ) -> list[PupilWithReport]:
     """The pupils enrolled at one school today with a current report that the caller may

@@ -38,7 +38,7 @@ def decode_enrolment(raw: str | bytes) -> domain.Enrolment:
     return domain.Enrolment(v["s"], v.get("e"), v.get("n"), int(v["v"]))
 
 
-def encode_grant(g: domain.Grant) -> str:
+def encode_grant(g: domain.CachedGrant) -> str:
     value: dict[str, Any] = {
         "v": g.version,
         "id": g.grant_id,
@@ -52,10 +52,10 @@ def encode_grant(g: domain.Grant) -> str:
     return _compact(value)
 
 
-def decode_grant(raw: str | bytes) -> domain.Grant:
+def decode_grant(raw: str | bytes) -> domain.CachedGrant:
     v = json.loads(raw)
     pupils = v.get("p")
-    return domain.Grant(
+    return domain.CachedGrant(
         v["id"],
         v["r"],
         tuple(pupils) if isinstance(pupils, list | dict) else None,

@@ -36,9 +36,11 @@ class Script:
     text: str
 
     @classmethod
-    def load(cls, name: str, with_lib: bool = True) -> Script:
+    def load(cls, name: str, with_lib: bool = True, prelude: str = "") -> Script:
+        """`lua/<name>.lua`, after `prelude` (generated Lua) and `lua/lib.lua`."""
         body = (LUA / f"{name}.lua").read_text()
-        return cls(name, ((LUA / "lib.lua").read_text() + "\n" + body) if with_lib else body)
+        lib = (LUA / "lib.lua").read_text() + "\n" if with_lib else ""
+        return cls(name, prelude + lib + body)
 
     @property
     def sha(self) -> str:

@@ -52,16 +52,6 @@ def viewed_event(view: View | ViewRow) -> ReportViewed:
     )
 
 
-def record_view(session: Session, view: View) -> bool:
-    """Record a view once; False when this view id was recorded before."""
-    if session.get(ViewRow, view.view_id) is not None:
-        return False
-    session.add(ViewRow(**view.__dict__))
-    add_event(session, Outbox, VIEWER_AUDIT, view.pupil_id, viewed_event(view))
-    session.flush()
-    return True
-
-
 def republish(session: Session) -> int:
     """Queue every recorded view again (after the topics were lost); same view ids."""
     count = 0

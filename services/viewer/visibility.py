@@ -9,20 +9,9 @@ today (role, period). Read from the authorisation cache, like every check.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request
-from pydantic import BaseModel
-
-from iris.insz import INSZ
-from iris.web import CurrentPrincipal
-from services.viewer.cache import AuthCache, CacheNotReady, decode_grant, school_key
-
-log = logging.getLogger(__name__)
-router = APIRouter()
+from services.viewer.cache import AuthCache, decode_grant, school_key
 
 
 @dataclass(frozen=True)
@@ -65,57 +54,3 @@ async def who_can_see(cache: AuthCache, pupil_id: str, today: str) -> list[Schoo
             SchoolSight(school, enrolment.start_date, enrolment.end_date, people, current.clb_id)
         )
     return sights
-
-
-class HolderOut(BaseModel):
-    person_id: str
-    role: str
-    valid_from: date
-    valid_until: date
-
-
-class SchoolSightOut(BaseModel):
-    school_id: str
-    enrolled_since: date
-    enrolled_until: date | None
-    people: list[HolderOut]
-
-
-def sight_out(sight: SchoolSight) -> SchoolSightOut:
-    until = sight.enrolled_until
-    return SchoolSightOut(
-        school_id=sight.school_id,
-        enrolled_since=date.fromisoformat(sight.enrolled_since),
-        enrolled_until=date.fromisoformat(until) if until else None,
-        people=[
-            HolderOut(
-                person_id=h.person_id,
-                role=h.role,
-                valid_from=date.fromisoformat(h.valid_from),
-                valid_until=date.fromisoformat(h.valid_until),
-            )
-            for h in sight.people
-        ],
-    )
-
-
-@router.get("/v1/pupils/{pupil_id}/visibility", response_model=list[SchoolSightOut])
-async def list_visibility(
-    request: Request, pupil_id: Annotated[INSZ, Path()], principal: CurrentPrincipal
-) -> list[SchoolSightOut]:
-    """Which schools can see the pupil's current report today, since when, and who at
-    each (grants covering the pupil): for the pupil, a parent, and the staff of the CLB
-    that issued the report."""
-    if not principal.is_person:
-        raise HTTPException(403, "only the pupil, a parent or the report's CLB")
-    try:
-        sights = await who_can_see(request.app.state.cache, pupil_id, request.app.state.clock())
-    except CacheNotReady as exc:
-        raise HTTPException(503, str(exc)) from exc
-    except Exception as exc:
-        log.warning("visibility refused, cache unavailable", exc_info=True)
-        raise HTTPException(503, "authorisation cache unavailable") from exc
-    family = principal.subject == pupil_id or pupil_id in principal.parent_of
-    if not family and not principal.clb_staff_of & {s.clb_id for s in sights}:
-        raise HTTPException(403, "only the pupil, a parent or the report's CLB")
-    return [sight_out(s) for s in sights]

@@ -27,7 +27,7 @@ def test_enrolments_posted_while_the_broker_is_down_are_published_once_when_it_r
     pupils = [make_insz("2016-06-01", serial) for serial in range(1, 21)]
 
     with TestClient(create_app(settings)) as client:
-        relay = client.app.state.relay  # type: ignore[attr-defined]
+        relay = client.app.state.deps.store.relay  # type: ignore[attr-defined]
         broker.stop()
 
         expected = set()

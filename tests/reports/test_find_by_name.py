@@ -31,7 +31,7 @@ def test_the_clb_page_finds_a_pupil_by_name_and_shows_two_digits_of_the_insz(
     reports: Reports,
     access_served: Served,
 ):
-    reports.client.app.state.access_url = access_served.url
+    reports.client.app.state.deps.access_url = access_served.url
     staff = {**reports.staff(CLB), "Accept": "text/html", "Accept-Language": "nl"}
     page = reports.client.get("/clb/find-by-name", params={"name": "noor"}, headers=staff)
     assert page.status_code == 200, page.text
@@ -47,7 +47,7 @@ def test_the_clb_page_finds_a_pupil_by_name_and_shows_two_digits_of_the_insz(
     assert too_short.status_code == 422
     assert 'id="name-error"' in too_short.text
 
-    reports.client.app.state.access_url = "http://127.0.0.1:1"
+    reports.client.app.state.deps.access_url = "http://127.0.0.1:1"
     away = reports.client.get("/clb/find-by-name", params={"name": "noor"}, headers=staff)
     assert away.status_code == 422
     assert "zoek op rijksregisternummer" in away.text

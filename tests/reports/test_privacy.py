@@ -95,7 +95,7 @@ def test_no_byte_of_report_content_reaches_a_topic_a_log_record_or_an_error(
     ]
     assert [r.status_code for r in refusals] == [422, 422, 403, 422]
     republish(reports.settings)
-    reports.client.app.state.relay.notify()  # type: ignore[attr-defined]
+    reports.client.app.state.deps.store.relay.notify()  # type: ignore[attr-defined]
 
     reports.events_of(pupil, 6)
     everything = reports.reader.settled()

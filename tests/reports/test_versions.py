@@ -206,7 +206,7 @@ def test_republishing_queues_every_change_again_in_order(reports: Reports):
     before = reports.events_of(pupil, 3)
     queued = republish(reports.settings)
     assert queued == 3
-    reports.client.app.state.relay.notify()  # type: ignore[attr-defined]
+    reports.client.app.state.deps.store.relay.notify()  # type: ignore[attr-defined]
     after = reports.events_of(pupil, 6)
     assert [(e["type"], e["version"], e["sequence"]) for e in after[3:]] == [
         (e["type"], e["version"], e["sequence"]) for e in before

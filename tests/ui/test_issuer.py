@@ -153,7 +153,7 @@ def test_a_code_is_single_use(client):
 
 
 def test_a_code_past_its_lifetime_is_refused(client):
-    client.app.state.codes.ttl = 0
+    client.app.state.issuer.codes.ttl = 0
     verifier_text = secrets.token_urlsafe(48)
     code = sign_in(client, CLB_STAFF.insz, verifier_text)
     answer = exchange(client, code, verifier_text)

@@ -305,7 +305,7 @@ def test_republishing_queues_every_recorded_view_again_with_its_view_id(
         assert viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer)).status_code == 200
         (view,) = viewer.get(f"/v1/pupils/{PUPIL}/views", headers=issuer.headers(PUPIL)).json()
         assert republish(viewer_settings) == 1
-        viewer.app.state.relay.notify()
+        viewer.app.state.deps.store.relay.notify()
         reader = TopicReader(infra.kafka_bootstrap, VIEWER_AUDIT.name)
         try:
             messages = reader.read_until(

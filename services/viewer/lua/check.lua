@@ -11,27 +11,27 @@ if ARGV[3] == '1' then
 end
 local person, pupil, today, school, b = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 
--- the stage numbers are the positions in domain.STAGES, plus 6 for allowed
+-- STAGE (generated from domain.Denial, see cache.py): how far a school's check got
 local function stage(s)
   local graw = redis.call('HGET', school_key(s, 'grant'), person)
-  if not graw then return 1 end
+  if not graw then return STAGE.NO_GRANT end
   local g = cjson.decode(graw)
-  if g.st ~= 'active' or g.f > today or today > g.u then return 2, g.r end
+  if g.st ~= 'active' or g.f > today or today > g.u then return STAGE.GRANT_NOT_ACTIVE, g.r end
   if type(g.p) == 'table' then
     local found = false
     for _, x in ipairs(g.p) do if x == pupil then found = true end end
-    if not found then return 3, g.r end
+    if not found then return STAGE.GRANT_NOT_FOR_PUPIL, g.r end
   end
   local eraw = redis.call('HGET', school_key(s, 'enr:' .. b), pupil)
-  if not eraw then return 4, g.r end
+  if not eraw then return STAGE.NOT_ENROLLED, g.r end
   local e = cjson.decode(eraw)
   -- sight starts at registration, whatever the start date (domain.Enrolment.active_on)
-  if type(e.e) == 'string' and today > e.e then return 4, g.r end
+  if type(e.e) == 'string' and today > e.e then return STAGE.NOT_ENROLLED, g.r end
   local rraw = redis.call('HGET', school_key(s, 'rep'), pupil)
-  if not rraw then return 5, g.r end
+  if not rraw then return STAGE.NO_CURRENT_REPORT, g.r end
   local cur = current(cjson.decode(rraw), today)
-  if not cur then return 5, g.r end
-  return 6, g.r, cjson.encode(cur)
+  if not cur then return STAGE.NO_CURRENT_REPORT, g.r end
+  return STAGE.ALLOWED, g.r, cjson.encode(cur)
 end
 
 local schools
@@ -41,10 +41,10 @@ else
   schools = schools_in(redis.call('HGET', person_index_key(ARGV[9]), person))
   table.sort(schools)
 end
-local best, best_school, best_role = 1, '', ''
+local best, best_school, best_role = STAGE.NO_GRANT, '', ''
 for _, s in ipairs(schools) do
   local st, role, rep = stage(s)
-  if st == 6 then return {1, '', s, role, rep} end
+  if st == STAGE.ALLOWED then return {1, '', s, role, rep} end
   if st > best then best, best_school, best_role = st, s, role end
 end
 return {0, tostring(best), best_school, best_role}

@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from iris.insz import last_two_digits
 from iris.ui import PagePrincipal, session_access_token
 from iris.ui.i18n import gettext_for
-from services.reports.pages import require_clb_staff
+from services.reports.deps import Deps, PagesDep
+from services.reports.pages.forms import require_clb_staff
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,7 +58,9 @@ def shown(match: dict[str, Any]) -> dict[str, str]:
 
 
 @router.get("/clb/find-by-name", response_class=HTMLResponse)
-def find_by_name(request: Request, principal: PagePrincipal, name: str = "") -> Response:
+def find_by_name(
+    request: Request, principal: PagePrincipal, pages: PagesDep, deps: Deps, name: str = ""
+) -> Response:
     """Find a pupil by the name their school registered."""
     require_clb_staff(principal)
     _ = gettext_for(request).gettext
@@ -70,16 +73,14 @@ def find_by_name(request: Request, principal: PagePrincipal, name: str = "") -> 
     elif token is None:
         errors["name"] = _("Finding by name is not possible now; find by national register number.")
     else:
-        found = pupils_named(
-            request.app.state.access_url, token, sorted(principal.clb_staff_of), typed
-        )
+        found = pupils_named(deps.access_url, token, sorted(principal.clb_staff_of), typed)
         if found is None:
             errors["name"] = _(
                 "Finding by name is not possible now; find by national register number."
             )
         else:
             matches = [shown(m) for m in found]
-    return request.app.state.pages.render(  # type: ignore[no-any-return]
+    return pages.render(
         request,
         "clb_find.html",
         {

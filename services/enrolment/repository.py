@@ -1,0 +1,192 @@
+"""The enrolment register's storage port, and its SQLAlchemy adapter.
+
+The use cases (`service.py`) run against `EnrolmentRepository`; `SqlEnrolmentRepository`
+keeps the register in the service's database inside the caller's transaction, with a
+few statements per batch (the worker applies thousands of submissions a second), and
+queues the events in the same transaction's outbox; tests/enrolment/fakes.py keeps it
+in memory."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from iris.contracts import ENROLMENT_CHANGES, ENROLMENT_REJECTED, EnrolmentChanged, Rejected
+from iris.outbox import add_event
+from services.enrolment import domain
+from services.enrolment.models import EnrolmentRow, Outbox, SeenEvent
+
+# The tables themselves, for the Core statements.
+ENROLMENTS = cast(Table, EnrolmentRow.__table__)
+SEEN_EVENTS = cast(Table, SeenEvent.__table__)
+OUTBOX = cast(Table, Outbox.__table__)
+CHUNK = 500  # ids per IN (...) list
+
+
+class EnrolmentRepository(ABC):
+    """One transaction's view of the register."""
+
+    @abstractmethod
+    def seen(self, event_ids: list[str]) -> set[str]:
+        """Which of these submissions' event ids were applied before."""
+
+    @abstractmethod
+    def lock_pupils(self, pupil_ids: list[str]) -> dict[str, dict[str, domain.Enrolment]]:
+        """Each pupil's enrolments by school (in registration order), held until the
+        transaction ends: a registration may change several."""
+
+    @abstractmethod
+    def save(self, changes: list[domain.Enrolment], seen: list[str], now: datetime) -> None:
+        """Keep the changed enrolments of locked pupils (the last change of each wins),
+        queue an `EnrolmentChanged` for every change, and remember the event ids seen."""
+
+    @abstractmethod
+    def reject(self, key: str, rejection: Rejected) -> None:
+        """Queue a refused submission on `iris.enrolment.rejected`."""
+
+    @abstractmethod
+    def enrolments_of(self, pupil_id: str, school_id: str | None = None) -> list[domain.Enrolment]:
+        """The pupil's enrolments (at one school), by start date."""
+
+    @abstractmethod
+    def every_enrolment(self) -> Iterable[domain.Enrolment]: ...
+
+    @abstractmethod
+    def publish(self, event: EnrolmentChanged) -> None:
+        """Queue a change on `iris.enrolment.changes` (as it stands: for republishing)."""
+
+
+_ids = random.Random()  # seeded from the system's randomness once per process
+
+
+def _fresh_id() -> uuid.UUID:
+    """A version-4 event id without a system call per event (ids need only be unique)."""
+    return uuid.UUID(int=_ids.getrandbits(128), version=4)
+
+
+def trusted_changed_event(enrolment: domain.Enrolment, now: datetime) -> EnrolmentChanged:
+    """The change event, without validating again what the register already holds valid."""
+    return EnrolmentChanged.model_construct(
+        event_id=_fresh_id(),
+        occurred_at=now,
+        pupil_id=enrolment.pupil_id,
+        school_id=enrolment.school_id,
+        start_date=enrolment.start_date,
+        end_date=enrolment.end_date,
+        display_name=enrolment.display_name,
+        version=enrolment.version,
+    )
+
+
+def _row_values(enrolment: domain.Enrolment, now: datetime) -> dict[str, object]:
+    return {
+        "pupil_id": enrolment.pupil_id,
+        "school_id": enrolment.school_id,
+        "start_date": enrolment.start_date,
+        "end_date": enrolment.end_date,
+        "display_name": enrolment.display_name,
+        "version": enrolment.version,
+        "combination": enrolment.combination,
+        "ended_by_school_change": enrolment.ended_by_school_change,
+        "updated_at": now,
+    }
+
+
+def _outbox_row(event: EnrolmentChanged, now: datetime) -> dict[str, object]:
+    return {
+        "topic": ENROLMENT_CHANGES.name,
+        "key": event.pupil_id,
+        "event_type": event.type,
+        "event_id": str(event.event_id),
+        "payload": event.model_dump_json(),
+        "created_at": now,
+    }
+
+
+class SqlEnrolmentRepository(EnrolmentRepository):
+    """Core statements on the session's connection: plain executemany, no ORM bookkeeping."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._stored: set[tuple[str, str]] = set()  # (pupil, school) rows that exist
+
+    def seen(self, event_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(event_ids), CHUNK):
+            chunk = event_ids[start : start + CHUNK]
+            found.update(
+                self.session.scalars(
+                    select(SeenEvent.event_id).where(SeenEvent.event_id.in_(chunk))
+                )
+            )
+        return found
+
+    def lock_pupils(self, pupil_ids: list[str]) -> dict[str, dict[str, domain.Enrolment]]:
+        c = ENROLMENTS.c
+        columns = (c.pupil_id, c.school_id, c.start_date, c.end_date, c.display_name, c.version)
+        flags = (c.combination, c.ended_by_school_change)
+        by_pupil: dict[str, dict[str, domain.Enrolment]] = {}
+        for start in range(0, len(pupil_ids), CHUNK):
+            query = (
+                select(*columns, *flags)
+                .where(c.pupil_id.in_(pupil_ids[start : start + CHUNK]))
+                .order_by(c.id)
+                .with_for_update()
+            )
+            for fields in self.session.execute(query):
+                enrolment = domain.Enrolment(*fields)
+                self._stored.add((enrolment.pupil_id, enrolment.school_id))
+                by_pupil.setdefault(enrolment.pupil_id, {})[enrolment.school_id] = enrolment
+        return by_pupil
+
+    def save(self, changes: list[domain.Enrolment], seen: list[str], now: datetime) -> None:
+        connection = self.session.connection()
+        if seen:
+            connection.execute(insert(SEEN_EVENTS), [{"event_id": e, "seen_at": now} for e in seen])
+        last = {(e.pupil_id, e.school_id): e for e in changes}
+        inserts = [_row_values(e, now) for pair, e in last.items() if pair not in self._stored]
+        if inserts:
+            connection.execute(insert(ENROLMENTS), inserts)
+        updates = [
+            {"key_pupil": pair[0], "key_school": pair[1], **_row_values(e, now)}
+            for pair, e in last.items()
+            if pair in self._stored
+        ]
+        if updates:
+            c = ENROLMENTS.c
+            connection.execute(
+                update(ENROLMENTS).where(
+                    and_(
+                        c.pupil_id == bindparam("key_pupil"), c.school_id == bindparam("key_school")
+                    )
+                ),
+                updates,
+            )
+        self._stored.update(last)
+        if changes:
+            rows = [_outbox_row(trusted_changed_event(e, now), now) for e in changes]
+            connection.execute(insert(OUTBOX), rows)
+
+    def reject(self, key: str, rejection: Rejected) -> None:
+        add_event(self.session, Outbox, ENROLMENT_REJECTED, key, rejection)
+
+    def enrolments_of(self, pupil_id: str, school_id: str | None = None) -> list[domain.Enrolment]:
+        query = select(EnrolmentRow).where(EnrolmentRow.pupil_id == pupil_id)
+        if school_id is not None:
+            query = query.where(EnrolmentRow.school_id == school_id)
+        rows = self.session.scalars(query.order_by(EnrolmentRow.start_date))
+        return [row.to_domain() for row in rows]
+
+    def every_enrolment(self) -> Iterable[domain.Enrolment]:
+        rows = self.session.scalars(select(EnrolmentRow).order_by(EnrolmentRow.id))
+        return (row.to_domain() for row in rows)
+
+    def publish(self, event: EnrolmentChanged) -> None:
+        add_event(self.session, Outbox, ENROLMENT_CHANGES, event.pupil_id, event)

@@ -1,0 +1,33 @@
+"""What the viewer's pages share: the answer while the cache cannot say, and the school
+in a page's path."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from iris.ui.i18n import gettext_for
+from iris.ui.pages import Pages
+
+SCHOOL_ID = re.compile(r"^\d{1,12}$")
+
+
+def unavailable(pages: Pages, request: Request) -> HTMLResponse:
+    _ = gettext_for(request).gettext
+    return pages.render(
+        request,
+        "error.html",
+        {
+            "title": _("Not available for a moment"),
+            "message": _("Please try again later."),
+        },
+        status_code=503,
+    )
+
+
+def page_school(school_id: str) -> str:
+    if not SCHOOL_ID.match(school_id):
+        raise HTTPException(404, "school_id: no such school")
+    return school_id
