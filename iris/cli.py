@@ -11,6 +11,7 @@ iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
 iris schools import FILE.csv  load the register of schools (docs/ARCHITECTURE.md: column layout)
+iris purge [--dry-run] [SVC]  delete what is past its retention period (docs/privacy.md)
 """
 
 from __future__ import annotations
@@ -288,6 +289,14 @@ def cmd_clients(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from iris.purge_command import command
+
+    for service in args.services or list(SERVICES):
+        startup.check("migrate", service)
+    return command(args.services or list(SERVICES), args.dry_run, Settings())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="iris", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -401,6 +410,11 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("client_id", nargs="?", help="revoke: the client to revoke")
     cli.add_argument("--service", default="viewer", help="add: the service (default viewer)")
     cli.set_defaults(func=cmd_clients)
+
+    purge = sub.add_parser("purge", help="delete what is past its retention period")
+    purge.add_argument("services", nargs="*", type=_service, metavar="SERVICE")
+    purge.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
+    purge.set_defaults(func=cmd_purge)
 
     top = sub.add_parser("topics", help="create the topics")
     top.set_defaults(func=cmd_topics)

@@ -261,9 +261,9 @@ ENROLMENT_REJECTED = Topic(
 )
 ENROLMENT_CHANGES = Topic(
     "iris.enrolment.changes",
-    "pupil INSZ",
+    "pupil_id:school_id",
     6,
-    False,
+    True,
     EnrolmentChanged,
     "enrolment",
     ("viewer", "access"),
@@ -278,12 +278,35 @@ ACCESS_SUPPORT_REQUESTS = Topic(
     "iris.access.support-requests",
     "support_request_id",
     6,
-    False,
+    True,
     SupportRequestChanged,
     "access",
 )
 VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
 VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """A tombstone read from a compacted topic (a message with a key and no value): whatever
+    the key held is to be forgotten (the purge of iris.retention, or an erasure)."""
+
+    topic: str
+    key: str
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """The key's two ids: (pupil, school) on the enrolments, (school, person) on the
+        grants."""
+        first, _, second = self.key.partition(":")
+        return first, second
+
+
+def enrolment_key(pupil_id: str, school_id: str) -> str:
+    """The key of `iris.enrolment.changes`: one enrolment, so that compaction keeps the latest
+    state of each and a tombstone forgets exactly one."""
+    return f"{pupil_id}:{school_id}"
+
 
 TOPICS: tuple[Topic, ...] = (
     ENROLMENT_SUBMITTED,

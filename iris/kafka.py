@@ -13,7 +13,16 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from iris.contracts import ENROLMENT_CHANGES, REPORT_CHANGES, TOPICS, Topic
+from iris.contracts import (
+    ENROLMENT_REJECTED,
+    ENROLMENT_SUBMITTED,
+    REPORT_CHANGES,
+    TOPICS,
+    VIEWER_AUDIT,
+    VIEWER_REJECTED,
+    Topic,
+)
+from iris.retention import Periods
 from iris.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,10 +85,20 @@ def topic_partitions(topic: Topic, settings: Settings) -> int:
     return settings.topic_partitions or topic.partitions
 
 
-# The viewer rebuilds its cache from the beginning of the change topics, so they keep every
-# event: a broker's default retention (a week) would silently drop older enrolments and
-# reports from a rebuild. The grants topic is compacted instead (latest per key).
-KEPT_FOREVER = frozenset({ENROLMENT_CHANGES.name, REPORT_CHANGES.name})
+# The viewer rebuilds its cache from the beginning of the change topics. The enrolments and
+# the grants are compacted by key: a rebuild reads each one's latest state, and a purged
+# one's tombstone makes the broker drop it. Report changes are one per step of a pupil's
+# history, all needed for the current-report rule: kept (the reports service's purge deletes
+# what is past its retention from its database).
+KEPT_FOREVER = frozenset({REPORT_CHANGES.name})
+# Topics that are only a passage or a record: kept as long as their retention period says
+# (docs/privacy.md), then deleted by the broker.
+RETENTION_OF = {
+    ENROLMENT_SUBMITTED.name: "intake",
+    ENROLMENT_REJECTED.name: "intake",
+    VIEWER_REJECTED.name: "intake",
+    VIEWER_AUDIT.name: "views",
+}
 
 
 def topic_configs(topic: Topic, settings: Settings | None = None) -> dict[str, str]:
@@ -88,6 +107,9 @@ def topic_configs(topic: Topic, settings: Settings | None = None) -> dict[str, s
         configs["cleanup.policy"] = "compact"
     elif topic.name in KEPT_FOREVER:
         configs["retention.ms"] = "-1"
+    elif topic.name in RETENTION_OF:
+        period = getattr(Periods.of(settings or Settings()), RETENTION_OF[topic.name])
+        configs["retention.ms"] = str(int(period.total_seconds() * 1000))
     if settings is not None and settings.topic_min_insync_replicas:
         configs["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
     return configs

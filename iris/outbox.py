@@ -21,6 +21,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import uuid
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -67,6 +68,24 @@ def add_event(
             event_type=getattr(event, "type", type(event).__name__),
             event_id=str(event.event_id),
             payload=event.model_dump_json(),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+TOMBSTONE = "Tombstone"  # an outbox row whose message has no value: "forget this key"
+
+
+def add_tombstone(session: Session, outbox: type[OutboxMixin], topic: Topic, key: str) -> None:
+    """Queue a tombstone for `key` on a compacted `topic`: once the broker compacts the topic,
+    no message of that key is left, and every consumer forgets what the key held."""
+    session.add(
+        outbox(  # type: ignore[call-arg]
+            topic=topic.name,
+            key=key,
+            event_type=TOMBSTONE,
+            event_id=str(uuid.uuid4()),
+            payload="",
             created_at=datetime.now(UTC),
         )
     )
@@ -173,7 +192,7 @@ class OutboxRelay:
                 await producer.send(
                     topic,
                     key=key.encode(),
-                    value=payload.encode(),
+                    value=None if event_type == TOMBSTONE else payload.encode(),
                     headers=[("event_type", event_type.encode())],
                 )
                 for (_id, topic, key, event_type, payload) in rows

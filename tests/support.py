@@ -52,6 +52,11 @@ class Message:
     def value(self) -> dict[str, Any]:
         return dict(json.loads(self.raw))
 
+    @property
+    def pupil(self) -> str | None:
+        """The pupil of a key that starts with one (`iris.enrolment.changes`: pupil:school)."""
+        return self.key.split(":", 1)[0] if self.key is not None else None
+
 
 class TopicReader:
     """Reads whole topics from the beginning with kafka-python (no consumer group)."""

@@ -20,6 +20,7 @@ from iris.contracts import (
     EnrolmentEnded,
     EnrolmentRegistered,
     Rejected,
+    enrolment_key,
 )
 from iris.outbox import add_event
 from services.enrolment import domain
@@ -62,7 +63,13 @@ def _store(session: Session, row: EnrolmentRow | None, new: domain.Enrolment) ->
     row.start_date, row.end_date = new.start_date, new.end_date
     row.display_name, row.version, row.updated_at = new.display_name, new.version, now
     row.combination, row.ended_by_school_change = new.combination, new.ended_by_school_change
-    add_event(session, Outbox, ENROLMENT_CHANGES, new.pupil_id, changed_event(new))
+    add_event(
+        session,
+        Outbox,
+        ENROLMENT_CHANGES,
+        enrolment_key(new.pupil_id, new.school_id),
+        changed_event(new),
+    )
     session.flush()
 
 
@@ -286,7 +293,7 @@ def _row_values(enrolment: domain.Enrolment, now: datetime) -> dict[str, object]
 def _outbox_row(event: EnrolmentChanged, now: datetime) -> dict[str, object]:
     return {
         "topic": ENROLMENT_CHANGES.name,
-        "key": event.pupil_id,
+        "key": enrolment_key(event.pupil_id, event.school_id),
         "event_type": event.type,
         "event_id": str(event.event_id),
         "payload": event.model_dump_json(),
@@ -326,6 +333,7 @@ def republish(session: Session) -> int:
     """Queue the current state of every enrolment again (after the topics were lost)."""
     count = 0
     for row in session.scalars(select(EnrolmentRow).order_by(EnrolmentRow.id)):
-        add_event(session, Outbox, ENROLMENT_CHANGES, row.pupil_id, changed_event(row.to_domain()))
+        key = enrolment_key(row.pupil_id, row.school_id)
+        add_event(session, Outbox, ENROLMENT_CHANGES, key, changed_event(row.to_domain()))
         count += 1
     return count

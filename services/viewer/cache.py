@@ -131,10 +131,10 @@ def cluster_rounds(rows: list[list[Any]]) -> tuple[dict[int, list[Any]], dict[in
     school: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         op = row[0]
-        if op == "E":
+        if op in ("E", "E-"):
             index[_slot_anchor(f"p{row[5]}")[0]].append(row)
             school[_slot_anchor(row[2])[0]].append(row)
-        elif op == "G":
+        elif op in ("G", "G-"):
             index[_slot_anchor(f"g{row[5]}")[0]].append(row)
             school[_slot_anchor(row[2])[0]].append(row)
         elif op == "R":
@@ -146,7 +146,7 @@ def _anchor_of(row: list[Any], round_name: str) -> str:
     op = row[0]
     if round_name == "school":
         return _slot_anchor(row[2])[1]
-    tag = f"g{row[5]}" if op == "G" else f"p{row[5] if op == 'E' else row[3]}"
+    tag = f"g{row[5]}" if op in ("G", "G-") else f"p{row[5] if op in ('E', 'E-') else row[3]}"
     return _slot_anchor(tag)[1]
 
 

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from typing import Any
 
-from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+from iris.contracts import (
+    ACCESS_GRANTS,
+    ENROLMENT_CHANGES,
+    EnrolmentChanged,
+    Forgotten,
+    GrantChanged,
+    ReportIssued,
+    ReportWithdrawn,
+)
 
 REPORT_VERSIONS_KEPT = 5
 CACHE_NOT_READY = "authorisation cache not ready"
@@ -187,7 +195,16 @@ def merge_report(
 
 
 def apply(state: State, event: Any) -> State:
-    """The state after one event from the three change topics."""
+    """The state after one event from the three change topics (a tombstone forgets what
+    its key held)."""
+    if isinstance(event, Forgotten):
+        if event.topic == ENROLMENT_CHANGES.name:
+            enrolments = {k: v for k, v in state.enrolments.items() if k != event.pair}
+            return replace(state, enrolments=enrolments)
+        if event.topic == ACCESS_GRANTS.name:
+            grants = {k: v for k, v in state.grants.items() if k != event.pair}
+            return replace(state, grants=grants)
+        return state
     if isinstance(event, EnrolmentChanged):
         key = (event.pupil_id, event.school_id)
         held = state.enrolments.get(key)

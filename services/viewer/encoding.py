@@ -112,12 +112,29 @@ def text_of(value: Any) -> str:
 
 def fold_rows(events: list[Any]) -> list[list[Any]]:
     """The FOLD script's rows for a batch of parsed change events."""
-    from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+    from iris.contracts import (
+        ENROLMENT_CHANGES,
+        EnrolmentChanged,
+        Forgotten,
+        GrantChanged,
+        ReportIssued,
+        ReportWithdrawn,
+    )
 
     rows: list[list[Any]] = []
     crc32 = zlib.crc32
     for event in events:
-        if isinstance(event, EnrolmentChanged):
+        if isinstance(event, Forgotten):
+            # shaped like the rows they undo, so that they reach the same slots
+            first, second = event.pair
+            if event.topic == ENROLMENT_CHANGES.name:
+                code = crc32(first.encode())
+                rows.append(
+                    ["E-", first, second, 0, "", code % PUPIL_BUCKETS, code % ENROLMENT_BUCKETS]
+                )
+            else:
+                rows.append(["G-", second, first, 0, "", bucket(second, PERSON_BUCKETS)])
+        elif isinstance(event, EnrolmentChanged):
             pupil = event.pupil_id
             code = crc32(pupil.encode())
             rows.append(

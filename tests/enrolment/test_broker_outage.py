@@ -59,7 +59,7 @@ def test_enrolments_posted_while_the_broker_is_down_are_published_once_when_it_r
             reader = TopicReader(broker.url, "iris.enrolment.changes")
             reader.read_until(lambda ms: len(ms) >= len(expected), message="all changes")
             reader.drain(quiet_for=1.0)
-            published = Counter((m.key, m.value["version"]) for m in reader.messages)
+            published = Counter((m.pupil, m.value["version"]) for m in reader.messages)
             reader.close()
         finally:
             broker.stop()

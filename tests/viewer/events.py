@@ -8,7 +8,13 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+from iris.contracts import (
+    EnrolmentChanged,
+    Forgotten,
+    GrantChanged,
+    ReportIssued,
+    ReportWithdrawn,
+)
 from iris.insz import make_insz
 
 
@@ -112,6 +118,8 @@ def topic_of(event: Any) -> str:
 def key_of(event: Any) -> str:
     if isinstance(event, GrantChanged):
         return f"{event.school_id}:{event.person_id}"
+    if isinstance(event, EnrolmentChanged):
+        return f"{event.pupil_id}:{event.school_id}"
     return str(event.pupil_id)
 
 
@@ -121,6 +129,9 @@ class Publisher:
 
     def publish(self, *events) -> None:
         for event in events:
+            if isinstance(event, Forgotten):  # a tombstone: the key with no value
+                self.producer.send(event.topic, key=event.key.encode(), value=None)
+                continue
             self.producer.send(
                 topic_of(event),
                 key=key_of(event).encode(),

@@ -3,6 +3,8 @@
 --   ["G", person, school, version, grant, person index bucket]
 --   ["R", pupil, report state to merge in, pupil index bucket]
 --   ["C", pupil, school, report state]   (mode 'school' only: a copy to merge in)
+--   ["E-", pupil, school, 0, "", pupil index bucket, enrolment bucket]   a tombstone: forget
+--   ["G-", person, school, 0, "", person index bucket]                   the enrolment, grant
 -- Modes: 'all' (single node: every row whole, the batch atomic; returns the row count);
 -- on Redis Cluster, 'index' (rows of one pupil- or person-index slot: the index entries
 -- and report states; returns the JSON array of "C" rows still owed to schools), then
@@ -19,6 +21,20 @@ local function add_school(index, id, school)
   held = held .. ' ' .. school
   redis.call('HSET', index, id, held)
   return held
+end
+
+local function drop_school(index, id, school)
+  local held = redis.call('HGET', index, id)
+  if not held then return end
+  local kept = {}
+  for s in string.gmatch(held, '[^ ]+') do
+    if s ~= school then table.insert(kept, s) end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', index, id)
+  else
+    redis.call('HSET', index, id, table.concat(kept, ' '))
+  end
 end
 
 local function newer(hash, field, version, value)
@@ -72,6 +88,17 @@ for _, row in ipairs(cjson.decode(ARGV[4])) do
     for _, s in ipairs(schools_in(add_school(pupil_index_key(row[4]), pupil, '+'))) do
       copy(s, pupil, state)
     end
+  elseif op == 'E-' then
+    local pupil, school = row[2], row[3]
+    if mode ~= 'school' then drop_school(pupil_index_key(row[6]), pupil, school) end
+    if mode ~= 'index' then
+      redis.call('HDEL', school_key(school, 'enr:' .. row[7]), pupil)
+      redis.call('HDEL', school_key(school, 'rep'), pupil)
+    end
+  elseif op == 'G-' then
+    local person, school = row[2], row[3]
+    if mode ~= 'index' then redis.call('HDEL', school_key(school, 'grant'), person) end
+    if mode ~= 'school' then drop_school(person_index_key(row[6]), person, school) end
   elseif op == 'C' then
     -- copies from different batches may arrive in any order: merge, never overwrite
     local rep = school_key(row[3], 'rep')
