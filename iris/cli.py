@@ -12,6 +12,7 @@ iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
 iris schools import FILE.csv  load the register of schools (docs/ARCHITECTURE.md: column layout)
 iris purge [--dry-run] [SVC]  delete what is past its retention period (docs/privacy.md)
+iris erase --pupil|--person INSZ --reference REF   erase one pupil's or person's data
 """
 
 from __future__ import annotations
@@ -297,6 +298,16 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return command(args.services or list(SERVICES), args.dry_run, Settings())
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    from iris import erasure
+
+    for service in SERVICES:
+        startup.check("migrate", service)
+    role: erasure.Role = "pupil" if args.pupil else "person"
+    insz = args.pupil or args.person
+    return erasure.command(list(SERVICES), role, insz, args.reference, Settings())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="iris", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -415,6 +426,15 @@ def parser() -> argparse.ArgumentParser:
     purge.add_argument("services", nargs="*", type=_service, metavar="SERVICE")
     purge.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
     purge.set_defaults(func=cmd_purge)
+
+    erase = sub.add_parser("erase", help="erase one pupil's or person's data (docs/privacy.md)")
+    whom = erase.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--pupil", metavar="INSZ")
+    whom.add_argument("--person", metavar="INSZ")
+    erase.add_argument(
+        "--reference", required=True, help="the request's reference, for the audit trail"
+    )
+    erase.set_defaults(func=cmd_erase)
 
     top = sub.add_parser("topics", help="create the topics")
     top.set_defaults(func=cmd_topics)

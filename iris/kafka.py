@@ -7,16 +7,18 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 
 from iris.contracts import (
     ENROLMENT_REJECTED,
     ENROLMENT_SUBMITTED,
-    REPORT_CHANGES,
+    PARTITIONED_BY_PUPIL,
     TOPICS,
     VIEWER_AUDIT,
     VIEWER_REJECTED,
@@ -81,16 +83,29 @@ def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)  # type: ignore[arg-type]
 
 
+async def partition_of(producer: AIOKafkaProducer, topic: str, key: str) -> int | None:
+    """The partition of a key on a topic partitioned by pupil (the key's part before ':', by
+    Kafka's default hash); None elsewhere: the producer's default, by the whole key."""
+    if topic not in PARTITIONED_BY_PUPIL:
+        return None
+    return pupil_partition(key, await producer.partitions_for(topic))
+
+
+def pupil_partition(key: str, partitions: Iterable[int]) -> int:
+    """Kafka's default partition of the key's part before ':' (the pupil)."""
+    ordered = sorted(partitions)
+    pupil = key.split(":", 1)[0].encode()
+    return int(ordered[(murmur2(pupil) & 0x7FFFFFFF) % len(ordered)])
+
+
 def topic_partitions(topic: Topic, settings: Settings) -> int:
     return settings.topic_partitions or topic.partitions
 
 
-# The viewer rebuilds its cache from the beginning of the change topics. The enrolments and
-# the grants are compacted by key: a rebuild reads each one's latest state, and a purged
-# one's tombstone makes the broker drop it. Report changes are one per step of a pupil's
-# history, all needed for the current-report rule: kept (the reports service's purge deletes
-# what is past its retention from its database).
-KEPT_FOREVER = frozenset({REPORT_CHANGES.name})
+# The viewer rebuilds its cache from the beginning of the change topics. They are compacted
+# by key (one enrolment, report version or grant): a rebuild reads each one's latest state,
+# and a purged one's tombstone makes the broker drop it. None is kept for ever any more.
+KEPT_FOREVER: frozenset[str] = frozenset()
 # Topics that are only a passage or a record: kept as long as their retention period says
 # (docs/privacy.md), then deleted by the broker.
 RETENTION_OF = {

@@ -30,11 +30,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from iris.contracts import Event, Topic, owned_topics
-from iris.kafka import ensure_topics, make_producer
+from iris.kafka import ensure_topics, make_producer, partition_of
 from iris.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -194,6 +205,7 @@ class OutboxRelay:
                     key=key.encode(),
                     value=None if event_type == TOMBSTONE else payload.encode(),
                     headers=[("event_type", event_type.encode())],
+                    partition=await partition_of(producer, topic, key),
                 )
                 for (_id, topic, key, event_type, payload) in rows
             ]
@@ -271,6 +283,13 @@ class OutboxRelay:
         now = datetime.now(UTC)
         with self.factory() as session, session.begin():
             for start in range(0, len(ids), 500):
+                # a tombstone's key is what is being forgotten: no copy of it is kept
+                session.execute(
+                    delete(self.outbox).where(
+                        self.outbox.id.in_(ids[start : start + 500]),
+                        self.outbox.event_type == TOMBSTONE,
+                    )
+                )
                 session.execute(
                     update(self.outbox)
                     .where(self.outbox.id.in_(ids[start : start + 500]))

@@ -50,7 +50,8 @@ class Message:
 
     @property
     def value(self) -> dict[str, Any]:
-        return dict(json.loads(self.raw))
+        """The JSON value; a tombstone's (no value, on a compacted topic) is empty."""
+        return {} if self.raw is None else dict(json.loads(self.raw))
 
     @property
     def pupil(self) -> str | None:

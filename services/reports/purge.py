@@ -1,6 +1,7 @@
 """What the reports service deletes once its retention period has passed (iris.retention):
 report versions withdrawn or superseded longer ago than the CLB keeps them, with their
-content, and published events.
+content (and a tombstone of the version's key, so that the viewer forgets it too), and
+published events.
 
 A pupil's versions go oldest first and only as a run from the oldest: a newer version that
 replaced an older one is kept as long as that older one is, so whatever remains still
@@ -14,6 +15,8 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from iris.contracts import REPORT_CHANGES, report_key
+from iris.outbox import add_tombstone
 from iris.retention import Kind, outbox_kind
 from services.reports.models import Outbox, ReportContent, ReportRow
 
@@ -27,6 +30,7 @@ class Kept:
     valid_from: date
     withdrawn_at: date | None
     withdrawn_on: date | None
+    pupil_id: str
 
     @property
     def cancelled(self) -> bool:
@@ -76,7 +80,7 @@ def _replaced(session: Session, cutoff: datetime, limit: int | None) -> list[Kep
     for r in rows:
         withdrawn = r.withdrawn_at.date() if r.withdrawn_at is not None else None
         by_pupil.setdefault(r.pupil_id, []).append(
-            Kept(r.report_id, r.version, r.valid_from, withdrawn, r.withdrawn_on)
+            Kept(r.report_id, r.version, r.valid_from, withdrawn, r.withdrawn_on, r.pupil_id)
         )
     found = [v for versions in by_pupil.values() for v in purgeable(versions, before)]
     return found[:limit] if limit is not None else found
@@ -86,6 +90,10 @@ def _forget_replaced(session: Session, versions: list[Kept]) -> None:
     ids = [v.report_id for v in versions]
     session.execute(delete(ReportContent).where(ReportContent.report_id.in_(ids)))
     session.execute(delete(ReportRow).where(ReportRow.report_id.in_(ids)))
+    for version in versions:
+        add_tombstone(
+            session, Outbox, REPORT_CHANGES, report_key(version.pupil_id, version.version)
+        )
 
 
 KINDS = (

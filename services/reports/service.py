@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from iris.contracts import REPORT_CHANGES, ReportIssued, ReportWithdrawn
+from iris.contracts import REPORT_CHANGES, ReportIssued, ReportWithdrawn, report_key
 from iris.outbox import add_event
 from services.reports import domain
 from services.reports.models import Outbox, ReportContent, ReportHead, ReportRow
@@ -94,6 +94,10 @@ def withdrawn_event(report: domain.ReportVersion) -> ReportWithdrawn:
         withdrawn_at=report.withdrawn_at,
         withdrawn_on=report.withdrawn_on,
         sequence=report.withdraw_sequence,
+        kind=report.kind,  # type: ignore[arg-type]
+        clb_id=report.clb_id,
+        issued_at=report.issued_at,
+        valid_from=report.valid_from,
     )
 
 
@@ -158,7 +162,9 @@ def issue(
     )
     head.last_version, head.last_sequence = after.last_version, after.last_sequence
     report = row.to_domain()
-    add_event(session, Outbox, REPORT_CHANGES, pupil_id, issued_event(report))
+    add_event(
+        session, Outbox, REPORT_CHANGES, report_key(pupil_id, report.version), issued_event(report)
+    )
     session.flush()
     return Issue(report, True)
 
@@ -198,7 +204,8 @@ def withdraw(
     row.withdraw_sequence = after.last_sequence
     head.last_sequence = after.last_sequence
     report = row.to_domain()
-    add_event(session, Outbox, REPORT_CHANGES, report.pupil_id, withdrawn_event(report))
+    key = report_key(report.pupil_id, report.version)
+    add_event(session, Outbox, REPORT_CHANGES, key, withdrawn_event(report))
     session.flush()
     return Withdrawal(report, True)
 
@@ -223,6 +230,8 @@ def republish(session: Session) -> int:
     count = 0
     for _sequence, what, report in domain.changes_in_order(row.to_domain() for row in rows):
         event = issued_event(report) if what == "issued" else withdrawn_event(report)
-        add_event(session, Outbox, REPORT_CHANGES, report.pupil_id, event)
+        add_event(
+            session, Outbox, REPORT_CHANGES, report_key(report.pupil_id, report.version), event
+        )
         count += 1
     return count

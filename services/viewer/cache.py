@@ -139,6 +139,8 @@ def cluster_rounds(rows: list[list[Any]]) -> tuple[dict[int, list[Any]], dict[in
             school[_slot_anchor(row[2])[0]].append(row)
         elif op == "R":
             index[_slot_anchor(f"p{row[3]}")[0]].append(row)
+        elif op == "R-":
+            index[_slot_anchor(f"p{row[3]}")[0]].append(row)
     return index, school
 
 

@@ -8,7 +8,12 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
-from iris.contracts import ACCESS_GRANTS, ACCESS_SUPPORT_REQUESTS, ENROLMENT_CHANGES
+from iris.contracts import (
+    ACCESS_GRANTS,
+    ACCESS_SUPPORT_REQUESTS,
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+)
 from iris.insz import make_insz
 from iris.purge_command import command
 from services.access import models as access
@@ -246,6 +251,7 @@ def test_a_superseded_report_goes_after_the_clb_period_the_current_one_stays(
     assert db.count(reports.ReportRow, reports.ReportRow.report_id == v1.report_id) == 0
     assert db.count(reports.ReportContent, reports.ReportContent.report_id == v1.report_id) == 0
     assert db.count(reports.ReportRow, reports.ReportRow.report_id == v2.report_id) == 1
+    assert db.tombstones(reports.Outbox) == [(REPORT_CHANGES.name, f"{PUPIL}:1")]
     db.purge(at(DAY + days(10 * period)))
     assert db.count(reports.ReportContent) == 1  # the current report serves: never purged
 

@@ -11,7 +11,7 @@ BEFORE = date(2030, 1, 1)
 
 
 def version(n: int, valid_from: date, withdrawn: date | None = None) -> Kept:
-    return Kept(f"r{n}", n, valid_from, withdrawn, withdrawn)
+    return Kept(f"r{n}", n, valid_from, withdrawn, withdrawn, "pupil")
 
 
 def versions_of(run: list[Kept]) -> list[int]:

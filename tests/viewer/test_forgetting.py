@@ -44,6 +44,10 @@ def forget_enrolment(pupil: str, school: str) -> Forgotten:
     return Forgotten(ENROLMENT_CHANGES.name, f"{pupil}:{school}")
 
 
+def forget_report(pupil: str, version: int) -> Forgotten:
+    return Forgotten(REPORT_CHANGES.name, f"{pupil}:{version}")
+
+
 def forget_grant(school: str, person: str) -> Forgotten:
     return Forgotten(ACCESS_GRANTS.name, f"{school}:{person}")
 
@@ -124,9 +128,8 @@ async def check_once(url: str, person: str, pupil: str, school: str) -> domain.D
 
 def compacted(events: list[Any]) -> list[Any]:
     """What a compacted topic keeps at least: the latest record of every key (a tombstone
-    where one was written last); report changes are not compacted and keep every event."""
+    where one was written last; a withdrawal, not the issue it repeats)."""
     latest: dict[tuple[str, str], Any] = {}
-    kept: list[Any] = []
     for event in events:
         if isinstance(event, Forgotten):
             latest[(event.topic, event.key)] = event
@@ -135,8 +138,8 @@ def compacted(events: list[Any]) -> list[Any]:
         elif event.type == "GrantChanged":
             latest[(ACCESS_GRANTS.name, f"{event.school_id}:{event.person_id}")] = event
         else:
-            kept.append(event)
-    return kept + list(latest.values())
+            latest[(REPORT_CHANGES.name, f"{event.pupil_id}:{event.version}")] = event
+    return list(latest.values())
 
 
 def history() -> tuple[list[Any], list[str], list[str]]:
@@ -147,12 +150,16 @@ def history() -> tuple[list[Any], list[str], list[str]]:
         school = SCHOOLS[n % 2]
         events.append(enrolment(pupil, school, 1, start="2024-09-01"))
         events.append(enrolment(pupil, school, 2, start="2024-09-01", end="2026-12-31"))
-        first = issued(pupil, 1, valid_from="2025-09-01")
-        events.append(first)
+        first, second = issued(pupil, 1, valid_from="2024-09-01"), issued(pupil, 2, "2025-09-01")
+        events += [first, second]
         if n % 4 == 0:
-            events.append(withdrawn(pupil, first.report_id, 2, on="2026-01-01"))
+            events.append(withdrawn(pupil, second.report_id, 3, on="2026-01-01", of=second))
         if n % 3 == 0:
             events.append(forget_enrolment(pupil, school))
+        if n % 5 == 0:  # the purge forgets the superseded version, an erasure every one
+            events.append(forget_report(pupil, 1))
+            if n % 2 == 0:
+                events.append(forget_report(pupil, 2))
     for n, person in enumerate(persons):
         school = SCHOOLS[n % 2]
         events += [grant(school, person, 1), grant(school, person, 2, role="care_coordinator")]
@@ -191,6 +198,8 @@ def test_a_cache_rebuilt_from_compacted_topics_agrees_with_the_reference_and_for
         held = everything_in(infra.redis_url)
         for n, person in enumerate(persons):
             assert (person in held) == (n % 3 != 0), person
+        for n, pupil in enumerate(pupils):  # erased: neither its enrolment nor any report
+            assert (pupil in held) == (n % 3 != 0 or n % 10 != 0), pupil
     finally:
         client.flushdb()
         client.close()
