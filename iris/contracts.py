@@ -160,6 +160,12 @@ class ReportWithdrawn(Event):
     # valid_from, the version is cancelled: it never takes effect.
     withdrawn_on: IsoDate
     sequence: ReportSequence
+    # What the withdrawn version's ReportIssued said: once compaction has kept only this
+    # withdrawal of the version's key, a consumer still knows the version it lifts.
+    kind: ReportKind | None = None
+    clb_id: InstitutionNumber | None = None
+    issued_at: AwareDatetime | None = None
+    valid_from: IsoDate | None = None
 
 
 ReportChange = Annotated[ReportIssued | ReportWithdrawn, Field(discriminator="type")]
@@ -261,15 +267,15 @@ ENROLMENT_REJECTED = Topic(
 )
 ENROLMENT_CHANGES = Topic(
     "iris.enrolment.changes",
-    "pupil INSZ",
+    "pupil_id:school_id",
     6,
-    False,
+    True,
     EnrolmentChanged,
     "enrolment",
     ("viewer", "access"),
 )
 REPORT_CHANGES = Topic(
-    "iris.report.changes", "pupil INSZ", 6, False, ReportChange, "reports", ("viewer",)
+    "iris.report.changes", "pupil_id:version", 6, True, ReportChange, "reports", ("viewer",)
 )
 ACCESS_GRANTS = Topic(
     "iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access", ("viewer",)
@@ -278,12 +284,47 @@ ACCESS_SUPPORT_REQUESTS = Topic(
     "iris.access.support-requests",
     "support_request_id",
     6,
-    False,
+    True,
     SupportRequestChanged,
     "access",
 )
 VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
 VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """A tombstone read from a compacted topic (a message with a key and no value): whatever
+    the key held is to be forgotten (the purge of iris.retention, or an erasure)."""
+
+    topic: str
+    key: str
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """The key's two ids: (pupil, school) on the enrolments, (school, person) on the
+        grants."""
+        first, _, second = self.key.partition(":")
+        return first, second
+
+
+def enrolment_key(pupil_id: str, school_id: str) -> str:
+    """The key of `iris.enrolment.changes`: one enrolment, so that compaction keeps the latest
+    state of each and a tombstone forgets exactly one."""
+    return f"{pupil_id}:{school_id}"
+
+
+def report_key(pupil_id: str, version: int) -> str:
+    """The key of `iris.report.changes`: one report version, so that compaction keeps its
+    latest step (its withdrawal, which repeats what its issue said) and a tombstone forgets
+    exactly one version."""
+    return f"{pupil_id}:{version}"
+
+
+# Topics whose producers in IRIS place every key of one pupil (the part before ':') on one
+# partition, so that one consumer applies a pupil's changes in the order they were written.
+PARTITIONED_BY_PUPIL = frozenset({ENROLMENT_CHANGES.name, REPORT_CHANGES.name})
+
 
 TOPICS: tuple[Topic, ...] = (
     ENROLMENT_SUBMITTED,

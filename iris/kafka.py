@@ -7,13 +7,24 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 
-from iris.contracts import ENROLMENT_CHANGES, REPORT_CHANGES, TOPICS, Topic
+from iris.contracts import (
+    ENROLMENT_REJECTED,
+    ENROLMENT_SUBMITTED,
+    PARTITIONED_BY_PUPIL,
+    TOPICS,
+    VIEWER_AUDIT,
+    VIEWER_REJECTED,
+    Topic,
+)
+from iris.retention import Periods
 from iris.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,14 +83,37 @@ def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)  # type: ignore[arg-type]
 
 
+async def partition_of(producer: AIOKafkaProducer, topic: str, key: str) -> int | None:
+    """The partition of a key on a topic partitioned by pupil (the key's part before ':', by
+    Kafka's default hash); None elsewhere: the producer's default, by the whole key."""
+    if topic not in PARTITIONED_BY_PUPIL:
+        return None
+    return pupil_partition(key, await producer.partitions_for(topic))
+
+
+def pupil_partition(key: str, partitions: Iterable[int]) -> int:
+    """Kafka's default partition of the key's part before ':' (the pupil)."""
+    ordered = sorted(partitions)
+    pupil = key.split(":", 1)[0].encode()
+    return int(ordered[(murmur2(pupil) & 0x7FFFFFFF) % len(ordered)])
+
+
 def topic_partitions(topic: Topic, settings: Settings) -> int:
     return settings.topic_partitions or topic.partitions
 
 
-# The viewer rebuilds its cache from the beginning of the change topics, so they keep every
-# event: a broker's default retention (a week) would silently drop older enrolments and
-# reports from a rebuild. The grants topic is compacted instead (latest per key).
-KEPT_FOREVER = frozenset({ENROLMENT_CHANGES.name, REPORT_CHANGES.name})
+# The viewer rebuilds its cache from the beginning of the change topics. They are compacted
+# by key (one enrolment, report version or grant): a rebuild reads each one's latest state,
+# and a purged one's tombstone makes the broker drop it. None is kept for ever any more.
+KEPT_FOREVER: frozenset[str] = frozenset()
+# Topics that are only a passage or a record: kept as long as their retention period says
+# (docs/privacy.md), then deleted by the broker.
+RETENTION_OF = {
+    ENROLMENT_SUBMITTED.name: "intake",
+    ENROLMENT_REJECTED.name: "intake",
+    VIEWER_REJECTED.name: "intake",
+    VIEWER_AUDIT.name: "views",
+}
 
 
 def topic_configs(topic: Topic, settings: Settings | None = None) -> dict[str, str]:
@@ -88,6 +122,9 @@ def topic_configs(topic: Topic, settings: Settings | None = None) -> dict[str, s
         configs["cleanup.policy"] = "compact"
     elif topic.name in KEPT_FOREVER:
         configs["retention.ms"] = "-1"
+    elif topic.name in RETENTION_OF:
+        period = getattr(Periods.of(settings or Settings()), RETENTION_OF[topic.name])
+        configs["retention.ms"] = str(int(period.total_seconds() * 1000))
     if settings is not None and settings.topic_min_insync_replicas:
         configs["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
     return configs

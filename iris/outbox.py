@@ -21,6 +21,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import uuid
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -29,11 +30,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from iris.contracts import Event, Topic, owned_topics
-from iris.kafka import ensure_topics, make_producer
+from iris.kafka import ensure_topics, make_producer, partition_of
 from iris.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,6 +79,24 @@ def add_event(
             event_type=getattr(event, "type", type(event).__name__),
             event_id=str(event.event_id),
             payload=event.model_dump_json(),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+TOMBSTONE = "Tombstone"  # an outbox row whose message has no value: "forget this key"
+
+
+def add_tombstone(session: Session, outbox: type[OutboxMixin], topic: Topic, key: str) -> None:
+    """Queue a tombstone for `key` on a compacted `topic`: once the broker compacts the topic,
+    no message of that key is left, and every consumer forgets what the key held."""
+    session.add(
+        outbox(  # type: ignore[call-arg]
+            topic=topic.name,
+            key=key,
+            event_type=TOMBSTONE,
+            event_id=str(uuid.uuid4()),
+            payload="",
             created_at=datetime.now(UTC),
         )
     )
@@ -173,8 +203,9 @@ class OutboxRelay:
                 await producer.send(
                     topic,
                     key=key.encode(),
-                    value=payload.encode(),
+                    value=None if event_type == TOMBSTONE else payload.encode(),
                     headers=[("event_type", event_type.encode())],
+                    partition=await partition_of(producer, topic, key),
                 )
                 for (_id, topic, key, event_type, payload) in rows
             ]
@@ -252,6 +283,13 @@ class OutboxRelay:
         now = datetime.now(UTC)
         with self.factory() as session, session.begin():
             for start in range(0, len(ids), 500):
+                # a tombstone's key is what is being forgotten: no copy of it is kept
+                session.execute(
+                    delete(self.outbox).where(
+                        self.outbox.id.in_(ids[start : start + 500]),
+                        self.outbox.event_type == TOMBSTONE,
+                    )
+                )
                 session.execute(
                     update(self.outbox)
                     .where(self.outbox.id.in_(ids[start : start + 500]))

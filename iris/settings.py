@@ -150,6 +150,21 @@ class Settings(BaseSettings):
     # that redirect URIs are https behind it; a comma-separated list, or "*"
     forwarded_allow_ips: str = "127.0.0.1"
 
+    # Privacy: how long each kind of personal data is kept (days), counted from when it
+    # stopped serving its purpose; docs/privacy.md gives each default's reason and who may
+    # change it. The purge (iris/retention.py) runs in every service every
+    # `purge_period_seconds` and deletes at most `purge_batch_size` rows per transaction.
+    retention_views_days: int = Field(default=730, ge=1)
+    retention_ended_enrolment_days: int = Field(default=730, ge=1)
+    retention_closed_grant_days: int = Field(default=1825, ge=1)
+    retention_closed_request_days: int = Field(default=1825, ge=1)
+    retention_audit_days: int = Field(default=1825, ge=1)
+    retention_replaced_report_days: int = Field(default=3650, ge=1)
+    retention_outbox_days: int = Field(default=7, ge=1)
+    retention_intake_days: int = Field(default=7, ge=1)
+    purge_period_seconds: float = Field(default=3600.0, gt=0)
+    purge_batch_size: int = Field(default=1000, ge=1)
+
     outbox_relay: bool = True
     outbox_poll_seconds: float = 0.2
     log_level: str = "INFO"

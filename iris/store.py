@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from iris.db import make_engine, make_sessionmaker, transaction
 from iris.outbox import OutboxMixin, OutboxRelay, backlog
+from iris.retention import purge_periodically
 from iris.settings import Settings
 from iris.web import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
@@ -47,11 +48,17 @@ class ServiceStore:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Publish the outbox while the API runs (unless IRIS_OUTBOX_RELAY=false)."""
+        """Publish the outbox while the API runs (unless IRIS_OUTBOX_RELAY=false), and purge
+        what has passed its retention period (iris.retention)."""
         task = asyncio.create_task(self.relay.run()) if self.settings.outbox_relay else None
+        purge = asyncio.create_task(
+            purge_periodically(self.service, self.sessions, self.settings, self.relay.notify)
+        )
         try:
             yield
         finally:
+            purge.cancel()
+            await asyncio.gather(purge, return_exceptions=True)
             if task is not None:
                 await self.relay.stop()
                 await asyncio.wait_for(task, 10)

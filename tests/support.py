@@ -63,7 +63,13 @@ class Message:
 
     @property
     def value(self) -> dict[str, Any]:
-        return dict(json.loads(self.raw))
+        """The JSON value; a tombstone's (no value, on a compacted topic) is empty."""
+        return {} if self.raw is None else dict(json.loads(self.raw))
+
+    @property
+    def pupil(self) -> str | None:
+        """The pupil of a key that starts with one (`iris.enrolment.changes`: pupil:school)."""
+        return self.key.split(":", 1)[0] if self.key is not None else None
 
 
 class TopicReader:

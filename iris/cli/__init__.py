@@ -11,13 +11,15 @@ iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
 iris schools import FILE.csv  load the register of schools (docs/ARCHITECTURE.md: column layout)
+iris purge [--dry-run] [SVC]  delete what is past its retention period (docs/privacy.md)
+iris erase --pupil|--person INSZ --reference REF   erase one pupil's or person's data
 """
 
 from __future__ import annotations
 
 import argparse
 
-from iris.cli import bench, run, state, tokens
+from iris.cli import bench, privacy, run, state, tokens
 
 ADDERS = (
     run.add_dev,
@@ -34,6 +36,8 @@ ADDERS = (
     bench.add_bench,
     state.add_schools,
     state.add_clients,
+    privacy.add_purge,
+    privacy.add_erase,
     state.add_topics,
 )
 

@@ -32,6 +32,7 @@ from iris.settings import Settings
 from iris.ui import i18n
 from iris.ui.home import home_router
 from iris.ui.pages import Pages, mount_static, safe_next, wants_html
+from iris.ui.privacy import privacy_router
 from iris.ui.session import (
     SESSION_COOKIE,
     CsrfProtected,
@@ -87,6 +88,7 @@ def install_pages(
         app.include_router(signin_router(settings, service, pages))
     if home:
         app.include_router(home_router(pages))
+    app.include_router(privacy_router(pages, settings))
 
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(StarletteHTTPException, _http_error)

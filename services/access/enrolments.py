@@ -11,14 +11,22 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from iris.contracts import EnrolmentChanged
+from iris.contracts import EnrolmentChanged, Forgotten
 from services.access.models import EnrolmentCopyRow, SchoolRow
 
 
-def fold(session: Session, changes: list[EnrolmentChanged]) -> int:
-    """Apply the changes newer than the copy; returns how many were applied."""
+def fold(session: Session, changes: list[EnrolmentChanged | Forgotten]) -> int:
+    """Apply the changes newer than the copy, and forget what a tombstone names; returns how
+    many were applied."""
     applied = 0
     for change in changes:
+        if isinstance(change, Forgotten):
+            found = session.get(EnrolmentCopyRow, change.pair)
+            if found is not None:
+                session.delete(found)
+                session.flush()
+                applied += 1
+            continue
         row = session.get(EnrolmentCopyRow, (change.pupil_id, change.school_id))
         if row is not None and row.version >= change.version:
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from iris.contracts import ENROLMENT_CHANGES, EnrolmentChanged, describe_error
+from iris.contracts import ENROLMENT_CHANGES, EnrolmentChanged, Forgotten, describe_error
 from iris.db import transaction
 from iris.settings import Settings
 from iris.streams import make_faust_app, raw_topic
@@ -39,7 +39,9 @@ def deps() -> AccessDeps:
     return _deps
 
 
-def parse(message: Any) -> EnrolmentChanged | None:
+def parse(message: Any) -> EnrolmentChanged | Forgotten | None:
+    if message.value is None and message.key:  # a tombstone: the enrolment was purged
+        return Forgotten(message.topic, message.key.decode())
     try:
         change = ENROLMENT_CHANGES.parse(message.value or b"")
     except ValidationError as exc:
@@ -55,7 +57,7 @@ def parse(message: Any) -> EnrolmentChanged | None:
     return change if isinstance(change, EnrolmentChanged) else None
 
 
-def fold_batch(changes: list[EnrolmentChanged]) -> int:
+def fold_batch(changes: list[EnrolmentChanged | Forgotten]) -> int:
     with transaction(deps().sessions) as session:
         return enrolments.fold(session, changes)
 

@@ -18,7 +18,13 @@ from typing import cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from iris.contracts import ENROLMENT_CHANGES, ENROLMENT_REJECTED, EnrolmentChanged, Rejected
+from iris.contracts import (
+    ENROLMENT_CHANGES,
+    ENROLMENT_REJECTED,
+    EnrolmentChanged,
+    Rejected,
+    enrolment_key,
+)
 from iris.outbox import add_event
 from services.enrolment import domain
 from services.enrolment.models import EnrolmentRow, Outbox, SeenEvent
@@ -102,7 +108,7 @@ def _row_values(enrolment: domain.Enrolment, now: datetime) -> dict[str, object]
 def _outbox_row(event: EnrolmentChanged, now: datetime) -> dict[str, object]:
     return {
         "topic": ENROLMENT_CHANGES.name,
-        "key": event.pupil_id,
+        "key": enrolment_key(event.pupil_id, event.school_id),
         "event_type": event.type,
         "event_id": str(event.event_id),
         "payload": event.model_dump_json(),
@@ -189,4 +195,5 @@ class SqlEnrolmentRepository(EnrolmentRepository):
         return (row.to_domain() for row in rows)
 
     def publish(self, event: EnrolmentChanged) -> None:
-        add_event(self.session, Outbox, ENROLMENT_CHANGES, event.pupil_id, event)
+        key = enrolment_key(event.pupil_id, event.school_id)
+        add_event(self.session, Outbox, ENROLMENT_CHANGES, key, event)

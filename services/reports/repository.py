@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from iris.contracts import REPORT_CHANGES, Event
+from iris.contracts import REPORT_CHANGES, Event, ReportIssued, ReportWithdrawn, report_key
 from iris.outbox import add_event
 from services.reports import domain
 from services.reports.models import Outbox, ReportContent, ReportHead, ReportRow
@@ -157,5 +157,7 @@ class SqlReportRepository(ReportRepository):
         return (row.to_domain() for row in rows)
 
     def publish(self, pupil_id: str, event: Event) -> None:
-        add_event(self.session, Outbox, REPORT_CHANGES, pupil_id, event)
+        assert isinstance(event, ReportIssued | ReportWithdrawn)
+        key = report_key(pupil_id, event.version)  # one key per version: see report_key
+        add_event(self.session, Outbox, REPORT_CHANGES, key, event)
         self.session.flush()

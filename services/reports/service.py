@@ -64,6 +64,11 @@ def withdrawn_event(report: domain.ReportVersion) -> ReportWithdrawn:
         withdrawn_at=report.withdrawn_at,
         withdrawn_on=report.withdrawn_on,
         sequence=report.withdraw_sequence,
+        # what the version's ReportIssued said, kept when compaction keeps only this step
+        kind=report.kind,  # type: ignore[arg-type]
+        clb_id=report.clb_id,
+        issued_at=report.issued_at,
+        valid_from=report.valid_from,
     )
 
 

@@ -25,7 +25,16 @@ from enum import Enum
 from typing import Any
 
 from iris import current_report
-from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+from iris.contracts import (
+    ACCESS_GRANTS,
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+    EnrolmentChanged,
+    Forgotten,
+    GrantChanged,
+    ReportIssued,
+    ReportWithdrawn,
+)
 
 REPORT_VERSIONS_KEPT = 5
 CACHE_NOT_READY = "authorisation cache not ready"
@@ -171,6 +180,49 @@ def withdrawal_of(event: ReportWithdrawn) -> Withdrawal:
     return Withdrawal(event.version, str(event.report_id), withdrawn_on.isoformat())
 
 
+def issued_of_withdrawn(event: ReportWithdrawn) -> IssuedVersion | None:
+    """The issue a withdrawal repeats (where it does): compaction may have kept only the
+    withdrawal of a version."""
+    if event.kind is None or event.clb_id is None or event.valid_from is None:
+        return None
+    if event.issued_at is None:
+        return None
+    return IssuedVersion(
+        event.version,
+        str(event.report_id),
+        event.kind,
+        event.valid_from.isoformat(),
+        event.clb_id,
+        event.issued_at.isoformat(),
+    )
+
+
+def forget_version(state: ReportState, version: int) -> ReportState:
+    """The pupil's report state without one version (a tombstone of its key)."""
+    return ReportState(
+        tuple(i for i in state.issued if i.version != version),
+        tuple(w for w in state.withdrawn if w.version != version),
+    )
+
+
+def forget(state: State, event: Forgotten) -> State:
+    """The state without what a tombstone's key held."""
+    if event.topic == ENROLMENT_CHANGES.name:
+        enrolments = {k: v for k, v in state.enrolments.items() if k != event.pair}
+        return replace(state, enrolments=enrolments)
+    if event.topic == ACCESS_GRANTS.name:
+        grants = {k: v for k, v in state.grants.items() if k != event.pair}
+        return replace(state, grants=grants)
+    if event.topic == REPORT_CHANGES.name:
+        pupil, version = event.pair
+        reports = dict(state.reports)
+        left = forget_version(reports.pop(pupil, ReportState()), int(version or 0))
+        if left.issued or left.withdrawn:
+            reports[pupil] = left
+        return replace(state, reports=reports)
+    return state
+
+
 def merge_report(
     state: ReportState, issued: IssuedVersion | None = None, withdrawal: Withdrawal | None = None
 ) -> ReportState:
@@ -187,7 +239,10 @@ def merge_report(
 
 
 def apply(state: State, event: Any) -> State:
-    """The state after one event from the three change topics."""
+    """The state after one event from the three change topics (a tombstone forgets what
+    its key held)."""
+    if isinstance(event, Forgotten):
+        return forget(state, event)
     if isinstance(event, EnrolmentChanged):
         key = (event.pupil_id, event.school_id)
         held = state.enrolments.get(key)
@@ -205,7 +260,9 @@ def apply(state: State, event: Any) -> State:
         if isinstance(event, ReportIssued):
             merged = merge_report(report, issued=issued_of(event))
         else:
-            merged = merge_report(report, withdrawal=withdrawal_of(event))
+            merged = merge_report(
+                report, issued=issued_of_withdrawn(event), withdrawal=withdrawal_of(event)
+            )
         return replace(state, reports={**state.reports, event.pupil_id: merged})
     return state
 

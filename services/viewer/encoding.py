@@ -112,12 +112,32 @@ def text_of(value: Any) -> str:
 
 def fold_rows(events: list[Any]) -> list[list[Any]]:
     """The FOLD script's rows for a batch of parsed change events."""
-    from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+    from iris.contracts import (
+        ENROLMENT_CHANGES,
+        REPORT_CHANGES,
+        EnrolmentChanged,
+        Forgotten,
+        GrantChanged,
+        ReportIssued,
+        ReportWithdrawn,
+    )
 
     rows: list[list[Any]] = []
     crc32 = zlib.crc32
     for event in events:
-        if isinstance(event, EnrolmentChanged):
+        if isinstance(event, Forgotten):
+            # shaped like the rows they undo, so that they reach the same slots
+            first, second = event.pair
+            if event.topic == REPORT_CHANGES.name:
+                rows.append(["R-", first, int(second or 0), bucket(first, PUPIL_BUCKETS)])
+            elif event.topic == ENROLMENT_CHANGES.name:
+                code = crc32(first.encode())
+                rows.append(
+                    ["E-", first, second, 0, "", code % PUPIL_BUCKETS, code % ENROLMENT_BUCKETS]
+                )
+            else:
+                rows.append(["G-", second, first, 0, "", bucket(second, PERSON_BUCKETS)])
+        elif isinstance(event, EnrolmentChanged):
             pupil = event.pupil_id
             code = crc32(pupil.encode())
             rows.append(
@@ -146,7 +166,11 @@ def fold_rows(events: list[Any]) -> list[list[Any]]:
             if isinstance(event, ReportIssued):
                 state = domain.ReportState(issued=(domain.issued_of(event),))
             else:
-                state = domain.ReportState(withdrawn=(domain.withdrawal_of(event),))
+                repeated = domain.issued_of_withdrawn(event)
+                state = domain.ReportState(
+                    issued=(repeated,) if repeated else (),
+                    withdrawn=(domain.withdrawal_of(event),),
+                )
             rows.append(
                 ["R", event.pupil_id, encode_report(state), bucket(event.pupil_id, PUPIL_BUCKETS)]
             )

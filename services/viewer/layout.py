@@ -72,13 +72,14 @@ def cluster_rounds(rows: list[list[Any]]) -> tuple[dict[int, list[Any]], dict[in
     school: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         op = row[0]
-        if op == "E":
+        # "E-", "G-", "R-": a tombstone forgets what the plain operation stored
+        if op in ("E", "E-"):
             index[slot_anchor(f"p{row[5]}")[0]].append(row)
             school[slot_anchor(row[2])[0]].append(row)
-        elif op == "G":
+        elif op in ("G", "G-"):
             index[slot_anchor(f"g{row[5]}")[0]].append(row)
             school[slot_anchor(row[2])[0]].append(row)
-        elif op == "R":
+        elif op in ("R", "R-"):
             index[slot_anchor(f"p{row[3]}")[0]].append(row)
     return index, school
 
@@ -87,5 +88,5 @@ def anchor_of(row: list[Any], round_name: str) -> str:
     op = row[0]
     if round_name == "school":
         return slot_anchor(row[2])[1]
-    tag = f"g{row[5]}" if op == "G" else f"p{row[5] if op == 'E' else row[3]}"
+    tag = f"g{row[5]}" if op in ("G", "G-") else f"p{row[5] if op in ('E', 'E-') else row[3]}"
     return slot_anchor(tag)[1]

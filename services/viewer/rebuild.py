@@ -28,6 +28,7 @@ from iris.contracts import (
     ENROLMENT_CHANGES,
     REPORT_CHANGES,
     VIEWER_REJECTED,
+    Forgotten,
     Topic,
     describe_error,
 )
@@ -42,8 +43,13 @@ CHANGE_TOPICS: tuple[Topic, ...] = (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GR
 _BY_NAME = {t.name: t for t in CHANGE_TOPICS}
 
 
-def parse_change(topic: str, value: bytes | None) -> tuple[Any | None, str | None]:
-    """The parsed event, or None and the reason it does not parse."""
+def parse_change(
+    topic: str, value: bytes | None, key: bytes | None = None
+) -> tuple[Any | None, str | None]:
+    """The parsed event (a tombstone: `Forgotten`), or None and the reason it does not
+    parse."""
+    if value is None and key and _BY_NAME[topic].compacted:
+        return Forgotten(topic, key.decode("utf-8", errors="replace")), None
     try:
         return _BY_NAME[topic].parse(value or b""), None
     except ValidationError as exc:
@@ -238,7 +244,7 @@ async def _read_to_end(
                 for m in messages
                 if m.offset < ends[tp]
                 # the agents reject what does not parse
-                for event in [parse_change(tp.topic, m.value)[0]]
+                for event in [parse_change(tp.topic, m.value, m.key)[0]]
                 if event is not None
             ]
             if events:

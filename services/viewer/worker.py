@@ -74,7 +74,7 @@ async def fold_stream(
     async for events in stream.take_events(500, within=0.02):
         batch = []
         for e in events:
-            change, reason = parse_change(e.message.topic, e.message.value)
+            change, reason = parse_change(e.message.topic, e.message.value, e.message.key)
             if change is None:
                 await reject(e.message, reason or "does not parse")
             else:

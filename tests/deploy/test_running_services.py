@@ -237,18 +237,30 @@ def check_topics(settings: Settings) -> None:
         return value.get("value") if isinstance(value, dict) else value
 
     reported = configs.get("topic", {})
+    compacted = {t.name for t in TOPICS if t.compacted}
+    assert compacted == {
+        ACCESS_GRANTS.name,
+        "iris.enrolment.changes",
+        "iris.report.changes",
+        "iris.access.support-requests",
+    }
     if any(reported.values()):
-        assert policy(reported[ACCESS_GRANTS.name]) == "compact"
-        others = [n for n in reported if n != ACCESS_GRANTS.name]
-        assert all(policy(reported[n]) != "compact" for n in others)
+        assert all(policy(reported[n]) == "compact" for n in compacted)
+        assert all(policy(reported[n]) != "compact" for n in set(reported) - compacted)
     # What `iris topics` asks of the broker, whichever broker it is:
     asked = {t.name: new_topic(t, settings) for t in TOPICS}
-    assert asked[ACCESS_GRANTS.name].topic_configs == {"cleanup.policy": "compact"}
-    kept = {"iris.enrolment.changes", "iris.report.changes"}
-    for name in kept:
-        assert asked[name].topic_configs == {"retention.ms": "-1"}, name
-    others = set(design().topics) - kept - {ACCESS_GRANTS.name}
-    assert all(not asked[n].topic_configs for n in others)
+    for name in compacted:
+        assert asked[name].topic_configs == {"cleanup.policy": "compact"}, name
+    # what only passes through, and the record of views, go after their retention period
+    day_ms = 24 * 3600 * 1000
+    assert asked["iris.viewer.audit"].topic_configs == {
+        "retention.ms": str(settings.retention_views_days * day_ms)
+    }
+    for name in ("iris.enrolment.submitted", "iris.enrolment.rejected", "iris.viewer.rejected"):
+        assert asked[name].topic_configs == {
+            "retention.ms": str(settings.retention_intake_days * day_ms)
+        }, name
+    assert set(asked) == set(design().topics)
 
 
 def test_iris_migrate_waits_for_its_database_then_migrates_it(

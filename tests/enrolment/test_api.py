@@ -58,8 +58,8 @@ def test_a_school_registers_a_pupil_and_the_change_is_published(client, issuer, 
     assert answer.status_code == 200, answer.text
     assert answer.json()["version"] == 1
 
-    mine = changes.read_until(lambda ms: any(m.key == me for m in ms), message="EnrolmentChanged")
-    event = next(m.value for m in mine if m.key == me)
+    mine = changes.read_until(lambda ms: any(m.pupil == me for m in ms), message="EnrolmentChanged")
+    event = next(m.value for m in mine if m.pupil == me)
     assert event["type"] == "EnrolmentChanged"
     assert event["school_id"] == SCHOOL and event["start_date"] == "2026-09-01"
     assert event["display_name"] == "Noor" and event["version"] == 1
@@ -80,8 +80,8 @@ def test_the_same_facts_again_publish_nothing_and_an_end_raises_the_version(
     )
     assert ended.json()["version"] == 2
 
-    changes.read_until(lambda ms: sum(m.key == me for m in ms) >= 2, message="two changes")
-    versions = [m.value["version"] for m in changes.settled() if m.key == me]
+    changes.read_until(lambda ms: sum(m.pupil == me for m in ms) >= 2, message="two changes")
+    versions = [m.value["version"] for m in changes.settled() if m.pupil == me]
     assert versions == [1, 2]
 
 

@@ -57,7 +57,7 @@ def test_enrolments_posted_while_the_broker_is_down_are_published_once_when_it_r
                 message="the outbox drained after the broker returned",
             )
             reader = ServiceTopic(settings, "enrolment", "iris.enrolment.changes")
-            published = Counter((m.key, m.value["version"]) for m in reader.settled())
+            published = Counter((m.pupil, m.value["version"]) for m in reader.settled())
             reader.close()
         finally:
             broker.stop()

@@ -124,7 +124,7 @@ def test_a_thousand_submissions_with_bad_and_duplicate_ones_yield_exactly_the_go
     rejected.read_to_end()
 
     published = ours(changes.messages)
-    per_pupil = Counter(m.key for m in published)
+    per_pupil = Counter(m.pupil for m in published)
     assert len(published) == 940
     assert set(per_pupil) == set(pupils) and set(per_pupil.values()) == {1}
     assert {m.value["version"] for m in published} == {1}
@@ -177,8 +177,10 @@ def test_a_later_submission_changes_the_enrolment_and_publishes_the_next_version
     producer.flush()
     producer.close()
 
-    changes.read_until(lambda ms: sum(m.key == me for m in ms) >= 2, timeout=60, message="changes")
-    mine = [m.value for m in changes.messages if m.key == me]
+    changes.read_until(
+        lambda ms: sum(m.pupil == me for m in ms) >= 2, timeout=60, message="changes"
+    )
+    mine = [m.value for m in changes.messages if m.pupil == me]
     assert [(v["version"], v["end_date"]) for v in mine] == [(1, None), (2, "2027-03-31")]
     changes.close()
 
@@ -211,8 +213,8 @@ def test_the_example_school_system_publishes_an_enrolment_that_the_worker_applie
         capture_output=True,
         timeout=60,
     )
-    changes.read_until(lambda ms: any(m.key == me for m in ms), timeout=60, message="the change")
-    event = next(m.value for m in changes.messages if m.key == me)
+    changes.read_until(lambda ms: any(m.pupil == me for m in ms), timeout=60, message="the change")
+    event = next(m.value for m in changes.messages if m.pupil == me)
     assert (event["school_id"], event["display_name"], event["version"]) == (SCHOOL, "Mila", 1)
     changes.close()
 
@@ -247,6 +249,6 @@ def test_the_worker_publishes_the_changes_it_applies_with_no_api_running(
         )
     ours = [m for m in changes.messages if m.value.get("display_name") == run]
     for pupil in pupils:
-        mine = [(m.value["version"], m.value["start_date"]) for m in ours if m.key == pupil]
+        mine = [(m.value["version"], m.value["start_date"]) for m in ours if m.pupil == pupil]
         assert mine == [(1, "2026-09-01"), (2, "2026-09-02")]
     changes.close()

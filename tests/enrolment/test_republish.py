@@ -35,7 +35,7 @@ def test_republish_queues_every_enrolment_at_its_current_version(make_settings, 
             headers=headers,
             json={"pupil_id": pupils[0], "school_id": SCHOOL, "end_date": "2027-06-30"},
         )
-        reader.read_until(lambda ms: sum(m.key in pupils for m in ms) >= 4, message="4 changes")
+        reader.read_until(lambda ms: sum(m.pupil in pupils for m in ms) >= 4, message="4 changes")
 
         done = subprocess.run(
             [sys.executable, "-m", "iris.cli", "republish", "enrolment"],
@@ -46,8 +46,8 @@ def test_republish_queues_every_enrolment_at_its_current_version(make_settings, 
         )
         assert "queued 3 events" in done.stdout
 
-        reader.read_until(lambda ms: sum(m.key in pupils for m in ms) >= 7, message="republished")
-    republished = [m.value for m in reader.settled() if m.key in pupils][4:]
+        reader.read_until(lambda ms: sum(m.pupil in pupils for m in ms) >= 7, message="republished")
+    republished = [m.value for m in reader.settled() if m.pupil in pupils][4:]
     assert sorted((e["pupil_id"], e["version"], e["end_date"]) for e in republished) == sorted(
         [(pupils[0], 2, "2027-06-30"), (pupils[1], 1, None), (pupils[2], 1, None)]
     )

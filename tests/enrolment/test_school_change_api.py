@@ -64,9 +64,9 @@ def test_registering_at_a_new_school_publishes_the_end_of_the_old_one(client, is
     assert moved.status_code == 200 and moved.json()["version"] == 1
 
     mine = changes.read_until(
-        lambda ms: sum(m.key == pupil for m in ms) >= 3, message="three changes"
+        lambda ms: sum(m.pupil == pupil for m in ms) >= 3, message="three changes"
     )
-    events = [m.value for m in mine if m.key == pupil]
+    events = [m.value for m in mine if m.pupil == pupil]
     old_end = next(e for e in events if e["school_id"] == OLD_SCHOOL and e["version"] == 2)
     assert old_end["end_date"] == "2027-08-31"
 
@@ -131,17 +131,19 @@ def test_over_kafka_a_move_ends_the_silent_old_school_and_a_far_start_is_rejecte
         producer.flush()
         producer.close()
         changes.read_until(
-            lambda ms: any(m.key == pupil and m.value["version"] == 2 for m in ms),
+            lambda ms: any(m.pupil == pupil and m.value["version"] == 2 for m in ms),
             timeout=60,
             message="the old school's enrolment ended",
         )
         refused = rejected.read_until(
             lambda ms: any(m.key == far_pupil for m in ms), timeout=60, message="the rejection"
         )
-    old_end = next(m.value for m in changes.messages if m.key == pupil and m.value["version"] == 2)
+    old_end = next(
+        m.value for m in changes.messages if m.pupil == pupil and m.value["version"] == 2
+    )
     assert old_end["school_id"] == OLD_SCHOOL
     assert old_end["end_date"] == (new_start - timedelta(days=1)).isoformat()
     reason = next(m.value["reason"] for m in refused if m.key == far_pupil)
     assert reason.startswith("start_date:")
-    assert not any(m.key == far_pupil for m in changes.messages)
+    assert not any(m.pupil == far_pupil for m in changes.messages)
     rejected.close()

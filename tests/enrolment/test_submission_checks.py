@@ -108,7 +108,7 @@ def test_a_poison_message_is_rejected_with_its_reason_and_its_batch_is_applied(
         ),
     )
     changes.read_until(
-        lambda ms: {m.key for m in ms if m.value.get("display_name") == run} >= {first, last},
+        lambda ms: {m.pupil for m in ms if m.value.get("display_name") == run} >= {first, last},
         timeout=60,
         message="the good submissions applied",
     )
@@ -143,7 +143,7 @@ def test_a_submission_token_is_refused_past_its_expiry_and_when_it_lives_too_lon
         ),
     )
     changes.read_until(
-        lambda ms: any(m.key == ready and m.value.get("display_name") == run for m in ms),
+        lambda ms: any(m.pupil == ready and m.value.get("display_name") == run for m in ms),
         timeout=60,
         message="the worker applying submissions",
     )
@@ -167,4 +167,4 @@ def test_a_submission_token_is_refused_past_its_expiry_and_when_it_lives_too_lon
     reasons = rejects_with(rejected, run, 2)
     assert "expired" in reasons[f"{run}:late"]
     assert "900 s at most" in reasons[f"{run}:long"]
-    assert not any(m.key in (late, long_lived) for m in changes.poll() + changes.messages)
+    assert not any(m.pupil in (late, long_lived) for m in changes.poll() + changes.messages)

@@ -119,7 +119,7 @@ class Reports:
         """The pupil's events on the topic, once at least `count` have arrived."""
 
         def mine(messages: list[Message]) -> list[Message]:
-            return [m for m in messages if m.key == pupil]
+            return [m for m in messages if m.pupil == pupil]
 
         self.reader.read_until(
             lambda messages: len(mine(messages)) >= count, message=f"{count} events of a pupil"

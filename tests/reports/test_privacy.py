@@ -99,7 +99,7 @@ def test_no_byte_of_report_content_reaches_a_topic_a_log_record_or_an_error(
 
     reports.events_of(pupil, 6)
     everything = reports.reader.settled()
-    assert len([m for m in everything if m.key == pupil]) == 6
+    assert len([m for m in everything if m.pupil == pupil]) == 6
     published = [
         m.raw + (m.key or "").encode() + b"".join(v for _, v in m.headers) for m in everything
     ]

@@ -143,7 +143,7 @@ def test_twenty_concurrent_issues_get_gapless_versions_and_one_event_each(report
 
     events = reports.events_of(pupil, 20)
     reports.reader.settled()
-    events = [m.value for m in reports.reader.messages if m.key == pupil]
+    events = [m.value for m in reports.reader.messages if m.pupil == pupil]
     assert [e["version"] for e in events] == list(range(1, 21))
     assert [e["sequence"] for e in events] == list(range(1, 21))
     assert {e["report_id"] for e in events} == {a.json()["report_id"] for a in answers}

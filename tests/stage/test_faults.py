@@ -150,13 +150,13 @@ def test_a_killed_broker_leader_loses_no_submission_and_publishes_each_change_on
     reader = TopicReader("", CHANGES, **staged.kafka())
     try:
         reader.read_until(
-            lambda ms: set(pupils) <= {m.key for m in ms}, timeout=120, message="every change"
+            lambda ms: set(pupils) <= {m.pupil for m in ms}, timeout=120, message="every change"
         )
         wait_until(lambda: outbox_empty(http, enrolment), timeout=60, message="outbox sent")
-        ours = [m for m in reader.read_to_end() if m.key in set(pupils)]
+        ours = [m for m in reader.read_to_end() if m.pupil in set(pupils)]
     finally:
         reader.close()
-    published = Counter((m.key, m.value["school_id"], m.value["version"]) for m in ours)
+    published = Counter((m.pupil, m.value["school_id"], m.value["version"]) for m in ours)
     assert set(published) == {(p, school, 1) for p in pupils}
     assert max(published.values()) == 1, [k for k, n in published.items() if n > 1]
     stamps = sorted(m.timestamp_ms / 1000 for m in ours)
@@ -238,7 +238,7 @@ def test_with_postgresql_stopped_the_apis_answer_503_and_writes_resume_by_themse
     wait_until(lambda: outbox_empty(http, urls), timeout=60, message="the outbox sent")
     reader = TopicReader("", CHANGES, **staged.kafka())
     try:
-        published = {m.key for m in reader.read_to_end() if m.value["school_id"] == school}
+        published = {m.pupil for m in reader.read_to_end() if m.value["school_id"] == school}
     finally:
         reader.close()
     assert published == registered

@@ -8,8 +8,16 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from iris.contracts import EnrolmentChanged, GrantChanged, ReportIssued, ReportWithdrawn
+from iris.contracts import (
+    PARTITIONED_BY_PUPIL,
+    EnrolmentChanged,
+    Forgotten,
+    GrantChanged,
+    ReportIssued,
+    ReportWithdrawn,
+)
 from iris.insz import make_insz
+from iris.kafka import pupil_partition
 
 
 def insz(n: int) -> str:
@@ -80,11 +88,20 @@ def issued(
 
 
 def withdrawn(
-    pupil: str, report_id: uuid.UUID, version: int, on: str = "2021-01-01"
+    pupil: str,
+    report_id: uuid.UUID,
+    version: int,
+    on: str = "2021-01-01",
+    of: ReportIssued | None = None,
 ) -> ReportWithdrawn:
-    extra = _sequenced(ReportWithdrawn, version)
+    """A withdrawal; `of` the issue it lifts, whose fields it repeats as the reports service
+    does (and whose version it then carries)."""
+    extra: dict[str, Any] = _sequenced(ReportWithdrawn, version)
     if "withdrawn_on" in ReportWithdrawn.model_fields:
         extra["withdrawn_on"] = date.fromisoformat(on)
+    if of is not None:
+        version = of.version
+        extra |= {k: getattr(of, k) for k in ("kind", "clb_id", "issued_at", "valid_from")}
     return ReportWithdrawn(
         **extra,
         report_id=report_id,
@@ -112,18 +129,34 @@ def topic_of(event: Any) -> str:
 def key_of(event: Any) -> str:
     if isinstance(event, GrantChanged):
         return f"{event.school_id}:{event.person_id}"
-    return str(event.pupil_id)
+    if isinstance(event, EnrolmentChanged):
+        return f"{event.pupil_id}:{event.school_id}"
+    return f"{event.pupil_id}:{event.version}"
 
 
 class Publisher:
     def __init__(self, bootstrap: str) -> None:
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
 
+    def partition(self, topic: str, key: str) -> int | None:
+        """Where the services' producers put the key (iris.kafka.partition_of)."""
+        if topic not in PARTITIONED_BY_PUPIL:
+            return None
+        return pupil_partition(key, self.producer.partitions_for(topic))
+
     def publish(self, *events) -> None:
         for event in events:
+            if isinstance(event, Forgotten):  # a tombstone: the key with no value
+                partition = self.partition(event.topic, event.key)
+                self.producer.send(
+                    event.topic, key=event.key.encode(), value=None, partition=partition
+                )
+                continue
+            topic = topic_of(event)
             self.producer.send(
-                topic_of(event),
+                topic,
                 key=key_of(event).encode(),
+                partition=self.partition(topic, key_of(event)),
                 value=event.to_json(),
                 headers=[("event_type", event.type.encode())],
             )

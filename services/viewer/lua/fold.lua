@@ -3,6 +3,11 @@
 --   ["G", person, school, version, grant, person index bucket]
 --   ["R", pupil, report state to merge in, pupil index bucket]
 --   ["C", pupil, school, report state]   (mode 'school' only: a copy to merge in)
+--   ["E-", pupil, school, 0, "", pupil index bucket, enrolment bucket]   a tombstone: forget
+--   ["G-", person, school, 0, "", person index bucket]                   the enrolment, grant
+--   ["R-", pupil, version, pupil index bucket]                           or report version
+--   ["X", pupil, school, report state or ""]  (mode 'school' only: a copy to replace, or
+--                                              drop, after a version was forgotten)
 -- Modes: 'all' (single node: every row whole, the batch atomic; returns the row count);
 -- on Redis Cluster, 'index' (rows of one pupil- or person-index slot: the index entries
 -- and report states; returns the JSON array of "C" rows still owed to schools), then
@@ -19,6 +24,20 @@ local function add_school(index, id, school)
   held = held .. ' ' .. school
   redis.call('HSET', index, id, held)
   return held
+end
+
+local function drop_school(index, id, school)
+  local held = redis.call('HGET', index, id)
+  if not held then return end
+  local kept = {}
+  for s in string.gmatch(held, '[^ ]+') do
+    if s ~= school then table.insert(kept, s) end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', index, id)
+  else
+    redis.call('HSET', index, id, table.concat(kept, ' '))
+  end
 end
 
 local function newer(hash, field, version, value)
@@ -47,6 +66,44 @@ local function copy(school, pupil, state)
   end
 end
 
+-- a copy without a forgotten version: merging would keep the version, so replace the copy
+local function replace_copy(school, pupil, state)
+  if mode ~= 'all' then
+    table.insert(owed, {'X', pupil, school, state})
+  elseif state == '' then
+    redis.call('HDEL', school_key(school, 'rep'), pupil)
+  else
+    redis.call('HSET', school_key(school, 'rep'), pupil, state)
+  end
+end
+
+local function without(versions, v)
+  local out = {}
+  for _, x in ipairs(versions) do
+    if x.v ~= v then table.insert(out, x) end
+  end
+  return out
+end
+
+local function forget_version(pupil, v, b)
+  local own = report_key(b, pupil)
+  local held = redis.call('GET', own)
+  if not held then return end
+  local st = cjson.decode(held)
+  local i, w = without(list(st, 'i'), v), without(list(st, 'w'), v)
+  local index = pupil_index_key(b)
+  local schools = schools_in(redis.call('HGET', index, pupil))
+  local state = ''
+  if #i == 0 and #w == 0 then
+    redis.call('DEL', own)
+    drop_school(index, pupil, '+')
+  else
+    state = cjson.encode({i = i, w = w})
+    redis.call('SET', own, state)
+  end
+  for _, s in ipairs(schools) do replace_copy(s, pupil, state) end
+end
+
 local n = 0
 for _, row in ipairs(cjson.decode(ARGV[4])) do
   local op = row[1]
@@ -71,6 +128,25 @@ for _, row in ipairs(cjson.decode(ARGV[4])) do
     redis.call('SET', own, state)
     for _, s in ipairs(schools_in(add_school(pupil_index_key(row[4]), pupil, '+'))) do
       copy(s, pupil, state)
+    end
+  elseif op == 'E-' then
+    local pupil, school = row[2], row[3]
+    if mode ~= 'school' then drop_school(pupil_index_key(row[6]), pupil, school) end
+    if mode ~= 'index' then
+      redis.call('HDEL', school_key(school, 'enr:' .. row[7]), pupil)
+      redis.call('HDEL', school_key(school, 'rep'), pupil)
+    end
+  elseif op == 'G-' then
+    local person, school = row[2], row[3]
+    if mode ~= 'index' then redis.call('HDEL', school_key(school, 'grant'), person) end
+    if mode ~= 'school' then drop_school(person_index_key(row[6]), person, school) end
+  elseif op == 'R-' then
+    forget_version(row[2], tonumber(row[3]), row[4])
+  elseif op == 'X' then
+    if row[4] == '' then
+      redis.call('HDEL', school_key(row[3], 'rep'), row[2])
+    else
+      redis.call('HSET', school_key(row[3], 'rep'), row[2], row[4])
     end
   elseif op == 'C' then
     -- copies from different batches may arrive in any order: merge, never overwrite

@@ -1,0 +1,135 @@
+"""What the access service deletes once its retention period has passed (iris.retention):
+closed grants, decided access requests, closed support requests, audit entries, revoked
+school-software clients, ended enrolments of its copy of the register, published events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from iris.contracts import ACCESS_GRANTS, ACCESS_SUPPORT_REQUESTS
+from iris.outbox import add_tombstone
+from iris.retention import Kind, outbox_kind
+from services.access.models import (
+    AccessRequestRow,
+    AuditRow,
+    ClientRow,
+    EnrolmentCopyRow,
+    GrantRow,
+    Outbox,
+    SupportRequestRow,
+)
+
+CLOSED_GRANT = ("revoked", "expired")
+CLOSED_SUPPORT_REQUEST = ("declined", "granted", "refused")
+
+
+def _closed_grants(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
+    query = (
+        select(GrantRow.grant_id, GrantRow.school_id, GrantRow.person_id)
+        .where(GrantRow.status.in_(CLOSED_GRANT), GrantRow.updated_at < cutoff)
+        .order_by(GrantRow.updated_at)
+        .limit(limit)
+    )
+    return list(session.execute(query))
+
+
+def _forget_grants(session: Session, rows: list[Any]) -> None:
+    session.execute(delete(GrantRow).where(GrantRow.grant_id.in_([r.grant_id for r in rows])))
+    for row in rows:
+        add_tombstone(session, Outbox, ACCESS_GRANTS, f"{row.school_id}:{row.person_id}")
+
+
+def _decided_requests(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
+    query = (
+        select(AccessRequestRow.request_id)
+        .where(AccessRequestRow.status != "pending", AccessRequestRow.decided_at < cutoff)
+        .order_by(AccessRequestRow.decided_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def _forget_requests(session: Session, ids: list[Any]) -> None:
+    session.execute(delete(AccessRequestRow).where(AccessRequestRow.request_id.in_(ids)))
+
+
+def _closed_support_requests(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
+    row = SupportRequestRow
+    query = (
+        select(row.support_request_id)
+        .where(row.status.in_(CLOSED_SUPPORT_REQUEST), row.updated_at < cutoff)
+        .order_by(row.updated_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def _forget_support_requests(session: Session, ids: list[Any]) -> None:
+    row = SupportRequestRow
+    session.execute(delete(row).where(row.support_request_id.in_(ids)))
+    for support_request_id in ids:
+        add_tombstone(session, Outbox, ACCESS_SUPPORT_REQUESTS, support_request_id)
+
+
+def _old_audit(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
+    query = select(AuditRow.id).where(AuditRow.at < cutoff).order_by(AuditRow.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def _forget_audit(session: Session, ids: list[Any]) -> None:
+    session.execute(delete(AuditRow).where(AuditRow.id.in_(ids)))
+
+
+def _revoked_clients(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
+    query = (
+        select(ClientRow.client_id)
+        .where(ClientRow.status == "revoked", ClientRow.revoked_at < cutoff)
+        .order_by(ClientRow.revoked_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def _forget_clients(session: Session, ids: list[Any]) -> None:
+    session.execute(delete(ClientRow).where(ClientRow.client_id.in_(ids)))
+
+
+def _ended_enrolments(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
+    row = EnrolmentCopyRow
+    query = (
+        select(row.pupil_id, row.school_id)
+        .where(row.end_date.is_not(None), row.end_date < cutoff.date())
+        .order_by(row.end_date)
+        .limit(limit)
+    )
+    return list(session.execute(query))
+
+
+def _forget_enrolments(session: Session, rows: list[Any]) -> None:
+    for found in rows:
+        session.execute(
+            delete(EnrolmentCopyRow).where(
+                EnrolmentCopyRow.pupil_id == found.pupil_id,
+                EnrolmentCopyRow.school_id == found.school_id,
+            )
+        )
+
+
+KINDS = (
+    Kind("closed_grants", "closed_grant", _closed_grants, _forget_grants),
+    Kind("decided_access_requests", "closed_request", _decided_requests, _forget_requests),
+    Kind(
+        "closed_support_requests",
+        "closed_request",
+        _closed_support_requests,
+        _forget_support_requests,
+    ),
+    Kind("audit_entries", "audit", _old_audit, _forget_audit),
+    Kind("revoked_clients", "audit", _revoked_clients, _forget_clients),
+    Kind("ended_enrolments", "ended_enrolment", _ended_enrolments, _forget_enrolments),
+    outbox_kind(Outbox),
+)
