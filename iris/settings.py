@@ -131,7 +131,11 @@ class Settings(BaseSettings):
     service_client_id: str | None = None
     service_client_secret: str | None = None
     service_token_url: str | None = None
+    # origins that may frame every school's /embed pages, beside the origins each school
+    # names per school-software client (docs/integration.md)
     embed_origins: list[str] = []
+    # access: how long a launch ticket for the viewer's frame may wait to be used (once)
+    launch_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
     # viewer: the freshness lease's TTL, and how far behind the topics the viewer worker's
     # agents may be (in seconds of arrivals) while it still renews the lease
     # (services/viewer/freshness.py).

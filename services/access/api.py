@@ -30,6 +30,7 @@ from iris.settings import Settings
 from iris.store import ServiceStore
 from iris.web import CurrentPrincipal, DbSession, create_base_app
 from services.access import clb_api, domain, service, service_clients, support_api, support_pages
+from services.access.launch_tickets import install_embedding
 from services.access.models import (
     AccessRequestRow,
     AuditRow,
@@ -339,6 +340,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(support_api.router)
     app.include_router(support_pages.router)
     app.include_router(clb_api.router)
+    install_embedding(app, settings)
 
     @app.exception_handler(domain.AccessRuleBroken)
     async def _rule_broken(_request: Request, exc: domain.AccessRuleBroken) -> JSONResponse:

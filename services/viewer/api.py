@@ -42,6 +42,7 @@ from iris.ui.labels import KIND_LABELS, LEVEL_LABELS, ROLE_LABELS
 from iris.web import CurrentPrincipal, create_base_app
 from services.viewer import domain, service
 from services.viewer.cache import AuthCache, CacheNotReady
+from services.viewer.embed import install_embedding
 from services.viewer.models import Outbox
 from services.viewer.pages import StaffPrincipal, install_viewer_pages
 from services.viewer.recording import AuditRecorder
@@ -60,7 +61,7 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'"
 )
-REPORT_PATH = re.compile(r"^/(embed/)?pupils/[^/]+/report$")
+REPORT_PATH = re.compile(r"^/((embed/)?pupils/[^/]+/report|embed/report)$")
 UNGUARDED = ("/docs", "/redoc", "/openapi.json")
 BRUSSELS = ZoneInfo("Europe/Brussels")
 REPORT_CHECKS = Counter(
@@ -171,13 +172,19 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         embedded = path.startswith("/embed/")
-        ancestors = self.embed_ancestors if embedded else "'none'"
-        # the report page allows no form at all; the other pages post their forms to
-        # this service (sign-out, search) and load nothing from elsewhere
-        policy = STRICT_CSP if REPORT_PATH.match(path) else PAGE_CSP
+        # an /embed route may name its frame's ancestors (the school's origins) and a
+        # policy of its own (the sign-in page's script); see services/viewer/embed.py
+        state = scope.setdefault("state", {})
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                ancestors = "'none'"
+                if embedded:
+                    ancestors = state.get("frame_ancestors") or self.embed_ancestors
+                # the report page allows no form at all; the other pages post their forms
+                # to this service (sign-out, search) and load nothing from elsewhere
+                policy = STRICT_CSP if REPORT_PATH.match(path) else PAGE_CSP
+                policy = (state.get("page_policy") if embedded else None) or policy
                 headers = MutableHeaders(scope=message)
                 headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
                 headers["Cache-Control"] = "no-store"
@@ -355,6 +362,9 @@ def create_app(
             },
         )
 
+    app.state.show_report = show_report
+    install_embedding(app, settings, http)
+
     @app.get("/pupils/{pupil_id}/report", response_class=HTMLResponse, include_in_schema=True)
     async def view_report(
         request: Request,
@@ -375,16 +385,6 @@ def create_app(
                 {"href": href, "pupil_masked": mask_insz(pupil_id)},
             )
         return await show_report(request, pupil_id, school_id, principal, "web")
-
-    @app.get("/embed/pupils/{pupil_id}/report", response_class=HTMLResponse)
-    async def view_embedded_report(
-        request: Request,
-        pupil_id: Annotated[str, Path(max_length=20)],
-        principal: CurrentPrincipal,
-        school_id: SchoolQuery = None,
-    ) -> Response:
-        """The same page for a school-software frame (allowed origins: IRIS_EMBED_ORIGINS)."""
-        return await show_report(request, pupil_id, school_id, principal, "embedded")
 
     @app.get("/v1/schools/{school_id}/pupils-with-report", response_model=PupilsWithReport)
     async def list_pupils_with_report(
