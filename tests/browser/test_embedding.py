@@ -10,12 +10,14 @@ frame's `Secure; SameSite=None; Partitioned` cookie works without TLS here."""
 from __future__ import annotations
 
 import asyncio
+import html
+import importlib.util
 import json
 import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,6 +47,7 @@ PUPIL = insz(77)
 RESPONSIBLE = insz(577)
 REPORT = issued(PUPIL, 1, valid_from="2024-09-01", kind="GC")
 NEEDS = "Needs a quiet corner and short instructions."
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "school_frame.py"
 
 
 @dataclass
@@ -105,7 +108,7 @@ def platform(make_settings: Callable[..., Settings], infra: Any) -> Iterator[Pla
         **people,
         reports_url=reports.url,
         service_token=viewer_token,
-        access_url=urls["access"],
+        client_issuer=urls["access"],
     )
     for name, settings in (("access", access_settings), ("viewer", viewer_settings)):
         upgrade(SERVICES[name].migrations_dir, settings.database_url_for(name))
@@ -122,53 +125,25 @@ def platform(make_settings: Callable[..., Settings], infra: Any) -> Iterator[Pla
     redis.Redis.from_url(infra.redis_url).flushdb()
 
 
+def load_example() -> Any:
+    spec = importlib.util.spec_from_file_location("school_frame", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class SchoolSoftware:
-    """A stand-in for school software that works in a browser: its page for a pupil asks
-    the access service for a launch ticket with its client token (server to server) and
+    """The example for vendors (examples/school_frame.py) as the school software: it gets
+    a launch ticket from the access service with its client token, server to server, and
     frames the viewer at the URL it gets back."""
 
     def __init__(self, platform: Platform, client_id: str, secret: str) -> None:
-        software = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = software.pupil_page().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.platform, self.client_id, self.secret = platform, client_id, secret
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        example = load_example()
+        iris = example.Iris(platform.access_url, platform.viewer_url, SCHOOL, client_id, secret)
+        self.server = example.server(iris)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def pupil_page(self) -> str:
-        access = self.platform.access_url
-        token = httpx.post(
-            f"{access}/v1/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.client_id,
-                "client_secret": self.secret,
-            },
-        ).json()["access_token"]
-        launch = httpx.post(
-            f"{access}/v1/schools/{SCHOOL}/launch-tickets",
-            json={"pupil_id": PUPIL},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        launch.raise_for_status()
-        frame = launch.json()["embed_url"]
-        return (
-            "<!doctype html><html lang='en'><title>School software</title>"
-            "<h1>Pupil file</h1>"
-            f"<iframe id='iris' title='IRIS report' src='{frame}' width='900' height='700'>"
-            "</iframe></html>"
-        )
 
     def close(self) -> None:
         self.server.shutdown()
@@ -214,7 +189,8 @@ def test_school_software_frames_the_report_and_the_teacher_signs_in_through_a_po
     context.set_default_timeout(20_000)
     try:
         page = context.new_page()
-        page.goto(f"http://localhost:{allowed.port}/pupil")
+        page.goto(f"http://localhost:{allowed.port}/")
+        page.get_by_role("link", name="Pupil").click()  # the has-report listing's name
         frame = page.frame_locator("#iris")
         button = frame.get_by_role("link", name="Sign in with itsme or eID")
         expect(button).to_be_visible()
@@ -240,7 +216,7 @@ def test_school_software_frames_the_report_and_the_teacher_signs_in_through_a_po
         # the same site on another port is not an origin the school named: the browser
         # refuses the frame, though the person is signed in there too
         refused = context.new_page()
-        refused.goto(f"http://localhost:{other_origin.port}/pupil")
+        refused.goto(f"http://localhost:{other_origin.port}/pupils/{PUPIL}")
         wait_until(lambda: frame_refused(refused), message="the frame refused")
         assert refused.frame_locator("#iris").get_by_text(NEEDS).count() == 0
         assert platform.views() == 1
@@ -259,16 +235,16 @@ def test_another_site_cannot_frame_the_report_and_a_launch_ticket_opens_once(
     context.set_default_timeout(20_000)
     try:
         page = context.new_page()
-        page.goto(f"http://localhost:{software.port}/pupil")
+        page.goto(f"http://localhost:{software.port}/pupils/{PUPIL}")
         wait_until(lambda: frame_refused(page), message="the frame refused")
         assert page.frame_locator("#iris").get_by_text("Sign in").count() == 0
 
-        ticket_page = httpx.get(f"http://127.0.0.1:{software.port}/pupil").text
-        embed_url = re.search(r"src='([^']+)'", ticket_page)
+        ticket_page = httpx.get(f"http://127.0.0.1:{software.port}/pupils/{PUPIL}").text
+        embed_url = re.search(r'src="([^"]+)"', ticket_page)
         assert embed_url is not None
-        first = httpx.get(embed_url.group(1))
+        first = httpx.get(html.unescape(embed_url.group(1)))
         assert first.status_code == 303
-        again = httpx.get(embed_url.group(1))
+        again = httpx.get(html.unescape(embed_url.group(1)))
         assert again.status_code == 404  # single use
     finally:
         context.close()
