@@ -7,6 +7,7 @@ iris republish SERVICE        re-emit a service's current state from its databas
 iris migrate SERVICE          alembic upgrade head for a service's database
 iris topics                   create the topics with their partitions and compaction
 iris clients add|list|revoke  the access service's service clients (the viewer's credentials)
+                              and support networks' clients (--support-network N)
 iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
@@ -282,7 +283,9 @@ def cmd_clients(args: argparse.Namespace) -> int:
     startup.check("migrate", "access")
     url = Settings().database_url_for("access")
     try:
-        return service_clients.command(args.action, args.service, args.client_id, url)
+        return service_clients.command(
+            args.action, args.service, args.client_id, url, args.support_network
+        )
     except (LookupError, ValueError) as exc:
         print(f"iris clients: {exc}", file=sys.stderr)
         return 2
@@ -396,10 +399,17 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE.csv")
     imp.set_defaults(func=cmd_schools_import)
 
-    cli = sub.add_parser("clients", help="service clients of the access service (the viewer)")
+    cli = sub.add_parser(
+        "clients", help="service and support-network clients of the access service"
+    )
     cli.add_argument("action", choices=["add", "list", "revoke"])
     cli.add_argument("client_id", nargs="?", help="revoke: the client to revoke")
     cli.add_argument("--service", default="viewer", help="add: the service (default viewer)")
+    cli.add_argument(
+        "--support-network",
+        metavar="N",
+        help="add: a client for support network N's software (list: only N's)",
+    )
     cli.set_defaults(func=cmd_clients)
 
     top = sub.add_parser("topics", help="create the topics")

@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     embed_origins: list[str] = []
     # access: how long a launch ticket for the viewer's frame may wait to be used (once)
     launch_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
+    # access: the people (INSZ) who may register support networks' clients over HTTP
+    # (services/access/network_clients.py); operators can always use `iris clients`
+    platform_admins: list[str] = []
     # viewer: the freshness lease's TTL, and how far behind the topics the viewer worker's
     # agents may be (in seconds of arrivals) while it still renews the lease
     # (services/viewer/freshness.py).

@@ -558,16 +558,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         throttle.succeeded(client.client_id)
         ttl = settings.access_client_token_ttl_seconds
         if isinstance(client, ServiceClientRow):
-            # a service of the platform: a token for the internal APIs only
-            token = mint(
-                key,
-                settings.client_issuer,
-                f"service:{client.service}",
-                settings.internal_audience,
-                ttl_seconds=ttl,
-                service=client.service,
-                client_id=client.client_id,
-            )
+            # a service of the platform (a token for the internal APIs only), or a support
+            # network's software (its network named in the token)
+            subject, internal, claims = service_clients.token_claims(client)
+            audience = settings.internal_audience if internal else settings.audience
+            token = mint(key, settings.client_issuer, subject, audience, ttl_seconds=ttl, **claims)
         else:
             token = mint(
                 key,

@@ -20,7 +20,7 @@ from iris.auth import verifier_for
 from iris.insz import INSZ, InstitutionNumber
 from iris.settings import Settings
 from iris.web import CurrentPrincipal
-from services.access import client_frames
+from services.access import client_frames, network_clients
 from services.access.client_frames import ViewerService
 from services.access.models import ClientRow, LaunchTicketRow
 
@@ -128,8 +128,10 @@ def redeem_launch_ticket(request: Request, body: RedeemIn, _viewer: ViewerServic
 
 
 def install_embedding(app: FastAPI, settings: Settings) -> None:
-    """The access service's part of embedding: frame origins and launch tickets."""
+    """The access service's routes for the systems around it: frame origins and launch
+    tickets (embedding), and support networks' clients."""
     app.state.settings = settings
     app.state.internal_verifier = verifier_for(settings, settings.internal_audience)
     app.include_router(client_frames.router)
     app.include_router(router)
+    app.include_router(network_clients.router)
