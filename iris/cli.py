@@ -8,6 +8,7 @@ iris migrate SERVICE          alembic upgrade head for a service's database
 iris topics                   create the topics with their partitions and compaction
 iris clients add|list|revoke  the access service's service clients (the viewer's credentials)
                               and support networks' clients (--support-network N)
+iris notify                   send today's e-mail digests (run it daily)
 iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
@@ -291,6 +292,17 @@ def cmd_clients(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_notify(_args: argparse.Namespace) -> int:
+    from services.access import notifications
+
+    startup.check("migrate", "access")
+    try:
+        return notifications.command(Settings())
+    except RuntimeError as exc:
+        print(f"iris notify: {exc}", file=sys.stderr)
+        return 2
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="iris", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -411,6 +423,9 @@ def parser() -> argparse.ArgumentParser:
         help="add: a client for support network N's software (list: only N's)",
     )
     cli.set_defaults(func=cmd_clients)
+
+    notify = sub.add_parser("notify", help="send today's e-mail digests (access database)")
+    notify.set_defaults(func=cmd_notify)
 
     top = sub.add_parser("topics", help="create the topics")
     top.set_defaults(func=cmd_topics)

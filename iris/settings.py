@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     embed_origins: list[str] = []
     # access: how long a launch ticket for the viewer's frame may wait to be used (once)
     launch_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
+    # e-mail (`iris notify`, services/access/notifications.py): the SMTP server, its
+    # credentials, STARTTLS, and the sender
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "IRIS <no-reply@iris.invalid>"
     # access: the people (INSZ) who may register support networks' clients over HTTP
     # (services/access/network_clients.py); operators can always use `iris clients`
     platform_admins: list[str] = []

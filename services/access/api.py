@@ -38,6 +38,7 @@ from services.access.models import (
     Outbox,
     ServiceClientRow,
 )
+from services.access.notifications import install_notifications
 from services.access.pages import install_access_pages
 from services.access.throttle import TokenThrottle
 
@@ -341,6 +342,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(support_pages.router)
     app.include_router(clb_api.router)
     install_embedding(app, settings)
+    install_notifications(app, sessions)
 
     @app.exception_handler(domain.AccessRuleBroken)
     async def _rule_broken(_request: Request, exc: domain.AccessRuleBroken) -> JSONResponse:

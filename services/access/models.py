@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Integer,
@@ -187,6 +188,21 @@ class SupportRequestRow(Base):
     answered_by: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MailRecipientRow(Base):
+    """A person IRIS may e-mail (services/access/notifications.py): the address of their
+    sign-in's `email` claim, the schools where they are responsible, their opt-out, and
+    the day of their last digest (one a day at most)."""
+
+    __tablename__ = "access_mail_recipients"
+
+    person_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    responsible_of: Mapped[str | None] = mapped_column(Text)  # JSON list of school ids
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_digest_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

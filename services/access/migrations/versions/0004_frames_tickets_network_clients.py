@@ -1,4 +1,5 @@
-"""frame origins of school-software clients, launch tickets, support-network clients
+"""frame origins of school-software clients, launch tickets, support-network clients,
+the people IRIS may e-mail
 
 Revision ID: 0004
 Revises: 0003
@@ -39,9 +40,20 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_access_launch_tickets_expires_at"), ["expires_at"], unique=False
         )
+    op.create_table(
+        "access_mail_recipients",
+        sa.Column("person_id", sa.String(length=11), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("responsible_of", sa.Text(), nullable=True),
+        sa.Column("opted_out", sa.Boolean(), nullable=False),
+        sa.Column("last_digest_on", sa.Date(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("person_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("access_mail_recipients")
     with op.batch_alter_table("access_launch_tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_access_launch_tickets_expires_at"))
     op.drop_table("access_launch_tickets")
