@@ -167,3 +167,28 @@ def test_opting_out_and_in_again_is_the_person_s_own_choice(mailing_access: Acce
     assert no_address.status_code == 409
     network = access.client.get("/v1/me/notifications", headers=access.network("netwerk"))
     assert network.status_code == 403
+
+
+def test_iris_dev_keeps_the_e_mail_it_sends_in_a_folder(tmp_path):
+    import smtplib
+    from email.message import EmailMessage
+
+    from iris.dev import Stack
+    from tests.support import wait_until
+
+    said: list[str] = []
+    stack = Stack(tmp_path, env={}, say=said.append)
+    env: dict[str, str] = {}
+    stack._start_mail(env)
+    try:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "iris@test", "someone@test", "IRIS"
+        mail.set_content("There is something for you to see.")
+        with smtplib.SMTP(env["IRIS_SMTP_HOST"], int(env["IRIS_SMTP_PORT"])) as smtp:
+            smtp.send_message(mail)
+        inbox = tmp_path / "mail" / "new"
+        wait_until(lambda: inbox.is_dir() and any(inbox.iterdir()), message="the mail kept")
+        assert "There is something for you to see." in next(inbox.iterdir()).read_text()
+        assert any(str(inbox) in line for line in said)
+    finally:
+        stack.stop()
