@@ -20,7 +20,7 @@ from iris.auth import verifier_for
 from iris.insz import INSZ, InstitutionNumber
 from iris.settings import Settings
 from iris.web import CurrentPrincipal
-from services.access import client_frames, network_clients
+from services.access import client_frames, client_frames_pages, network_clients
 from services.access.client_frames import ViewerService
 from services.access.models import ClientRow, LaunchTicketRow
 
@@ -133,5 +133,6 @@ def install_embedding(app: FastAPI, settings: Settings) -> None:
     app.state.settings = settings
     app.state.internal_verifier = verifier_for(settings, settings.internal_audience)
     app.include_router(client_frames.router)
+    app.include_router(client_frames_pages.router)
     app.include_router(router)
     app.include_router(network_clients.router)

@@ -167,3 +167,32 @@ def test_only_a_school_s_own_software_gets_launch_tickets(access: Access):
         headers=software(access, school, client_id),
     )
     assert bad.status_code == 422 and bad.json()["fields"] == ["pupil_id"]
+
+
+def test_the_responsible_names_the_frame_origins_on_the_clients_page(access: Access):
+    school = school_id()
+    client_id = register(access, school)["client_id"]
+    headers = {**access.responsible(school), "Accept": "text/html", "Accept-Language": "en"}
+    clients = access.client.get(f"/schools/{school}/clients", headers=headers)
+    page_url = f"/schools/{school}/clients/{client_id}/frame-origins"
+    assert page_url in clients.text
+
+    bad = access.client.post(page_url, data={"origins": "http://school.example"}, headers=headers)
+    assert bad.status_code == 422 and "https only" in bad.text
+    saved = access.client.post(
+        page_url,
+        data={"origins": "https://school.example\n\nhttps://app.school.example:8443/"},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    shown = access.client.get(saved.headers["location"], headers=headers)
+    assert "The addresses are saved." in shown.text
+    assert "https://app.school.example:8443\nhttps://school.example" in shown.text
+    read = access.client.get(f"/internal/schools/{school}/frame-origins", headers=viewer(access))
+    assert read.json()["frame_origins"] == [
+        "https://app.school.example:8443",
+        "https://school.example",
+    ]
+    elsewhere = {**access.responsible(school_id()), "Accept": "text/html"}
+    assert access.client.get(page_url, headers=elsewhere).status_code == 403
