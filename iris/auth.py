@@ -281,8 +281,11 @@ class TokenVerifier:
             raise AuthError("token signed by a key the issuer does not publish") from exc
         except jwt.PyJWTError as exc:
             raise AuthError(f"token rejected: {type(exc).__name__}") from exc
-        if issuer.clients_only and not (claims.get("school_id") or claims.get("service")):
-            raise AuthError("this issuer may only vouch for school-software and service clients")
+        client_claims = ("school_id", "service", "support_network")
+        if issuer.clients_only and not any(claims.get(c) for c in client_claims):
+            raise AuthError(
+                "this issuer may only vouch for clients: school software, services, networks"
+            )
         try:
             principal = Principal.from_claims(claims)
         except (TypeError, ValueError) as exc:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -69,6 +70,14 @@ def dev_broker(env: dict[str, str]) -> str:
 
 
 @dataclass
+class MailServer:
+    controller: Any
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.controller.stop()
+
+
+@dataclass
 class Stack:
     """The platform's processes. Infrastructure comes from the environment when
     its URL is set there, else it is started locally."""
@@ -117,6 +126,29 @@ class Stack:
             redis = infra.start_redis(port_for(env, "redis", 16379), self.data_dir)
             self.infra.append(redis)
             env["IRIS_REDIS_URL"] = redis.url
+        if not env.get("IRIS_SMTP_HOST"):
+            self._start_mail(env)
+
+    def _start_mail(self, env: dict[str, str]) -> None:
+        """An SMTP server (aiosmtpd, the `dev` extra) that keeps every e-mail IRIS sends
+        (`iris notify`) as a file in a Maildir under the data folder."""
+        try:
+            from aiosmtpd.controller import Controller
+            from aiosmtpd.handlers import Mailbox
+        except ImportError:
+            self.say("IRIS: no SMTP server (aiosmtpd is not installed); no e-mail is sent")
+            return
+        # any free port: people read the folder, and stacks on one machine never collide
+        port = port_for(env, "smtp", 0) or infra.free_port()
+        folder = (self.data_dir / "mail").resolve()
+        server = Controller(Mailbox(folder), hostname="127.0.0.1", port=port)
+        server.start()
+        self.infra.append(MailServer(server))
+        env["IRIS_SMTP_HOST"], env["IRIS_SMTP_PORT"] = "127.0.0.1", str(port)
+        self.say(
+            f"IRIS: e-mail lands in {folder}/new; send the digests with "
+            f"IRIS_SMTP_HOST=127.0.0.1 IRIS_SMTP_PORT={port} iris notify"
+        )
 
     def _prepare(self, settings: Settings) -> None:
         """Topics and migrations, before any service starts."""

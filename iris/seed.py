@@ -7,6 +7,7 @@ a part whose service is not running is skipped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,12 @@ PEOPLE = [
 
 def claims_of(person: Person) -> dict[str, Any]:
     """The token claims the development issuer gives each demo person."""
-    claims: dict[str, Any] = {"name": person.name, "amr": ["itsme"]}
+    mailbox = re.sub(r"[^a-z]+", ".", person.name.lower()).strip(".")
+    claims: dict[str, Any] = {
+        "name": person.name,
+        "amr": ["itsme"],
+        "email": f"{mailbox}@demo.iris.invalid",
+    }
     if person is RESPONSIBLE_A:
         claims["school_admin_of"] = [SCHOOL_A]
     elif person is RESPONSIBLE_B:

@@ -131,7 +131,22 @@ class Settings(BaseSettings):
     service_client_id: str | None = None
     service_client_secret: str | None = None
     service_token_url: str | None = None
+    # origins that may frame every school's /embed pages, beside the origins each school
+    # names per school-software client (docs/integration.md)
     embed_origins: list[str] = []
+    # access: how long a launch ticket for the viewer's frame may wait to be used (once)
+    launch_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
+    # e-mail (`iris notify`, services/access/notifications.py): the SMTP server, its
+    # credentials, STARTTLS, and the sender
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "IRIS <no-reply@iris.invalid>"
+    # access: the people (INSZ) who may register support networks' clients over HTTP
+    # (services/access/network_clients.py); operators can always use `iris clients`
+    platform_admins: list[str] = []
     # viewer: the freshness lease's TTL, and how far behind the topics the viewer worker's
     # agents may be (in seconds of arrivals) while it still renews the lease
     # (services/viewer/freshness.py).

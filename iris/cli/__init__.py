@@ -7,6 +7,8 @@ iris republish SERVICE        re-emit a service's current state from its databas
 iris migrate SERVICE          alembic upgrade head for a service's database
 iris topics                   create the topics with their partitions and compaction
 iris clients add|list|revoke  the access service's service clients (the viewer's credentials)
+                              and support networks' clients (--support-network N)
+iris notify                   send today's e-mail digests (run it daily)
 iris api SERVICE              run a service's HTTP API
 iris worker SERVICE           run a service's faust worker
 iris probe [URL]              exit 0 when URL (default $IRIS_HEALTH_URL) answers 2xx
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 
-from iris.cli import bench, privacy, run, state, tokens
+from iris.cli import access, bench, privacy, run, state, tokens
 
 ADDERS = (
     run.add_dev,
@@ -35,7 +37,8 @@ ADDERS = (
     run.add_issuer,
     bench.add_bench,
     state.add_schools,
-    state.add_clients,
+    access.add_clients,
+    access.add_notify,
     privacy.add_purge,
     privacy.add_erase,
     state.add_topics,

@@ -109,21 +109,6 @@ def cmd_schools_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_clients(args: argparse.Namespace) -> int:
-    from services.access import service_clients
-
-    if args.action == "revoke" and not args.client_id:
-        print("iris clients revoke: name the client to revoke", file=sys.stderr)
-        return 2
-    startup.check("migrate", "access")
-    url = Settings().database_url_for("access")
-    try:
-        return service_clients.command(args.action, args.service, args.client_id, url)
-    except (LookupError, ValueError) as exc:
-        print(f"iris clients: {exc}", file=sys.stderr)
-        return 2
-
-
 def add_kafka_acls(sub: Subparsers) -> None:
     acls = sub.add_parser("kafka-acls", help="print the broker ACLs each principal needs")
     acls.add_argument("--bootstrap", default="$BOOTSTRAP")
@@ -158,14 +143,6 @@ def add_schools(sub: Subparsers) -> None:
     )
     imp.add_argument("file", metavar="FILE.csv")
     imp.set_defaults(func=cmd_schools_import)
-
-
-def add_clients(sub: Subparsers) -> None:
-    cli = sub.add_parser("clients", help="service clients of the access service (the viewer)")
-    cli.add_argument("action", choices=["add", "list", "revoke"])
-    cli.add_argument("client_id", nargs="?", help="revoke: the client to revoke")
-    cli.add_argument("--service", default="viewer", help="add: the service (default viewer)")
-    cli.set_defaults(func=cmd_clients)
 
 
 def add_topics(sub: Subparsers) -> None:

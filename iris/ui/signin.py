@@ -101,6 +101,9 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
             )
         target = safe_next(request.session.get(NEXT_KEY))
         sign_in(request, principal, str(token["access_token"]))
+        on_sign_in = getattr(request.app.state, "on_sign_in", None)
+        if on_sign_in is not None:  # a service keeping something of the sign-in (an address)
+            await run_in_threadpool(on_sign_in, principal)
         return RedirectResponse(target, status_code=303)
 
     @router.get("/logout", name="auth_logout")

@@ -18,6 +18,8 @@ from iris.settings import Settings
 from iris.web import create_base_app
 from services.access.bootstrap import SERVICE, AccessDeps, bootstrap
 from services.access.expiry import expire_periodically
+from services.access.launch_tickets import install_embedding
+from services.access.notifications import install_notifications
 from services.access.pages import install_access_pages
 from services.access.routes import audit, clb, clients, grants, requests, support, tokens
 
@@ -68,4 +70,6 @@ def create_app(
     install_access_pages(app, deps.settings)
     for router in ROUTERS:
         app.include_router(router)
+    install_embedding(app, deps.settings)
+    install_notifications(app, deps.sessions)
     return app

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Integer,
@@ -89,6 +90,9 @@ class ClientRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # JSON list of the origins whose pages may frame the viewer's /embed pages for this
+    # school (services/access/client_frames.py); NULL: none
+    frame_origins: Mapped[str | None] = mapped_column(Text)
 
 
 class ServiceClientRow(Base):
@@ -103,6 +107,24 @@ class ServiceClientRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # active/revoked
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # set for a support network's software (service `support-network`): the network named
+    # in its tokens' `support_network` claim
+    support_network: Mapped[str | None] = mapped_column(String(200), index=True)
+
+
+class LaunchTicketRow(Base):
+    """A single-use launch ticket school software obtained for one pupil, so that the
+    viewer's frame URL holds no INSZ; only a hash of the ticket is kept."""
+
+    __tablename__ = "access_launch_tickets"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(12))
+    pupil_id: Mapped[str] = mapped_column(String(11))
+    client_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditRow(Base):
@@ -166,6 +188,21 @@ class SupportRequestRow(Base):
     answered_by: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MailRecipientRow(Base):
+    """A person IRIS may e-mail (services/access/notifications.py): the address of their
+    sign-in's `email` claim, the schools where they are responsible, their opt-out, and
+    the day of their last digest (one a day at most)."""
+
+    __tablename__ = "access_mail_recipients"
+
+    person_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    responsible_of: Mapped[str | None] = mapped_column(Text)  # JSON list of school ids
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_digest_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,10 +1,15 @@
-"""Service clients: the platform's own services (the viewer) exchange a client id and secret
-for a short-lived token for an internal API (audience `IRIS_INTERNAL_AUDIENCE`, claim
-`service`). Operators register and revoke them with `iris clients`; no HTTP route does."""
+"""Clients registered by an operator rather than by a school: the platform's own services
+(the viewer), which exchange a client id and secret for a short-lived token for an internal
+API (audience `IRIS_INTERNAL_AUDIENCE`, claim `service`), and support networks' software
+(DIPLOM and the like), whose tokens carry the `support_network` claim (audience `iris`)
+and may file access requests at schools and handle that network's support requests,
+nothing else. Operators register and revoke them with `iris clients`; support-network
+clients also through the admin API (services/access/network_clients.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,16 +19,32 @@ from services.access.secrets import hash_secret, new_client_id, new_secret, veri
 
 # the services that call an internal API of another one
 SERVICES_WITH_CLIENTS = ("viewer",)
+# the `service` of a support network's client
+SUPPORT_NETWORK = "support-network"
 
 
-def register(session: Session, service: str) -> tuple[ServiceClientRow, str]:
-    """A new client for `service` and its secret, returned here once and never stored."""
-    if service not in SERVICES_WITH_CLIENTS:
+def network_name(value: str) -> str:
+    """A support network's name as schools address it (1 to 200 characters, no control ones)."""
+    name = value.strip()
+    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise ValueError("support_network: 1 to 200 characters")
+    return name
+
+
+def register(
+    session: Session, service: str, support_network: str | None = None
+) -> tuple[ServiceClientRow, str]:
+    """A new client for `service` (or for the support network) and its secret, returned
+    here once and never stored."""
+    if support_network is not None:
+        service, support_network = SUPPORT_NETWORK, network_name(support_network)
+    elif service not in SERVICES_WITH_CLIENTS:
         raise ValueError(f"service: one of {', '.join(SERVICES_WITH_CLIENTS)}, not {service!r}")
     secret = new_secret()
     row = ServiceClientRow(
         client_id=new_client_id(),
         service=service,
+        support_network=support_network,
         secret_hash=hash_secret(secret),
         status="active",
         created_at=datetime.now(UTC),
@@ -33,18 +54,22 @@ def register(session: Session, service: str) -> tuple[ServiceClientRow, str]:
     return row, secret
 
 
-def revoke(session: Session, client_id: str) -> ServiceClientRow:
+def revoke(
+    session: Session, client_id: str, support_network: str | None = None
+) -> ServiceClientRow:
     row = session.get(ServiceClientRow, client_id, with_for_update=True)
-    if row is None:
-        raise LookupError(f"no service client {client_id!r}")
+    if row is None or (support_network is not None and row.support_network != support_network):
+        raise LookupError(f"no such client {client_id!r}")
     if row.status != "revoked":
         row.status, row.revoked_at = "revoked", datetime.now(UTC)
         session.flush()
     return row
 
 
-def listed(session: Session) -> list[ServiceClientRow]:
+def listed(session: Session, support_network: str | None = None) -> list[ServiceClientRow]:
     query = select(ServiceClientRow).order_by(ServiceClientRow.created_at)
+    if support_network is not None:
+        query = query.where(ServiceClientRow.support_network == support_network)
     return list(session.scalars(query))
 
 
@@ -56,7 +81,24 @@ def authenticate(session: Session, client_id: str, secret: str) -> ServiceClient
     return row
 
 
-def command(action: str, service: str, client_id: str | None, url: str) -> int:
+def token_claims(row: ServiceClientRow) -> tuple[str, bool, dict[str, Any]]:
+    """What a client's token says: its subject, whether it is for the internal audience,
+    and its claims."""
+    if row.support_network is not None:
+        return (
+            f"network:{row.support_network}",
+            False,
+            {
+                "support_network": row.support_network,
+                "client_id": row.client_id,
+            },
+        )
+    return f"service:{row.service}", True, {"service": row.service, "client_id": row.client_id}
+
+
+def command(
+    action: str, service: str, client_id: str | None, url: str, support_network: str | None = None
+) -> int:
     """`iris clients add|list|revoke` on the access database at `url`."""
     from iris.db import make_engine, make_sessionmaker, transaction
 
@@ -64,17 +106,24 @@ def command(action: str, service: str, client_id: str | None, url: str) -> int:
     try:
         with transaction(make_sessionmaker(engine)) as session:
             if action == "add":
-                row, secret = register(session, service)
-                # the variables the viewer reads (or files of these names in its secrets folder)
-                print(f"IRIS_SERVICE_CLIENT_ID={row.client_id}")
-                print(f"IRIS_SERVICE_CLIENT_SECRET={secret}")
+                row, secret = register(session, service, support_network)
+                if support_network is not None:
+                    # shown once: the network's software exchanges them at POST /v1/token
+                    print(f"client_id={row.client_id}")
+                    print(f"client_secret={secret}")
+                else:
+                    # the variables the viewer reads (or files of these names in its secrets
+                    # folder)
+                    print(f"IRIS_SERVICE_CLIENT_ID={row.client_id}")
+                    print(f"IRIS_SERVICE_CLIENT_SECRET={secret}")
             elif action == "revoke":
                 assert client_id
                 row = revoke(session, client_id)
-                print(f"{row.client_id} ({row.service}): {row.status}")
+                print(f"{row.client_id} ({row.support_network or row.service}): {row.status}")
             else:
-                for row in listed(session):
-                    print(f"{row.client_id}\t{row.service}\t{row.status}\t{row.created_at:%F}")
+                for row in listed(session, support_network):
+                    who = row.service + (f":{row.support_network}" if row.support_network else "")
+                    print(f"{row.client_id}\t{who}\t{row.status}\t{row.created_at:%F}")
     finally:
         engine.dispose()
     return 0

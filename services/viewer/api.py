@@ -22,6 +22,7 @@ from iris.settings import Settings
 from iris.ui import install_pages
 from services.viewer.bootstrap import SERVICE, Dependencies, bootstrap, today
 from services.viewer.cache import AuthCache
+from services.viewer.embed import install_embedding
 from services.viewer.pages import schools, views
 from services.viewer.routes import pupils, reports, visibility
 from services.viewer.routes import views as view_records
@@ -69,4 +70,5 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(pupils.router)
     app.include_router(view_records.router)
+    install_embedding(app, deps.settings, deps.reports.http)
     return app

@@ -18,7 +18,7 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'"
 )
-REPORT_PATH = re.compile(r"^/(embed/)?pupils/[^/]+/report$")
+REPORT_PATH = re.compile(r"^/((embed/)?pupils/[^/]+/report|embed/report)$")
 UNGUARDED = ("/docs", "/redoc", "/openapi.json")
 
 
@@ -46,13 +46,19 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         embedded = path.startswith("/embed/")
-        ancestors = self.embed_ancestors if embedded else "'none'"
-        # the report page allows no form at all; the other pages post their forms to
-        # this service (sign-out, search) and load nothing from elsewhere
-        policy = STRICT_CSP if REPORT_PATH.match(path) else PAGE_CSP
+        # an /embed route may name its frame's ancestors (the school's origins) and a
+        # policy of its own (the sign-in page's script); see services/viewer/embed.py
+        state = scope.setdefault("state", {})
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                ancestors = "'none'"
+                if embedded:
+                    ancestors = state.get("frame_ancestors") or self.embed_ancestors
+                # the report page allows no form at all; the other pages post their forms
+                # to this service (sign-out, search) and load nothing from elsewhere
+                policy = STRICT_CSP if REPORT_PATH.match(path) else PAGE_CSP
+                policy = (state.get("page_policy") if embedded else None) or policy
                 headers = MutableHeaders(scope=message)
                 headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
                 headers["Cache-Control"] = "no-store"

@@ -90,10 +90,12 @@ def authenticate(
 def token_for(deps: AccessDeps, client: ClientRow | ServiceClientRow) -> str:
     settings = deps.settings
     assert settings.client_issuer
+    claims: dict[str, Any]
     if isinstance(client, ServiceClientRow):
-        # a service of the platform: a token for the internal APIs only
-        subject, audience = f"service:{client.service}", settings.internal_audience
-        claims = {"service": client.service, "client_id": client.client_id}
+        # a service of the platform (a token for the internal APIs only), or a support
+        # network's software (its network named in the token)
+        subject, internal, claims = service_clients.token_claims(client)
+        audience = settings.internal_audience if internal else settings.audience
     else:
         subject, audience = f"client:{client.client_id}", settings.audience
         claims = {"school_id": client.school_id, "client_name": client.name}

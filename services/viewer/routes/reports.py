@@ -18,7 +18,6 @@ from iris.insz import last_two_digits, mask_insz
 from iris.ui.i18n import gettext_for
 from iris.ui.labels import KIND_LABELS, LEVEL_LABELS, ROLE_LABELS
 from iris.ui.pages import Pages
-from iris.web import CurrentPrincipal
 from services.viewer import domain, service
 from services.viewer.bootstrap import BRUSSELS, Dependencies
 from services.viewer.content import ReportGone
@@ -69,19 +68,6 @@ async def view_report(
             request, "report_confirm.html", {"href": href, "pupil_masked": mask_insz(pupil_id)}
         )
     return await show_report(request, pupil_id, school_id, principal, "web", deps, pages)
-
-
-@router.get("/embed/pupils/{pupil_id}/report", response_class=HTMLResponse)
-async def view_embedded_report(
-    request: Request,
-    pupil_id: PupilInPath,
-    principal: CurrentPrincipal,
-    deps: Deps,
-    pages: PagesDep,
-    school_id: SchoolQuery = None,
-) -> Response:
-    """The same page for a school-software frame (allowed origins: IRIS_EMBED_ORIGINS)."""
-    return await show_report(request, pupil_id, school_id, principal, "embedded", deps, pages)
 
 
 async def show_report(

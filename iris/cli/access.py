@@ -1,0 +1,58 @@
+"""`iris clients` and `iris notify`: the access service's clients and e-mail digests."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from iris import startup
+from iris.cli.common import Subparsers
+from iris.settings import Settings
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    from services.access import service_clients
+
+    if args.action == "revoke" and not args.client_id:
+        print("iris clients revoke: name the client to revoke", file=sys.stderr)
+        return 2
+    startup.check("migrate", "access")
+    url = Settings().database_url_for("access")
+    try:
+        return service_clients.command(
+            args.action, args.service, args.client_id, url, args.support_network
+        )
+    except (LookupError, ValueError) as exc:
+        print(f"iris clients: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_notify(_args: argparse.Namespace) -> int:
+    from services.access import notifications
+
+    startup.check("migrate", "access")
+    try:
+        return notifications.command(Settings())
+    except RuntimeError as exc:
+        print(f"iris notify: {exc}", file=sys.stderr)
+        return 2
+
+
+def add_clients(sub: Subparsers) -> None:
+    cli = sub.add_parser(
+        "clients", help="service and support-network clients of the access service"
+    )
+    cli.add_argument("action", choices=["add", "list", "revoke"])
+    cli.add_argument("client_id", nargs="?", help="revoke: the client to revoke")
+    cli.add_argument("--service", default="viewer", help="add: the service (default viewer)")
+    cli.add_argument(
+        "--support-network",
+        metavar="N",
+        help="add: a client for support network N's software (list: only N's)",
+    )
+    cli.set_defaults(func=cmd_clients)
+
+
+def add_notify(sub: Subparsers) -> None:
+    notify = sub.add_parser("notify", help="send today's e-mail digests (access database)")
+    notify.set_defaults(func=cmd_notify)

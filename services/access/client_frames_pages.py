@@ -1,0 +1,96 @@
+"""The school responsible's page for the origins that may frame the report for one of the
+school's software clients (services/access/client_frames.py does the rest)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from iris.auth import Principal
+from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui.i18n import gettext_for
+from services.access import domain, service
+from services.access.client_frames import normal_origin, origins_of, set_frame_origins
+from services.access.repository import SqlAccessRepository
+
+router = APIRouter(include_in_schema=False)
+SCHOOL_ID = re.compile(r"^\d{1,12}$")
+MAX_ORIGINS = 20
+
+
+def responsible_of(principal: Principal, school_id: str) -> str:
+    if not SCHOOL_ID.match(school_id):
+        raise HTTPException(404, "school_id: no such school")
+    if not principal.is_person or school_id not in principal.school_admin_of:
+        raise HTTPException(403, "school_id: you are not the responsible of this school")
+    return principal.subject
+
+
+def render(
+    request: Request, school_id: str, client_id: str, text: str | None, error: str, status: int
+) -> HTMLResponse:
+    with request.app.state.sessions() as session:
+        try:
+            row = service.client_row(SqlAccessRepository(session), school_id, client_id)
+        except domain.AccessRuleBroken as exc:
+            raise HTTPException(404, "client_id: no such client") from exc
+        name, current = row.name, origins_of(row)
+    values: dict[str, Any] = {
+        "school_id": school_id,
+        "section": "clients",
+        "viewer_url": request.app.state.access.settings.viewer_url.rstrip("/"),
+        "notice": "",
+        "client_id": client_id,
+        "client_name": name,
+        "origins_text": "\n".join(current) if text is None else text,
+        "error": error,
+        "saved": request.query_params.get("saved") == "1",
+    }
+    return request.app.state.pages.render(  # type: ignore[no-any-return]
+        request, "access_frame_origins.html", values, status_code=status
+    )
+
+
+@router.get("/schools/{school_id}/clients/{client_id}/frame-origins", response_class=HTMLResponse)
+def frame_origins_page(
+    request: Request, school_id: str, client_id: str, principal: PagePrincipal
+) -> HTMLResponse:
+    """Where this school software may show the report in a frame."""
+    responsible_of(principal, school_id)
+    return render(request, school_id, client_id, None, "", 200)
+
+
+@router.post(
+    "/schools/{school_id}/clients/{client_id}/frame-origins",
+    response_class=HTMLResponse,
+    dependencies=[CsrfProtected],
+)
+async def save_frame_origins(
+    request: Request, school_id: str, client_id: str, principal: PagePrincipal
+) -> Response:
+    actor = responsible_of(principal, school_id)
+    text = str((await request.form()).get("origins", ""))
+    _ = gettext_for(request).gettext
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    try:
+        origins = [normal_origin(line) for line in lines]
+    except ValueError:
+        error = _("Give one address per line, such as https://school.example (https only).")
+        return await run_in_threadpool(render, request, school_id, client_id, text, error, 422)
+    if len(origins) > MAX_ORIGINS:
+        error = _("Give at most 20 addresses.")
+        return await run_in_threadpool(render, request, school_id, client_id, text, error, 422)
+    try:
+        await run_in_threadpool(
+            request.app.state.access.store.write,
+            lambda s: set_frame_origins(s, school_id, client_id, origins, actor),
+        )
+    except domain.AccessRuleBroken as exc:
+        raise HTTPException(404, "client_id: no such client") from exc
+    return RedirectResponse(
+        f"/schools/{school_id}/clients/{client_id}/frame-origins?saved=1", status_code=303
+    )
