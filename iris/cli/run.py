@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from iris import logs, startup
-from iris.cli.common import Subparsers, service_name
+from iris.cli.common import Subparsers, add_service_command, service_name
 from iris.registry import SERVICES
 from iris.settings import Settings
 
@@ -113,9 +113,7 @@ def add_stage(sub: Subparsers) -> None:
 
 
 def add_worker(sub: Subparsers) -> None:
-    cmd = sub.add_parser("worker", help="run a service's faust worker")
-    cmd.add_argument("service", type=service_name)
-    cmd.set_defaults(func=cmd_worker)
+    add_service_command(sub, "worker", "run a service's faust worker", cmd_worker)
 
 
 def add_probe(sub: Subparsers) -> None:

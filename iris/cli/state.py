@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from iris import startup
-from iris.cli.common import Subparsers, service_name
+from iris.cli.common import Subparsers, add_service_command
 from iris.registry import SERVICES
 from iris.settings import Settings
 
@@ -123,16 +123,14 @@ def add_schemas(sub: Subparsers) -> None:
 
 
 def add_republish(sub: Subparsers) -> None:
-    cmd = sub.add_parser("republish", help="re-emit a service's current state from its database")
-    cmd.add_argument("service", type=service_name)
-    cmd.set_defaults(func=cmd_republish)
+    text = "re-emit a service's current state from its database"
+    add_service_command(sub, "republish", text, cmd_republish)
 
 
 def add_migrate(sub: Subparsers) -> None:
-    cmd = sub.add_parser("migrate", help="alembic upgrade head for a service's database")
-    cmd.add_argument("service", type=service_name)
+    text = "alembic upgrade head for a service's database"
+    cmd = add_service_command(sub, "migrate", text, cmd_migrate)
     cmd.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the database")
-    cmd.set_defaults(func=cmd_migrate)
 
 
 def add_schools(sub: Subparsers) -> None:

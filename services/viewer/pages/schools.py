@@ -4,7 +4,9 @@ authorisation cache, like every check."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -34,14 +36,27 @@ async def granted_schools(deps: Dependencies, principal: Principal) -> list[str]
     return found
 
 
+async def granted_schools_now(principal: StaffPrincipal, deps: Deps) -> list[str] | None:
+    """`granted_schools`, or None while the cache cannot say."""
+    try:
+        return await granted_schools(deps, principal)
+    except CacheNotReady:
+        return None
+
+
+GrantedSchools = Annotated[list[str] | None, Depends(granted_schools_now)]
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(
-    request: Request, principal: StaffPrincipal, deps: Deps, pages: PagesDep
+    request: Request,
+    principal: StaffPrincipal,
+    deps: Deps,
+    pages: PagesDep,
+    schools: GrantedSchools,
 ) -> Response:
     """Where a person starts: their schools, and the views of their children's reports."""
-    try:
-        schools = await granted_schools(deps, principal)
-    except CacheNotReady:
+    if schools is None:
         return await run_in_threadpool(unavailable, pages, request)
     return await run_in_threadpool(
         pages.render,
@@ -58,12 +73,14 @@ async def home(
 
 @router.get("/schools", response_class=HTMLResponse)
 async def schools_page(
-    request: Request, principal: StaffPrincipal, deps: Deps, pages: PagesDep
+    request: Request,
+    principal: StaffPrincipal,
+    deps: Deps,
+    pages: PagesDep,
+    schools: GrantedSchools,
 ) -> Response:
     """Pick a school when granted at several; straight on when there is one."""
-    try:
-        schools = await granted_schools(deps, principal)
-    except CacheNotReady:
+    if schools is None:
         return await run_in_threadpool(unavailable, pages, request)
     if len(schools) == 1:
         return RedirectResponse(f"/schools/{schools[0]}/pupils", status_code=303)
