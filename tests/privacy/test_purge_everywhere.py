@@ -20,7 +20,7 @@ from services.access import enrolments as access_copy
 from services.access import models as access
 from services.enrolment import models as enrolment
 from services.reports import models as reports
-from services.viewer.cache import report_key
+from services.viewer.layout import report_key
 from tests.privacy.conftest import Database, at
 from tests.privacy.test_erasure import (
     COMPACTED,
