@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from iris.db import make_engine, make_sessionmaker
 from iris.insz import make_insz
 from services.access.api import create_app
+from services.access.bootstrap import bootstrap
 from services.access.notifications import send_digests
 from tests.access.conftest import TODAY, Access, Clock, access_settings, free_port, school_id
 from tests.conftest import settings_env
@@ -59,8 +60,10 @@ def mailing_access(make_settings, issuer, smtp) -> Iterator[Access]:
     settings = access_settings(
         make_settings, smtp_host="127.0.0.1", smtp_port=smtp[1], access_url="https://access.test"
     )
-    with TestClient(create_app(settings, clock=Clock())) as client:
-        yield Access(client, settings, Clock(), issuer)
+    clock = Clock()
+    deps = bootstrap(settings, clock)
+    with TestClient(create_app(deps=deps)) as client:
+        yield Access(client, settings, clock, issuer, deps)
 
 
 def address(person: str) -> str:
