@@ -16,7 +16,10 @@ is translated through the catalogue; the submitted value is never echoed.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from iris.ui.i18n import N_, gettext_for
@@ -33,6 +36,7 @@ MESSAGES = {
     "int_parsing": N_("Enter a whole number."),
 }
 FALLBACK = N_("This value is not valid.")
+M = TypeVar("M", bound=BaseModel)
 
 
 def errors_by_field(exc: ValidationError, request: Request) -> dict[str, str]:
@@ -50,3 +54,13 @@ def errors_by_field(exc: ValidationError, request: Request) -> dict[str, str]:
         else:
             errors[name] = gettext(MESSAGES.get(kind, FALLBACK))
     return errors
+
+
+def validated(
+    form: type[M], values: Mapping[str, Any], request: Request
+) -> tuple[M | None, dict[str, str]]:
+    """The posted form, or None and its errors by field."""
+    try:
+        return form.model_validate(values), {}
+    except ValidationError as exc:
+        return None, errors_by_field(exc, request)

@@ -48,6 +48,7 @@ def _pages(request: Request) -> Pages:
 PagesDep = Annotated[Pages, Depends(_pages)]
 
 SchoolId = Annotated[InstitutionNumber, Path()]
+ClientId = Annotated[str, Path(max_length=64)]
 
 
 def responsible_at(principal: Principal, school_id: str) -> str:

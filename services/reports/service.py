@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from iris.contracts import ReportIssued, ReportWithdrawn
 from services.reports import domain
@@ -39,16 +40,24 @@ class IssueRequest:
     retry: domain.Retry | None = None
 
 
+def _as_issued(report: domain.ReportVersion) -> dict[str, Any]:
+    """What a version's ReportIssued says, repeated by its ReportWithdrawn so that the
+    withdrawal alone (all compaction keeps) still names the version."""
+    return {
+        "kind": report.kind,
+        "clb_id": report.clb_id,
+        "issued_at": report.issued_at,
+        "valid_from": report.valid_from,
+    }
+
+
 def issued_event(report: domain.ReportVersion) -> ReportIssued:
     return ReportIssued(
         occurred_at=report.issued_at,
         report_id=report.report_id,
         pupil_id=report.pupil_id,
         version=report.version,
-        kind=report.kind,  # type: ignore[arg-type]
-        clb_id=report.clb_id,
-        issued_at=report.issued_at,
-        valid_from=report.valid_from,
+        **_as_issued(report),
         sequence=report.issue_sequence,
     )
 
@@ -64,11 +73,7 @@ def withdrawn_event(report: domain.ReportVersion) -> ReportWithdrawn:
         withdrawn_at=report.withdrawn_at,
         withdrawn_on=report.withdrawn_on,
         sequence=report.withdraw_sequence,
-        # what the version's ReportIssued said, kept when compaction keeps only this step
-        kind=report.kind,  # type: ignore[arg-type]
-        clb_id=report.clb_id,
-        issued_at=report.issued_at,
-        valid_from=report.valid_from,
+        **_as_issued(report),
     )
 
 

@@ -20,7 +20,7 @@ property-based tests check them against these functions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -163,13 +163,16 @@ def grant_of(event: GrantChanged) -> CachedGrant:
 
 
 def issued_of(event: ReportIssued) -> IssuedVersion:
+    return _issued(
+        event.version, event.report_id, event.kind, event.valid_from, event.clb_id, event.issued_at
+    )
+
+
+def _issued(
+    version: int, report_id: Any, kind: str, valid_from: date, clb_id: str, issued_at: datetime
+) -> IssuedVersion:
     return IssuedVersion(
-        event.version,
-        str(event.report_id),
-        event.kind,
-        event.valid_from.isoformat(),
-        event.clb_id,
-        event.issued_at.isoformat(),
+        version, str(report_id), kind, valid_from.isoformat(), clb_id, issued_at.isoformat()
     )
 
 
@@ -187,13 +190,8 @@ def issued_of_withdrawn(event: ReportWithdrawn) -> IssuedVersion | None:
         return None
     if event.issued_at is None:
         return None
-    return IssuedVersion(
-        event.version,
-        str(event.report_id),
-        event.kind,
-        event.valid_from.isoformat(),
-        event.clb_id,
-        event.issued_at.isoformat(),
+    return _issued(
+        event.version, event.report_id, event.kind, event.valid_from, event.clb_id, event.issued_at
     )
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic import ConfigDict, field_validator
 
-from iris.ui.forms import errors_by_field
+from iris.ui.forms import validated
 from iris.ui.i18n import N_
 from services.access import domain, service
 from services.access.models import AccessRequestRow
@@ -82,10 +82,10 @@ def requests_page(page: PageDep, school_id: str, responsible: SchoolResponsible)
 def approve(
     page: Page, school_id: str, request_id: str, actor: str, values: dict[str, str]
 ) -> Response:
-    try:
-        until = ApproveForm.model_validate(values).valid_until
-    except ValidationError as exc:
-        return requests_list(page, school_id, {request_id: errors_by_field(exc, page.request)}, 422)
+    form, errors = validated(ApproveForm, values, page.request)
+    if form is None:
+        return requests_list(page, school_id, {request_id: errors}, 422)
+    until = form.valid_until
     today = page.deps.today()
     try:
         page.deps.write(
@@ -93,8 +93,8 @@ def approve(
         )
     except domain.AccessRuleBroken as exc:
         field = "valid_until" if exc.field == "valid_until" else "decision"
-        errors = {request_id: {field: page.gettext(rule_message(exc))}}
-        return requests_list(page, school_id, errors, 422)
+        broken = {request_id: {field: page.gettext(rule_message(exc))}}
+        return requests_list(page, school_id, broken, 422)
     return RedirectResponse(f"/schools/{school_id}/requests?notice=approved", status_code=303)
 
 
@@ -130,11 +130,10 @@ def reject_page(
 def reject(
     page: Page, school_id: str, request_id: str, actor: str, values: dict[str, str]
 ) -> Response:
-    try:
-        reason = RejectForm.model_validate(values).reason
-    except ValidationError as exc:
-        errors = errors_by_field(exc, page.request)
+    form, errors = validated(RejectForm, values, page.request)
+    if form is None:
         return reject_form(page, school_id, request_id, values, errors, 422)
+    reason = form.reason
     try:
         page.deps.write(lambda repo: service.reject(repo, school_id, request_id, reason, actor))
     except domain.AccessRuleBroken as exc:
