@@ -19,6 +19,7 @@ property-based tests check them against these functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -236,6 +237,12 @@ def merge_report(
     )
 
 
+def _held_is_as_new(held: Mapping[Any, Any], key: Any, version: int) -> bool:
+    """Last writer wins by version: an event no newer than what is held changes nothing."""
+    found = held.get(key)
+    return found is not None and found.version >= version
+
+
 def apply(state: State, event: Any) -> State:
     """The state after one event from the three change topics (a tombstone forgets what
     its key held)."""
@@ -243,14 +250,12 @@ def apply(state: State, event: Any) -> State:
         return forget(state, event)
     if isinstance(event, EnrolmentChanged):
         key = (event.pupil_id, event.school_id)
-        held = state.enrolments.get(key)
-        if held is not None and held.version >= event.version:
+        if _held_is_as_new(state.enrolments, key, event.version):
             return state
         return replace(state, enrolments={**state.enrolments, key: enrolment_of(event)})
     if isinstance(event, GrantChanged):
         gkey = (event.school_id, event.person_id)
-        held_grant = state.grants.get(gkey)
-        if held_grant is not None and held_grant.version >= event.version:
+        if _held_is_as_new(state.grants, gkey, event.version):
             return state
         return replace(state, grants={**state.grants, gkey: grant_of(event)})
     if isinstance(event, ReportIssued | ReportWithdrawn):
