@@ -40,10 +40,13 @@ class IssueRequest:
     retry: domain.Retry | None = None
 
 
-def _as_issued(report: domain.ReportVersion) -> dict[str, Any]:
+def _version_fields(report: domain.ReportVersion) -> dict[str, Any]:
     """What a version's ReportIssued says, repeated by its ReportWithdrawn so that the
     withdrawal alone (all compaction keeps) still names the version."""
     return {
+        "report_id": report.report_id,
+        "pupil_id": report.pupil_id,
+        "version": report.version,
         "kind": report.kind,
         "clb_id": report.clb_id,
         "issued_at": report.issued_at,
@@ -53,12 +56,7 @@ def _as_issued(report: domain.ReportVersion) -> dict[str, Any]:
 
 def issued_event(report: domain.ReportVersion) -> ReportIssued:
     return ReportIssued(
-        occurred_at=report.issued_at,
-        report_id=report.report_id,
-        pupil_id=report.pupil_id,
-        version=report.version,
-        **_as_issued(report),
-        sequence=report.issue_sequence,
+        occurred_at=report.issued_at, sequence=report.issue_sequence, **_version_fields(report)
     )
 
 
@@ -67,13 +65,10 @@ def withdrawn_event(report: domain.ReportVersion) -> ReportWithdrawn:
     assert report.withdraw_sequence is not None
     return ReportWithdrawn(
         occurred_at=report.withdrawn_at,
-        report_id=report.report_id,
-        pupil_id=report.pupil_id,
-        version=report.version,
         withdrawn_at=report.withdrawn_at,
         withdrawn_on=report.withdrawn_on,
         sequence=report.withdraw_sequence,
-        **_as_issued(report),
+        **_version_fields(report),
     )
 
 
