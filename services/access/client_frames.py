@@ -9,10 +9,11 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from iris.api_models import Body
 from iris.auth import Principal, TokenVerifier
 from iris.web import CurrentPrincipal, DbSession, bearer_principal
 from services.access import service
@@ -47,9 +48,7 @@ def normal_origin(value: str) -> str:
 Origin = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(normal_origin)]
 
 
-class FrameOriginsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FrameOriginsIn(Body):
     frame_origins: list[Origin] = Field(max_length=20)
 
 

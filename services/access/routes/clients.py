@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from iris.api_models import Body, FromRow
 from iris.web import CurrentPrincipal
 from services.access import service
 from services.access.deps import Deps, Repository, SchoolId, responsible_at
@@ -16,15 +17,11 @@ from services.access.deps import Deps, Repository, SchoolId, responsible_at
 router = APIRouter(tags=["school software"])
 
 
-class ClientIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClientIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class ClientOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ClientOut(FromRow):
     client_id: str
     school_id: str
     name: str

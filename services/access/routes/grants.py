@@ -6,8 +6,9 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from iris.api_models import Body, FromRow
 from iris.contracts import IsoDate
 from iris.insz import INSZ
 from iris.web import CurrentPrincipal
@@ -17,9 +18,7 @@ from services.access.deps import Deps, Repository, SchoolId, responsible_at
 router = APIRouter(tags=["grants"])
 
 
-class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GrantIn(Body):
     person_id: INSZ
     role: domain.Role
     valid_from: IsoDate
@@ -31,9 +30,7 @@ class GrantIn(BaseModel):
     )
 
 
-class GrantOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class GrantOut(FromRow):
     grant_id: str
     school_id: str
     person_id: str
