@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -107,6 +107,19 @@ def _school_responsible(principal: PagePrincipal, school_id: str) -> str:
 
 SchoolResponsible = Annotated[str, Depends(_school_responsible)]
 """The signed-in responsible of the page's school (their INSZ), else 403 or 404."""
+
+
+@dataclass(frozen=True)
+class FormState:
+    """A page's form as shown: the values posted (or the blanks), the sentence next to
+    each field that was refused, and the status: 422 once anything was refused."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status_code(self) -> int:
+        return 422 if self.errors else 200
 
 
 @dataclass
