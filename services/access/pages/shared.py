@@ -19,7 +19,7 @@ from iris.ui.i18n import N_, gettext_for
 from iris.ui.labels import ROLE_LABELS
 from iris.ui.pages import Pages
 from services.access.bootstrap import AccessDeps
-from services.access.deps import Deps, PagesDep
+from services.access.deps import Deps, PagesDep, responsible_at
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
@@ -96,9 +96,7 @@ def school_of(principal: Principal, school_id: str) -> str:
     """The acting responsible; 403 (a page) for anyone else, 404 for a malformed id."""
     if not SCHOOL_ID.match(school_id):
         raise HTTPException(404, "school_id: no such school")
-    if not principal.is_person or school_id not in principal.school_admin_of:
-        raise HTTPException(403, "school_id: you are not the responsible of this school")
-    return principal.subject
+    return responsible_at(principal, school_id)
 
 
 def _school_responsible(principal: PagePrincipal, school_id: str) -> str:

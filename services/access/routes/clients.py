@@ -12,7 +12,7 @@ from pydantic import Field
 from iris.api_models import Body, FromRow
 from iris.web import CurrentPrincipal
 from services.access import service
-from services.access.deps import Deps, Repository, SchoolId, responsible_at
+from services.access.deps import ActingResponsible, Deps, Repository, SchoolId, responsible_at
 
 router = APIRouter(tags=["school software"])
 
@@ -57,9 +57,8 @@ def list_clients(
 
 @router.post("/v1/schools/{school_id}/clients/{client_id}/revoke", response_model=ClientOut)
 def revoke_client(
-    school_id: SchoolId, client_id: str, principal: CurrentPrincipal, deps: Deps
+    school_id: SchoolId, client_id: str, actor: ActingResponsible, deps: Deps
 ) -> ClientOut:
     """Revoke a client: its secret buys no more tokens."""
-    actor = responsible_at(principal, school_id)
     row = deps.write(lambda repo: service.revoke_client(repo, school_id, client_id, actor))
     return ClientOut.model_validate(row)
