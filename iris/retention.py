@@ -173,20 +173,42 @@ async def purge_periodically(
         await asyncio.sleep(settings.purge_period_seconds)
 
 
-def outbox_kind(outbox: Any) -> Kind:
-    """Published outbox rows: each is a copy of an event, personal data included, kept only
-    while it may still have to be sent."""
+def rows_past(
+    name: str,
+    period: str,
+    key: Any,
+    since: Any,
+    *also: Any,
+    order: Any = None,
+    then: Forget = lambda session, ids: None,
+) -> Kind:
+    """A kind of rows, one `key` each, that stop serving their purpose at `since` (where
+    `also` holds); `then` queues what the others need to forget them too."""
 
     def due(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
         query = (
-            select(outbox.id)
-            .where(outbox.sent_at.is_not(None), outbox.sent_at < cutoff)
-            .order_by(outbox.id)
+            select(key)
+            .where(*also, since < cutoff)
+            .order_by(since if order is None else order)
             .limit(limit)
         )
         return list(session.scalars(query))
 
     def forget(session: Session, ids: list[Any]) -> None:
-        session.execute(delete(outbox).where(outbox.id.in_(ids)))
+        session.execute(delete(key.class_).where(key.in_(ids)))
+        then(session, ids)
 
-    return Kind("published_events", "outbox", due, forget)
+    return Kind(name, period, due, forget)
+
+
+def outbox_kind(outbox: Any) -> Kind:
+    """Published outbox rows: each is a copy of an event, personal data included, kept only
+    while it may still have to be sent."""
+    return rows_past(
+        "published_events",
+        "outbox",
+        outbox.id,
+        outbox.sent_at,
+        outbox.sent_at.is_not(None),
+        order=outbox.id,
+    )

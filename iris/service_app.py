@@ -3,11 +3,11 @@ readiness asks the database, and its dependencies (`bootstrap.py`) hang on the a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from iris.auth import TokenVerifier
 from iris.settings import Settings
@@ -27,9 +27,11 @@ def create_service_app(
     readiness: list[tuple[str, ReadinessCheck]] | None = None,
     metrics_hooks: list[Callable[[], Awaitable[None]]] | None = None,
     on_close: Callable[[], Awaitable[Any]] | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """`readiness`: checks before the database's; `metrics_hooks`: what refreshes the
-    gauges before a scrape (default: the outbox's); `on_close`: run as the app stops."""
+    gauges before a scrape (default: the outbox's); `on_close`: run as the app stops;
+    `routers`: the service's own routes."""
     store = deps.store
 
     @asynccontextmanager
@@ -51,5 +53,7 @@ def create_service_app(
     # read by iris.web's and iris.ui's dependencies
     app.state.verifier = deps.verifier
     app.state.sessions = store.sessions
+    for router in routers:
+        app.include_router(router)
     app.state.metrics_hooks = metrics_hooks or [store.update_metrics]
     return app

@@ -70,18 +70,32 @@ async def _rule_broken(_request: Request, exc: Exception) -> JSONResponse:
     return rule_broken_answer(exc)
 
 
-class RequestContext:
+class _HttpMiddleware:
+    """Plain ASGI middleware that acts on HTTP requests (`http`); anything else (lifespan,
+    websockets) passes through untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestContext(_HttpMiddleware):
     """Request id (from `X-Request-Id` or new) for the logs and the response, and the
     request metrics. Plain ASGI: it wraps `send` instead of running the app in a task."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
+        super().__init__(app)
         self.service = service
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         rid = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
         token = logs.request_id.set(rid)
         started = time.perf_counter()
@@ -106,18 +120,15 @@ class RequestContext:
             logs.request_id.reset(token)
 
 
-class BodyLimit:
+class BodyLimit(_HttpMiddleware):
     """413 for a request body larger than `max_bytes`, before any route reads it: told by
     Content-Length, else (a chunked upload) read here up to the limit and handed on."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:

@@ -16,7 +16,10 @@ is translated through the catalogue; the submitted value is never echoed.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import Request
 
 from iris.ui.i18n import N_, gettext_for
@@ -33,6 +36,7 @@ MESSAGES = {
     "int_parsing": N_("Enter a whole number."),
 }
 FALLBACK = N_("This value is not valid.")
+M = TypeVar("M", bound=BaseModel)
 
 
 def errors_by_field(exc: ValidationError, request: Request) -> dict[str, str]:
@@ -50,3 +54,27 @@ def errors_by_field(exc: ValidationError, request: Request) -> dict[str, str]:
         else:
             errors[name] = gettext(MESSAGES.get(kind, FALLBACK))
     return errors
+
+
+def validated(
+    form: type[M], values: Mapping[str, Any], request: Request
+) -> tuple[M | None, dict[str, str]]:
+    """The posted form, or None and its errors by field."""
+    try:
+        return form.model_validate(values), {}
+    except ValidationError as exc:
+        return None, errors_by_field(exc, request)
+
+
+def page_form(model: type[M], name: str, **read: Callable[[Any], Any]) -> type[M]:
+    """The page's form of an API model: what a page posts besides its fields (the CSRF
+    token, the button) is ignored, and each field named in `read` goes through its
+    reader first (posted text to the model's value, or the page's own message)."""
+    readers = {
+        f"_read_{field}": field_validator(field, mode="before")(
+            classmethod(lambda cls, value, reader=reader: reader(value))
+        )
+        for field, reader in read.items()
+    }
+    namespace = {"model_config": ConfigDict(extra="ignore"), "__module__": model.__module__}
+    return cast(type[M], type(name, (model,), {**namespace, **readers}))

@@ -8,21 +8,21 @@ import json
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from iris.api_models import Body
 from iris.auth import Principal, TokenVerifier
-from iris.insz import InstitutionNumber
 from iris.web import CurrentPrincipal, DbSession, bearer_principal
 from services.access import service
+from services.access.deps import ClientId, SchoolId
 from services.access.models import ClientRow
 from services.access.repository import SqlAccessRepository
 
 router = APIRouter(tags=["school-software clients"])
 
-SchoolId = Annotated[InstitutionNumber, Path()]
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -48,9 +48,7 @@ def normal_origin(value: str) -> str:
 Origin = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(normal_origin)]
 
 
-class FrameOriginsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FrameOriginsIn(Body):
     frame_origins: list[Origin] = Field(max_length=20)
 
 
@@ -129,7 +127,7 @@ ViewerService = Annotated[Principal, Depends(viewer_service)]
 def put_frame_origins(
     request: Request,
     school_id: SchoolId,
-    client_id: Annotated[str, Path(max_length=64)],
+    client_id: ClientId,
     body: FrameOriginsIn,
     principal: CurrentPrincipal,
 ) -> FrameOriginsOut:
@@ -149,7 +147,7 @@ def put_frame_origins(
 )
 def get_frame_origins(
     school_id: SchoolId,
-    client_id: Annotated[str, Path(max_length=64)],
+    client_id: ClientId,
     principal: CurrentPrincipal,
     session: DbSession,
 ) -> FrameOriginsOut:

@@ -3,31 +3,21 @@ school's software clients (services/access/client_frames.py does the rest)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from iris.auth import Principal
 from iris.ui import CsrfProtected, PagePrincipal
 from iris.ui.i18n import gettext_for
 from services.access import domain, service
 from services.access.client_frames import normal_origin, origins_of, set_frame_origins
+from services.access.pages.shared import school_of
 from services.access.repository import SqlAccessRepository
 
 router = APIRouter(include_in_schema=False)
-SCHOOL_ID = re.compile(r"^\d{1,12}$")
 MAX_ORIGINS = 20
-
-
-def responsible_of(principal: Principal, school_id: str) -> str:
-    if not SCHOOL_ID.match(school_id):
-        raise HTTPException(404, "school_id: no such school")
-    if not principal.is_person or school_id not in principal.school_admin_of:
-        raise HTTPException(403, "school_id: you are not the responsible of this school")
-    return principal.subject
 
 
 def render(
@@ -60,7 +50,7 @@ def frame_origins_page(
     request: Request, school_id: str, client_id: str, principal: PagePrincipal
 ) -> HTMLResponse:
     """Where this school software may show the report in a frame."""
-    responsible_of(principal, school_id)
+    school_of(principal, school_id)
     return render(request, school_id, client_id, None, "", 200)
 
 
@@ -72,7 +62,7 @@ def frame_origins_page(
 async def save_frame_origins(
     request: Request, school_id: str, client_id: str, principal: PagePrincipal
 ) -> Response:
-    actor = responsible_of(principal, school_id)
+    actor = school_of(principal, school_id)
     text = str((await request.form()).get("origins", ""))
     _ = gettext_for(request).gettext
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from iris.auth import Principal
 from iris.insz import InstitutionNumber
 from iris.ui.pages import Pages
+from iris.web import CurrentPrincipal
 from services.access.bootstrap import AccessDeps
 from services.access.repository import AccessRepository
 
@@ -48,6 +49,7 @@ def _pages(request: Request) -> Pages:
 PagesDep = Annotated[Pages, Depends(_pages)]
 
 SchoolId = Annotated[InstitutionNumber, Path()]
+ClientId = Annotated[str, Path(max_length=64)]
 
 
 def responsible_at(principal: Principal, school_id: str) -> str:
@@ -55,3 +57,11 @@ def responsible_at(principal: Principal, school_id: str) -> str:
     if not principal.is_person or school_id not in principal.school_admin_of:
         raise HTTPException(403, "school_id: you are not the responsible of this school")
     return principal.subject
+
+
+def _school_responsible(principal: CurrentPrincipal, school_id: SchoolId) -> str:
+    return responsible_at(principal, school_id)
+
+
+ActingResponsible = Annotated[str, Depends(_school_responsible)]
+"""The acting responsible of the path's school (their INSZ), else 403."""

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from iris.api_models import Body
 from iris.auth import verifier_for
 from iris.insz import INSZ, InstitutionNumber
 from iris.settings import Settings
@@ -29,9 +30,7 @@ router = APIRouter(tags=["launch tickets"])
 SchoolId = Annotated[InstitutionNumber, Path()]
 
 
-class LaunchTicketIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LaunchTicketIn(Body):
     pupil_id: INSZ
 
 
@@ -41,9 +40,7 @@ class LaunchTicketOut(BaseModel):
     embed_url: str = Field(description="the viewer's frame URL with the ticket")
 
 
-class RedeemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RedeemIn(Body):
     ticket: Annotated[str, Field(min_length=1, max_length=200)]
 
 

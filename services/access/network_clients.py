@@ -17,6 +17,7 @@ from iris.auth import Principal
 from iris.settings import Settings
 from iris.web import CurrentPrincipal, DbSession
 from services.access import service_clients
+from services.access.deps import ClientId
 from services.access.models import ServiceClientRow
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def list_network_clients(
 def revoke_network_client(
     request: Request,
     network: Network,
-    client_id: Annotated[str, Path(max_length=64)],
+    client_id: ClientId,
     principal: CurrentPrincipal,
 ) -> NetworkClientOut:
     """Revoke a network's client: its secret buys no more tokens."""

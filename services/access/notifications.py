@@ -27,10 +27,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from iris.api_models import Body
 from iris.auth import Principal
 from iris.settings import Settings
 from iris.web import CurrentPrincipal, DbSession
@@ -185,9 +186,7 @@ def smtp_sender(settings: Settings) -> Callable[[EmailMessage], None]:
 # -- opting out ----------------------------------------------------------------------------
 
 
-class NotificationsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NotificationsIn(Body):
     enabled: bool
 
 

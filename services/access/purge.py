@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from iris.contracts import ACCESS_GRANTS, ACCESS_SUPPORT_REQUESTS
 from iris.outbox import add_tombstone
-from iris.retention import Kind, outbox_kind
+from iris.retention import Kind, outbox_kind, rows_past
 from services.access.models import (
     AccessRequestRow,
     AuditRow,
@@ -43,59 +43,9 @@ def _forget_grants(session: Session, rows: list[Any]) -> None:
         add_tombstone(session, Outbox, ACCESS_GRANTS, f"{row.school_id}:{row.person_id}")
 
 
-def _decided_requests(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
-    query = (
-        select(AccessRequestRow.request_id)
-        .where(AccessRequestRow.status != "pending", AccessRequestRow.decided_at < cutoff)
-        .order_by(AccessRequestRow.decided_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
-def _forget_requests(session: Session, ids: list[Any]) -> None:
-    session.execute(delete(AccessRequestRow).where(AccessRequestRow.request_id.in_(ids)))
-
-
-def _closed_support_requests(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
-    row = SupportRequestRow
-    query = (
-        select(row.support_request_id)
-        .where(row.status.in_(CLOSED_SUPPORT_REQUEST), row.updated_at < cutoff)
-        .order_by(row.updated_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
-def _forget_support_requests(session: Session, ids: list[Any]) -> None:
-    row = SupportRequestRow
-    session.execute(delete(row).where(row.support_request_id.in_(ids)))
+def _tombstone_support_requests(session: Session, ids: list[Any]) -> None:
     for support_request_id in ids:
         add_tombstone(session, Outbox, ACCESS_SUPPORT_REQUESTS, support_request_id)
-
-
-def _old_audit(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
-    query = select(AuditRow.id).where(AuditRow.at < cutoff).order_by(AuditRow.id).limit(limit)
-    return list(session.scalars(query))
-
-
-def _forget_audit(session: Session, ids: list[Any]) -> None:
-    session.execute(delete(AuditRow).where(AuditRow.id.in_(ids)))
-
-
-def _revoked_clients(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
-    query = (
-        select(ClientRow.client_id)
-        .where(ClientRow.status == "revoked", ClientRow.revoked_at < cutoff)
-        .order_by(ClientRow.revoked_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
-def _forget_clients(session: Session, ids: list[Any]) -> None:
-    session.execute(delete(ClientRow).where(ClientRow.client_id.in_(ids)))
 
 
 def _ended_enrolments(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
@@ -121,15 +71,29 @@ def _forget_enrolments(session: Session, rows: list[Any]) -> None:
 
 KINDS = (
     Kind("closed_grants", "closed_grant", _closed_grants, _forget_grants),
-    Kind("decided_access_requests", "closed_request", _decided_requests, _forget_requests),
-    Kind(
+    rows_past(
+        "decided_access_requests",
+        "closed_request",
+        AccessRequestRow.request_id,
+        AccessRequestRow.decided_at,
+        AccessRequestRow.status != "pending",
+    ),
+    rows_past(
         "closed_support_requests",
         "closed_request",
-        _closed_support_requests,
-        _forget_support_requests,
+        SupportRequestRow.support_request_id,
+        SupportRequestRow.updated_at,
+        SupportRequestRow.status.in_(CLOSED_SUPPORT_REQUEST),
+        then=_tombstone_support_requests,
     ),
-    Kind("audit_entries", "audit", _old_audit, _forget_audit),
-    Kind("revoked_clients", "audit", _revoked_clients, _forget_clients),
+    rows_past("audit_entries", "audit", AuditRow.id, AuditRow.at, order=AuditRow.id),
+    rows_past(
+        "revoked_clients",
+        "audit",
+        ClientRow.client_id,
+        ClientRow.revoked_at,
+        ClientRow.status == "revoked",
+    ),
     Kind("ended_enrolments", "ended_enrolment", _ended_enrolments, _forget_enrolments),
     outbox_kind(Outbox),
 )

@@ -19,6 +19,17 @@ def new_client_id() -> str:
     return "iris-" + secrets.token_hex(12)
 
 
+def new_credentials() -> tuple[str, dict[str, str]]:
+    """A new active client's secret (handed out once, never stored) and the columns its
+    row keeps: a fresh client id, the secret's hash, the status."""
+    secret = new_secret()
+    return secret, {
+        "client_id": new_client_id(),
+        "secret_hash": hash_secret(secret),
+        "status": "active",
+    }
+
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 

@@ -15,7 +15,7 @@ from iris.errors import NotFound
 from services.access import domain
 from services.access.models import AccessRequestRow, AuditRow, ClientRow
 from services.access.repository import AccessRepository
-from services.access.secrets import hash_secret, new_client_id, new_secret, verify_secret
+from services.access.secrets import hash_secret, new_credentials, verify_secret
 
 EXPIRY_BATCH = 1000
 """Grants expired per transaction: a long-missed expiry run catches up in batches."""
@@ -270,15 +270,9 @@ def register_client(
     repo: AccessRepository, school_id: str, name: str, actor: str
 ) -> tuple[ClientRow, str]:
     """A new client and its secret; the secret is returned here once and never stored."""
-    secret = new_secret()
+    secret, credentials = new_credentials()
     row = ClientRow(
-        client_id=new_client_id(),
-        school_id=school_id,
-        name=name,
-        secret_hash=hash_secret(secret),
-        status="active",
-        created_by=actor,
-        created_at=_now(),
+        **credentials, school_id=school_id, name=name, created_by=actor, created_at=_now()
     )
     repo.add_client(row)
     after = {"name": name, "status": "active"}

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.access.models import ServiceClientRow
-from services.access.secrets import hash_secret, new_client_id, new_secret, verify_secret
+from services.access.secrets import new_credentials, verify_secret
 
 # the services that call an internal API of another one
 SERVICES_WITH_CLIENTS = ("viewer",)
@@ -40,13 +40,11 @@ def register(
         service, support_network = SUPPORT_NETWORK, network_name(support_network)
     elif service not in SERVICES_WITH_CLIENTS:
         raise ValueError(f"service: one of {', '.join(SERVICES_WITH_CLIENTS)}, not {service!r}")
-    secret = new_secret()
+    secret, credentials = new_credentials()
     row = ServiceClientRow(
-        client_id=new_client_id(),
+        **credentials,
         service=service,
         support_network=support_network,
-        secret_hash=hash_secret(secret),
-        status="active",
         created_at=datetime.now(UTC),
     )
     session.add(row)

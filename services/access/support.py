@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -236,24 +237,17 @@ def pupil_names(session: Session, school_id: str, pupil_ids: list[str]) -> dict[
     return enrolments.display_names(session, school_id, pupil_ids)
 
 
+def _newest_first(session: Session, which: Any) -> list[SupportRequestRow]:
+    query = select(SupportRequestRow).where(which).order_by(SupportRequestRow.created_at.desc())
+    return list(session.scalars(query))
+
+
 def at_school(session: Session, school_id: str) -> list[SupportRequestRow]:
-    return list(
-        session.scalars(
-            select(SupportRequestRow)
-            .where(SupportRequestRow.school_id == school_id)
-            .order_by(SupportRequestRow.created_at.desc())
-        )
-    )
+    return _newest_first(session, SupportRequestRow.school_id == school_id)
 
 
 def of_network(session: Session, network: str) -> list[SupportRequestRow]:
-    return list(
-        session.scalars(
-            select(SupportRequestRow)
-            .where(SupportRequestRow.support_network == network)
-            .order_by(SupportRequestRow.created_at.desc())
-        )
-    )
+    return _newest_first(session, SupportRequestRow.support_network == network)
 
 
 def republish(session: Session) -> int:

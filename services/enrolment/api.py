@@ -19,7 +19,6 @@ def create_app(
     today: Callable[[], date] | None = None,
     deps: Dependencies | None = None,
 ) -> FastAPI:
-    deps = deps or bootstrap(settings, today)
-    app = create_service_app(SERVICE, deps)
-    app.include_router(enrolments.router)
-    return app
+    return create_service_app(
+        SERVICE, deps or bootstrap(settings, today), routers=[enrolments.router]
+    )

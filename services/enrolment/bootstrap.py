@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from iris.auth import TokenVerifier, verifier_for
+from iris.auth import verifier_for
+from iris.bootstrap import RegisterDependencies
 from iris.settings import Settings
 from iris.store import ServiceStore
 from services.enrolment.models import Outbox
@@ -22,20 +22,8 @@ SERVICE = "enrolment"
 T = TypeVar("T")
 
 
-@dataclass
-class Dependencies:
-    settings: Settings
-    store: ServiceStore
-    clock: Callable[[], date]
-    verifier: TokenVerifier
-
-    def write(self, change: Callable[[EnrolmentRepository], T]) -> T:
-        """Run a use case in one transaction (again when two first registrations raced:
-        the loser reads the winner), then wake the outbox relay."""
-        return self.store.write_to(SqlEnrolmentRepository, change)
-
-    def read(self, query: Callable[[EnrolmentRepository], T]) -> T:
-        return self.store.read_from(SqlEnrolmentRepository, query)
+class Dependencies(RegisterDependencies[EnrolmentRepository]):
+    repository = SqlEnrolmentRepository
 
 
 def bootstrap(

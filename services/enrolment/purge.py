@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from iris.contracts import ENROLMENT_CHANGES, enrolment_key
 from iris.outbox import add_tombstone
-from iris.retention import Kind, outbox_kind
+from iris.retention import Kind, outbox_kind, rows_past
 from services.enrolment.models import EnrolmentRow, Outbox, SeenEvent
 
 
@@ -34,23 +34,9 @@ def _forget_enrolments(session: Session, rows: list[Any]) -> None:
         )
 
 
-def _seen_submissions(session: Session, cutoff: datetime, limit: int | None) -> list[Any]:
-    # a submission's token lives minutes: one older than this is refused anyway
-    query = (
-        select(SeenEvent.event_id)
-        .where(SeenEvent.seen_at < cutoff)
-        .order_by(SeenEvent.seen_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
-def _forget_seen(session: Session, ids: list[Any]) -> None:
-    session.execute(delete(SeenEvent).where(SeenEvent.event_id.in_(ids)))
-
-
 KINDS = (
     Kind("ended_enrolments", "ended_enrolment", _ended_enrolments, _forget_enrolments),
-    Kind("applied_submission_ids", "intake", _seen_submissions, _forget_seen),
+    # a submission's token lives minutes: one older than this is refused anyway
+    rows_past("applied_submission_ids", "intake", SeenEvent.event_id, SeenEvent.seen_at),
     outbox_kind(Outbox),
 )

@@ -8,6 +8,7 @@ in memory."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from abc import ABC, abstractmethod
@@ -77,32 +78,19 @@ def _fresh_id() -> uuid.UUID:
     return uuid.UUID(int=_ids.getrandbits(128), version=4)
 
 
+# what the register keeps of an enrolment, and what of it its change event carries
+_FACTS = tuple(f.name for f in dataclasses.fields(domain.Enrolment))
+_EVENT_FACTS = tuple(name for name in _FACTS if name in EnrolmentChanged.model_fields)
+
+
 def trusted_changed_event(enrolment: domain.Enrolment, now: datetime) -> EnrolmentChanged:
     """The change event, without validating again what the register already holds valid."""
-    return EnrolmentChanged.model_construct(
-        event_id=_fresh_id(),
-        occurred_at=now,
-        pupil_id=enrolment.pupil_id,
-        school_id=enrolment.school_id,
-        start_date=enrolment.start_date,
-        end_date=enrolment.end_date,
-        display_name=enrolment.display_name,
-        version=enrolment.version,
-    )
+    facts = {name: getattr(enrolment, name) for name in _EVENT_FACTS}
+    return EnrolmentChanged.model_construct(event_id=_fresh_id(), occurred_at=now, **facts)
 
 
 def _row_values(enrolment: domain.Enrolment, now: datetime) -> dict[str, object]:
-    return {
-        "pupil_id": enrolment.pupil_id,
-        "school_id": enrolment.school_id,
-        "start_date": enrolment.start_date,
-        "end_date": enrolment.end_date,
-        "display_name": enrolment.display_name,
-        "version": enrolment.version,
-        "combination": enrolment.combination,
-        "ended_by_school_change": enrolment.ended_by_school_change,
-        "updated_at": now,
-    }
+    return {**{name: getattr(enrolment, name) for name in _FACTS}, "updated_at": now}
 
 
 def _outbox_row(event: EnrolmentChanged, now: datetime) -> dict[str, object]:

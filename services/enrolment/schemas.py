@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from iris.api_models import Body
 from iris.contracts import IsoDate
 from iris.insz import INSZ, InstitutionNumber
 
 
-class EnrolmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EnrolmentIn(Body):
     pupil_id: INSZ
     school_id: InstitutionNumber
     start_date: IsoDate
@@ -27,9 +26,7 @@ class EnrolmentIn(BaseModel):
     )
 
 
-class EnrolmentEndIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EnrolmentEndIn(Body):
     pupil_id: INSZ
     school_id: InstitutionNumber
     end_date: IsoDate

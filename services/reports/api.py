@@ -27,10 +27,7 @@ def create_app(
     deps: Dependencies | None = None,
 ) -> FastAPI:
     deps = deps or bootstrap(settings, clock)
-    app = create_service_app(SERVICE, deps)
-
-    app.include_router(reports.router)
-    app.include_router(internal.router)
+    app = create_service_app(SERVICE, deps, routers=[reports.router, internal.router])
     install_pages(app, deps.settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static/reports", StaticFiles(directory=str(HERE / "static")), name="reports-static")
     app.include_router(clb.router)

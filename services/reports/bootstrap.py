@@ -10,6 +10,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from iris.auth import TokenVerifier, verifier_for
+from iris.bootstrap import RegisterDependencies
 from iris.settings import Settings
 from iris.store import ServiceStore
 from services.reports.models import Outbox
@@ -26,22 +27,11 @@ def today_in_brussels() -> date:
 
 
 @dataclass
-class Dependencies:
-    settings: Settings
-    store: ServiceStore
-    clock: Callable[[], date]
-    verifier: TokenVerifier
+class Dependencies(RegisterDependencies[ReportRepository]):
     # the viewer's service token has its own audience (`/internal` only)
     internal_verifier: TokenVerifier
     access_url: str
-
-    def write(self, change: Callable[[ReportRepository], T]) -> T:
-        """Run a use case in one transaction (again when it lost a race on a unique key,
-        as two first issues for one pupil may), then wake the outbox relay."""
-        return self.store.write_to(SqlReportRepository, change)
-
-    def read(self, query: Callable[[ReportRepository], T]) -> T:
-        return self.store.read_from(SqlReportRepository, query)
+    repository = SqlReportRepository
 
 
 def bootstrap(

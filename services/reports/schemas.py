@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from iris.api_models import Body
 from iris.contracts import IsoDate
 from iris.insz import InstitutionNumber
 from services.reports import domain
@@ -34,18 +35,14 @@ Section = Annotated[
 ]
 
 
-class ContentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContentIn(Body):
     needs: Section = Field(description="the pupil's educational needs")
     advice: Section = Field(description="the advice to the school")
     measures_taken: Section = Field(description="measures already taken and why they fall short")
     reasoning: Section = Field(description="the reasoning behind the report")
 
 
-class ReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReportIn(Body):
     kind: domain.Kind = Field(description="IAC, OV4, GC (since 2023) or the legacy V, GV")
     clb_id: InstitutionNumber = Field(description="instellingsnummer of the issuing CLB")
     valid_from: IsoDate = Field(description="ingangsdatum: the report takes effect on this day")

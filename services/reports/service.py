@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from iris.contracts import ReportIssued, ReportWithdrawn
 from services.reports import domain
@@ -39,17 +40,23 @@ class IssueRequest:
     retry: domain.Retry | None = None
 
 
+def _version_fields(report: domain.ReportVersion) -> dict[str, Any]:
+    """What a version's ReportIssued says, repeated by its ReportWithdrawn so that the
+    withdrawal alone (all compaction keeps) still names the version."""
+    return {
+        "report_id": report.report_id,
+        "pupil_id": report.pupil_id,
+        "version": report.version,
+        "kind": report.kind,
+        "clb_id": report.clb_id,
+        "issued_at": report.issued_at,
+        "valid_from": report.valid_from,
+    }
+
+
 def issued_event(report: domain.ReportVersion) -> ReportIssued:
     return ReportIssued(
-        occurred_at=report.issued_at,
-        report_id=report.report_id,
-        pupil_id=report.pupil_id,
-        version=report.version,
-        kind=report.kind,  # type: ignore[arg-type]
-        clb_id=report.clb_id,
-        issued_at=report.issued_at,
-        valid_from=report.valid_from,
-        sequence=report.issue_sequence,
+        occurred_at=report.issued_at, sequence=report.issue_sequence, **_version_fields(report)
     )
 
 
@@ -58,17 +65,10 @@ def withdrawn_event(report: domain.ReportVersion) -> ReportWithdrawn:
     assert report.withdraw_sequence is not None
     return ReportWithdrawn(
         occurred_at=report.withdrawn_at,
-        report_id=report.report_id,
-        pupil_id=report.pupil_id,
-        version=report.version,
         withdrawn_at=report.withdrawn_at,
         withdrawn_on=report.withdrawn_on,
         sequence=report.withdraw_sequence,
-        # what the version's ReportIssued said, kept when compaction keeps only this step
-        kind=report.kind,  # type: ignore[arg-type]
-        clb_id=report.clb_id,
-        issued_at=report.issued_at,
-        valid_from=report.valid_from,
+        **_version_fields(report),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,9 +20,11 @@ from services.viewer.content import ContentCache, ReportsClient
 from services.viewer.models import Outbox
 from services.viewer.recording import AuditRecorder
 from services.viewer.reports_token import ServiceToken
+from services.viewer.repository import SqlViewerRepository, ViewerRepository
 
 SERVICE = "viewer"
 BRUSSELS = ZoneInfo("Europe/Brussels")
+T = TypeVar("T")
 
 
 def today() -> str:
@@ -39,6 +42,9 @@ class Dependencies:
     reports: ReportsClient
     contents: ContentCache
     recorder: AuditRecorder
+
+    def read(self, query: Callable[[ViewerRepository], T]) -> T:
+        return self.store.read_from(SqlViewerRepository, query)
 
     async def close(self) -> None:
         await self.reports.close()

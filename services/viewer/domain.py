@@ -19,8 +19,9 @@ property-based tests check them against these functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -163,13 +164,16 @@ def grant_of(event: GrantChanged) -> CachedGrant:
 
 
 def issued_of(event: ReportIssued) -> IssuedVersion:
+    return _issued(
+        event.version, event.report_id, event.kind, event.valid_from, event.clb_id, event.issued_at
+    )
+
+
+def _issued(
+    version: int, report_id: Any, kind: str, valid_from: date, clb_id: str, issued_at: datetime
+) -> IssuedVersion:
     return IssuedVersion(
-        event.version,
-        str(event.report_id),
-        event.kind,
-        event.valid_from.isoformat(),
-        event.clb_id,
-        event.issued_at.isoformat(),
+        version, str(report_id), kind, valid_from.isoformat(), clb_id, issued_at.isoformat()
     )
 
 
@@ -187,13 +191,8 @@ def issued_of_withdrawn(event: ReportWithdrawn) -> IssuedVersion | None:
         return None
     if event.issued_at is None:
         return None
-    return IssuedVersion(
-        event.version,
-        str(event.report_id),
-        event.kind,
-        event.valid_from.isoformat(),
-        event.clb_id,
-        event.issued_at.isoformat(),
+    return _issued(
+        event.version, event.report_id, event.kind, event.valid_from, event.clb_id, event.issued_at
     )
 
 
@@ -238,6 +237,12 @@ def merge_report(
     )
 
 
+def _held_is_as_new(held: Mapping[Any, Any], key: Any, version: int) -> bool:
+    """Last writer wins by version: an event no newer than what is held changes nothing."""
+    found = held.get(key)
+    return found is not None and found.version >= version
+
+
 def apply(state: State, event: Any) -> State:
     """The state after one event from the three change topics (a tombstone forgets what
     its key held)."""
@@ -245,14 +250,12 @@ def apply(state: State, event: Any) -> State:
         return forget(state, event)
     if isinstance(event, EnrolmentChanged):
         key = (event.pupil_id, event.school_id)
-        held = state.enrolments.get(key)
-        if held is not None and held.version >= event.version:
+        if _held_is_as_new(state.enrolments, key, event.version):
             return state
         return replace(state, enrolments={**state.enrolments, key: enrolment_of(event)})
     if isinstance(event, GrantChanged):
         gkey = (event.school_id, event.person_id)
-        held_grant = state.grants.get(gkey)
-        if held_grant is not None and held_grant.version >= event.version:
+        if _held_is_as_new(state.grants, gkey, event.version):
             return state
         return replace(state, grants={**state.grants, gkey: grant_of(event)})
     if isinstance(event, ReportIssued | ReportWithdrawn):

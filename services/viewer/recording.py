@@ -12,27 +12,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from iris.contracts import VIEWER_AUDIT
 from iris.db import transaction
-from iris.outbox import add_event
 from services.viewer import service
-from services.viewer.models import Outbox, ViewRow
+from services.viewer.repository import SqlViewerRepository
 
-
-@dataclass(frozen=True)
-class Denial:
-    person_id: str
-    pupil_id: str
-    reason: str
-
-
-Entry = service.View | Denial
+Denial = service.Denial
+Entry = service.View | service.Denial
 
 
 class AuditRecorder:
@@ -105,25 +94,6 @@ class AuditRecorder:
 
     @staticmethod
     def _add(session: Session, entries: list[Entry]) -> list[bool]:
-        ids = {e.view_id for e in entries if isinstance(e, service.View)}
-        known = (
-            set(session.scalars(select(ViewRow.view_id).where(ViewRow.view_id.in_(ids))))
-            if ids
-            else set()
-        )
-        results = []
-        for entry in entries:
-            if isinstance(entry, Denial):
-                service.record_denial(session, entry.person_id, entry.pupil_id, entry.reason)
-                results.append(True)
-            elif entry.view_id in known:
-                results.append(False)
-            else:
-                known.add(entry.view_id)
-                session.add(ViewRow(**entry.__dict__))
-                add_event(
-                    session, Outbox, VIEWER_AUDIT, entry.pupil_id, service.viewed_event(entry)
-                )
-                results.append(True)
-        session.flush()
+        results = service.record(SqlViewerRepository(session), entries)
+        session.flush()  # a view recorded meanwhile elsewhere fails here, inside the retry
         return results

@@ -1,19 +1,16 @@
-"""Use cases of the audit record; each runs in the caller's transaction and queues
-the event for `iris.viewer.audit` in the outbox."""
+"""Use cases of the audit record: views and denials recorded, each with its event for
+`iris.viewer.audit` queued in the same transaction, and the views read back."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from iris.contracts import AccessDenied, ReportViewed
+from services.viewer.repository import View, ViewerRepository
 
-from iris.contracts import VIEWER_AUDIT, AccessDenied, ReportViewed
-from iris.outbox import add_event
-from services.viewer.models import Outbox, ViewRow
+__all__ = ["Denial", "View", "new_view_id", "record", "republish", "views_at_school", "views_of"]
 
 
 def new_view_id() -> str:
@@ -24,21 +21,13 @@ def new_view_id() -> str:
 
 
 @dataclass(frozen=True)
-class View:
-    view_id: str
-    pupil_id: str
+class Denial:
     person_id: str
-    person_name: str | None
-    role: str
-    school_id: str
-    report_id: str
-    version: int
-    channel: str
-    viewed_at: datetime
+    pupil_id: str
+    reason: str
 
 
-def viewed_event(view: View | ViewRow) -> ReportViewed:
-    at = view.viewed_at if view.viewed_at.tzinfo else view.viewed_at.replace(tzinfo=UTC)
+def viewed_event(view: View) -> ReportViewed:
     return ReportViewed(
         view_id=uuid.UUID(view.view_id),
         person_id=view.person_id,
@@ -48,60 +37,48 @@ def viewed_event(view: View | ViewRow) -> ReportViewed:
         report_id=uuid.UUID(view.report_id),
         version=view.version,
         channel=view.channel,  # type: ignore[arg-type]
-        occurred_at=at,
+        occurred_at=view.viewed_at,
     )
 
 
-def republish(session: Session) -> int:
+def record(repo: ViewerRepository, entries: list[View | Denial]) -> list[bool]:
+    """Record views and denials, each with its audit event. A view whose id is recorded
+    already (a retried request) is recorded once: False for the repeat, else True."""
+    known = repo.recorded({e.view_id for e in entries if isinstance(e, View)})
+    results = []
+    for entry in entries:
+        if isinstance(entry, Denial):
+            denied = AccessDenied(
+                person_id=entry.person_id, pupil_id=entry.pupil_id, reason=entry.reason
+            )
+            repo.queue(entry.pupil_id, denied)
+            results.append(True)
+        elif entry.view_id in known:
+            results.append(False)
+        else:
+            known.add(entry.view_id)
+            repo.add_view(entry)
+            repo.queue(entry.pupil_id, viewed_event(entry))
+            results.append(True)
+    return results
+
+
+def republish(repo: ViewerRepository) -> int:
     """Queue every recorded view again (after the topics were lost); same view ids."""
-    count = 0
-    for row in session.scalars(select(ViewRow).order_by(ViewRow.viewed_at, ViewRow.view_id)):
-        add_event(session, Outbox, VIEWER_AUDIT, row.pupil_id, viewed_event(row))
-        count += 1
-    return count
+    views = repo.every_view()
+    for view in views:
+        repo.queue(view.pupil_id, viewed_event(view))
+    return len(views)
 
 
-def record_denial(session: Session, person_id: str, pupil_id: str, reason: str) -> None:
-    add_event(
-        session,
-        Outbox,
-        VIEWER_AUDIT,
-        pupil_id,
-        AccessDenied(person_id=person_id, pupil_id=pupil_id, reason=reason),
-    )
-
-
-def views_of(session: Session, pupil_id: str, schools: set[str] | None = None) -> list[View]:
+def views_of(repo: ViewerRepository, pupil_id: str, schools: set[str] | None = None) -> list[View]:
     """The views of a pupil's reports, newest first; only at `schools` when given."""
-    query = select(ViewRow).where(ViewRow.pupil_id == pupil_id)
-    if schools is not None:
-        query = query.where(ViewRow.school_id.in_(sorted(schools)))
-    return _views(session, query)
+    return repo.views_of_pupil(pupil_id, schools)
 
 
-def views_at_school(session: Session, school_id: str, limit: int = 1000) -> list[View]:
+def views_at_school(repo: ViewerRepository, school_id: str, limit: int = 1000) -> list[View]:
     """The views of reports at one school, newest first."""
-    query = select(ViewRow).where(ViewRow.school_id == school_id)
-    return _views(session, query.limit(limit))
-
-
-def _views(session: Session, query: Any) -> list[View]:
-    rows = session.scalars(query.order_by(ViewRow.viewed_at.desc(), ViewRow.view_id))
-    return [
-        View(
-            r.view_id,
-            r.pupil_id,
-            r.person_id,
-            r.person_name,
-            r.role,
-            r.school_id,
-            r.report_id,
-            r.version,
-            r.channel,
-            r.viewed_at if r.viewed_at.tzinfo else r.viewed_at.replace(tzinfo=UTC),
-        )
-        for r in rows
-    ]
+    return repo.views_at(school_id, limit)
 
 
 def now() -> datetime:

@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ConfigDict, ValidationError, field_validator
 
-from iris.ui.forms import errors_by_field
+from iris.ui.forms import page_form, validated
 from iris.ui.i18n import N_
 from services.access import domain, service
 from services.access.models import AccessRequestRow
 from services.access.pages.shared import (
+    FormState,
     Page,
     PageDep,
     Posted,
@@ -28,22 +28,14 @@ from services.access.routes.requests import ApproveIn, RejectIn
 router = APIRouter()
 
 
-class ApproveForm(ApproveIn):
-    model_config = ConfigDict(extra="ignore")
-
-    @field_validator("valid_until", mode="before")
-    @classmethod
-    def _until(cls, value: Any) -> Any:
-        return form_date(value)
-
-
-class RejectForm(RejectIn):
-    model_config = ConfigDict(extra="ignore")
-
-    @field_validator("reason", mode="before")
-    @classmethod
-    def _reason(cls, value: Any) -> str:
-        return form_text(value, N_("Give the reason the support network will read."), 1000)
+ApproveForm = page_form(ApproveIn, "ApproveForm", valid_until=form_date)
+RejectForm = page_form(
+    RejectIn,
+    "RejectForm",
+    reason=lambda value: form_text(
+        value, N_("Give the reason the support network will read."), 1000
+    ),
+)
 
 
 def request_view(row: AccessRequestRow) -> dict[str, Any]:
@@ -82,10 +74,10 @@ def requests_page(page: PageDep, school_id: str, responsible: SchoolResponsible)
 def approve(
     page: Page, school_id: str, request_id: str, actor: str, values: dict[str, str]
 ) -> Response:
-    try:
-        until = ApproveForm.model_validate(values).valid_until
-    except ValidationError as exc:
-        return requests_list(page, school_id, {request_id: errors_by_field(exc, page.request)}, 422)
+    form, errors = validated(ApproveForm, values, page.request)
+    if form is None:
+        return requests_list(page, school_id, {request_id: errors}, 422)
+    until = form.valid_until
     today = page.deps.today()
     try:
         page.deps.write(
@@ -93,8 +85,8 @@ def approve(
         )
     except domain.AccessRuleBroken as exc:
         field = "valid_until" if exc.field == "valid_until" else "decision"
-        errors = {request_id: {field: page.gettext(rule_message(exc))}}
-        return requests_list(page, school_id, errors, 422)
+        broken = {request_id: {field: page.gettext(rule_message(exc))}}
+        return requests_list(page, school_id, broken, 422)
     return RedirectResponse(f"/schools/{school_id}/requests?notice=approved", status_code=303)
 
 
@@ -105,18 +97,11 @@ def approve_request(
     return approve(page, school_id, request_id, actor, values)
 
 
-def reject_form(
-    page: Page,
-    school_id: str,
-    request_id: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> HTMLResponse:
+def reject_form(page: Page, school_id: str, request_id: str, form: FormState) -> HTMLResponse:
     with page.deps.reading() as repo:
         item = request_view(service.request_row(repo, request_id, school_id))
-    context = {"item": item, "values": values, "errors": errors}
-    return page.render("access_reject.html", school_id, "requests", context, status_code)
+    context = {"item": item, "values": form.values, "errors": form.errors}
+    return page.render("access_reject.html", school_id, "requests", context, form.status_code)
 
 
 @router.get("/schools/{school_id}/requests/{request_id}/reject", response_class=HTMLResponse)
@@ -124,22 +109,21 @@ def reject_page(
     page: PageDep, school_id: str, request_id: str, responsible: SchoolResponsible
 ) -> HTMLResponse:
     """The form to reject a request, with the reason."""
-    return reject_form(page, school_id, request_id, {"reason": ""}, {})
+    return reject_form(page, school_id, request_id, FormState({"reason": ""}))
 
 
 def reject(
     page: Page, school_id: str, request_id: str, actor: str, values: dict[str, str]
 ) -> Response:
-    try:
-        reason = RejectForm.model_validate(values).reason
-    except ValidationError as exc:
-        errors = errors_by_field(exc, page.request)
-        return reject_form(page, school_id, request_id, values, errors, 422)
+    form, errors = validated(RejectForm, values, page.request)
+    if form is None:
+        return reject_form(page, school_id, request_id, FormState(values, errors))
+    reason = form.reason
     try:
         page.deps.write(lambda repo: service.reject(repo, school_id, request_id, reason, actor))
     except domain.AccessRuleBroken as exc:
-        errors = {"reason": page.gettext(rule_message(exc))}
-        return reject_form(page, school_id, request_id, values, errors, 422)
+        refused = FormState(values, {"reason": page.gettext(rule_message(exc))})
+        return reject_form(page, school_id, request_id, refused)
     return RedirectResponse(f"/schools/{school_id}/requests?notice=rejected", status_code=303)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +19,7 @@ from iris.ui.i18n import N_, gettext_for
 from iris.ui.labels import ROLE_LABELS
 from iris.ui.pages import Pages
 from services.access.bootstrap import AccessDeps
-from services.access.deps import Deps, PagesDep
+from services.access.deps import Deps, PagesDep, responsible_at
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
@@ -96,9 +96,7 @@ def school_of(principal: Principal, school_id: str) -> str:
     """The acting responsible; 403 (a page) for anyone else, 404 for a malformed id."""
     if not SCHOOL_ID.match(school_id):
         raise HTTPException(404, "school_id: no such school")
-    if not principal.is_person or school_id not in principal.school_admin_of:
-        raise HTTPException(403, "school_id: you are not the responsible of this school")
-    return principal.subject
+    return responsible_at(principal, school_id)
 
 
 def _school_responsible(principal: PagePrincipal, school_id: str) -> str:
@@ -107,6 +105,19 @@ def _school_responsible(principal: PagePrincipal, school_id: str) -> str:
 
 SchoolResponsible = Annotated[str, Depends(_school_responsible)]
 """The signed-in responsible of the page's school (their INSZ), else 403 or 404."""
+
+
+@dataclass(frozen=True)
+class FormState:
+    """A page's form as shown: the values posted (or the blanks), the sentence next to
+    each field that was refused, and the status: 422 once anything was refused."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status_code(self) -> int:
+        return 422 if self.errors else 200
 
 
 @dataclass

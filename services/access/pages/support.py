@@ -10,19 +10,19 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from iris.auth import Principal
 from iris.insz import last_two_digits
 from iris.ui import PagePrincipal
-from iris.ui.forms import errors_by_field
+from iris.ui.forms import page_form, validated
 from iris.ui.i18n import N_
 from services.access import domain, support
 from services.access.models import EnrolmentCopyRow, GrantRow, SupportRequestRow
 from services.access.pages.shared import (
     SCHOOL_ID,
+    FormState,
     Page,
     PageDep,
     Posted,
@@ -47,8 +47,7 @@ WORKER_STATUS_LABELS = {
 }
 
 
-class SupportRequestForm(SupportRequestIn):
-    model_config = ConfigDict(extra="ignore")
+SupportRequestForm = page_form(SupportRequestIn, "SupportRequestForm")
 
 
 def pupil_label(name: str | None, insz: str) -> str:
@@ -109,13 +108,9 @@ def request_view(session: Session, row: SupportRequestRow) -> dict[str, Any]:
 
 
 def render_page(
-    page: Page,
-    principal: Principal,
-    school_id: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
+    page: Page, principal: Principal, school_id: str, form: FormState | None = None
 ) -> HTMLResponse:
+    form = form or FormState()
     _ = page.gettext
     today = page.deps.today()
     responsible = principal.is_person and school_id in principal.school_admin_of
@@ -135,12 +130,12 @@ def render_page(
             "notice": notice,
             "pupils": pupils,
             "requests": requests,
-            "values": values,
-            "errors": errors,
+            "values": form.values,
+            "errors": form.errors,
             "support_status_labels": {k: _(v) for k, v in SUPPORT_STATUS_LABELS.items()},
             "worker_status_labels": {k: _(v) for k, v in WORKER_STATUS_LABELS.items()},
         },
-        status_code=status_code,
+        status_code=form.status_code,
     )
 
 
@@ -148,15 +143,13 @@ def render_page(
 def support_requests_page(page: PageDep, school_id: str, principal: PagePrincipal) -> HTMLResponse:
     """The school's support requests, and the form to send one."""
     staff_of(page, principal, school_id, None)
-    return render_page(page, principal, school_id, {}, {})
+    return render_page(page, principal, school_id)
 
 
 def _send(page: Page, principal: Principal, school_id: str, values: dict[str, str]) -> Response:
-    try:
-        form = SupportRequestForm.model_validate(values)
-    except ValidationError as exc:
-        errors = errors_by_field(exc, page.request)
-        return render_page(page, principal, school_id, values, errors, 422)
+    form, errors = validated(SupportRequestForm, values, page.request)
+    if form is None:
+        return render_page(page, principal, school_id, FormState(values, errors))
     actor = staff_of(page, principal, school_id, form.pupil_id)
     today = page.deps.today()
     try:
@@ -167,7 +160,7 @@ def _send(page: Page, principal: Principal, school_id: str, values: dict[str, st
         )
     except domain.AccessRuleBroken as exc:
         message = page.gettext(rule_message(exc))
-        return render_page(page, principal, school_id, values, {"pupil_id": message}, 422)
+        return render_page(page, principal, school_id, FormState(values, {"pupil_id": message}))
     return RedirectResponse(f"/schools/{school_id}/support-requests?notice=sent", status_code=303)
 
 

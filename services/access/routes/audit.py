@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
+from iris.api_models import FromRow
 from iris.web import CurrentPrincipal
 from services.access import service
 from services.access.deps import Repository, SchoolId, responsible_at
@@ -16,9 +17,7 @@ from services.access.deps import Repository, SchoolId, responsible_at
 router = APIRouter(tags=["audit"])
 
 
-class AuditOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AuditOut(FromRow):
     at: datetime
     actor: str
     action: str

@@ -7,24 +7,21 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from iris.api_models import Body, FromRow
 from iris.web import CurrentPrincipal
 from services.access import service
-from services.access.deps import Deps, Repository, SchoolId, responsible_at
+from services.access.deps import ActingResponsible, Deps, Repository, SchoolId, responsible_at
 
 router = APIRouter(tags=["school software"])
 
 
-class ClientIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClientIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class ClientOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ClientOut(FromRow):
     client_id: str
     school_id: str
     name: str
@@ -60,9 +57,8 @@ def list_clients(
 
 @router.post("/v1/schools/{school_id}/clients/{client_id}/revoke", response_model=ClientOut)
 def revoke_client(
-    school_id: SchoolId, client_id: str, principal: CurrentPrincipal, deps: Deps
+    school_id: SchoolId, client_id: str, actor: ActingResponsible, deps: Deps
 ) -> ClientOut:
     """Revoke a client: its secret buys no more tokens."""
-    actor = responsible_at(principal, school_id)
     row = deps.write(lambda repo: service.revoke_client(repo, school_id, client_id, actor))
     return ClientOut.model_validate(row)

@@ -6,20 +6,19 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from iris.api_models import Body, FromRow
 from iris.contracts import IsoDate
 from iris.insz import INSZ
 from iris.web import CurrentPrincipal
 from services.access import domain, service
-from services.access.deps import Deps, Repository, SchoolId, responsible_at
+from services.access.deps import ActingResponsible, Deps, Repository, SchoolId, responsible_at
 
 router = APIRouter(tags=["grants"])
 
 
-class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GrantIn(Body):
     person_id: INSZ
     role: domain.Role
     valid_from: IsoDate
@@ -31,9 +30,7 @@ class GrantIn(BaseModel):
     )
 
 
-class GrantOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class GrantOut(FromRow):
     grant_id: str
     school_id: str
     person_id: str
@@ -86,10 +83,9 @@ def grant_access(
 
 @router.post("/v1/schools/{school_id}/grants/{grant_id}/revoke", response_model=GrantOut)
 def revoke_grant(
-    school_id: SchoolId, grant_id: str, principal: CurrentPrincipal, deps: Deps
+    school_id: SchoolId, grant_id: str, actor: ActingResponsible, deps: Deps
 ) -> GrantOut:
     """Revoke a grant at once; revoking a grant that gives no access changes nothing."""
-    actor = responsible_at(principal, school_id)
     outcome = deps.write(lambda repo: service.revoke(repo, school_id, grant_id, actor))
     return grant_out(outcome.grant, outcome.changed)
 

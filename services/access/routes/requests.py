@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from iris.api_models import Body, FromRow
 from iris.auth import Principal
 from iris.contracts import IsoDate
 from iris.insz import INSZ
@@ -24,32 +25,24 @@ router = APIRouter(tags=["access requests"])
 RequestStatus = Literal["pending", "approved", "rejected"]
 
 
-class AccessRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccessRequestIn(Body):
     person_id: INSZ
     pupil_ids: list[INSZ] = Field(min_length=1, max_length=500)
     support_network: Annotated[str, Field(min_length=1, max_length=200)]
     motivation: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
-class ApproveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApproveIn(Body):
     valid_until: IsoDate | None = Field(
         None, description="end the grant sooner than 4 years after it starts"
     )
 
 
-class RejectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RejectIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
-class AccessRequestOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AccessRequestOut(FromRow):
     request_id: str
     school_id: str
     support_network: str

@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from iris.api_models import Body
 from iris.auth import Principal
 from iris.contracts import SupportRequestStatus
 from iris.insz import INSZ
@@ -34,23 +35,17 @@ def _write(deps: Deps) -> Callable[[Callable[[Session], Any]], Any]:
 Write = Annotated[Callable[[Callable[[Session], Any]], Any], Depends(_write)]
 
 
-class SupportRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SupportRequestIn(Body):
     pupil_id: INSZ
     support_network: Annotated[str, Field(min_length=1, max_length=200)]
     question: Question
 
 
-class AcceptIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AcceptIn(Body):
     support_workers: list[INSZ] = Field(min_length=1, max_length=20)
 
 
-class DeclineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeclineIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 

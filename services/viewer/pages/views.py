@@ -61,11 +61,9 @@ async def school_views_page(
         return await run_in_threadpool(unavailable, pages, request)
     names = {p: e.display_name for p, e in enrolments.items() if e.display_name}
 
-    def read() -> list[service.View]:
-        with deps.store.sessions() as session:
-            return service.views_at_school(session, school_id)
-
-    views = await run_in_threadpool(read)
+    views = await run_in_threadpool(
+        deps.read, lambda repo: service.views_at_school(repo, school_id)
+    )
     return await run_in_threadpool(
         pages.render,
         request,
@@ -118,8 +116,7 @@ async def my_views_page(
     pupils = sorted(set(principal.parent_of))
 
     def read(pupil_id: str) -> list[service.View]:
-        with deps.store.sessions() as session:
-            return service.views_of(session, pupil_id)
+        return deps.read(lambda repo: service.views_of(repo, pupil_id))
 
     own = await run_in_threadpool(read, principal.subject)
     sections: list[dict[str, Any]] = []

@@ -97,16 +97,16 @@ async def show_report(
     # every page served is one record, whatever the request carries
     await deps.recorder.view(
         service.View(
-            service.new_view_id(),
-            pupil_id,
-            person,
-            principal.name,
-            decision.role or "",
-            decision.school_id or "",
-            decision.report.report_id,
-            decision.report.version,
-            channel,
-            viewed,
+            view_id=service.new_view_id(),
+            pupil_id=pupil_id,
+            person_id=person,
+            person_name=principal.name,
+            role=decision.role or "",
+            school_id=decision.school_id or "",
+            report_id=decision.report.report_id,
+            version=decision.report.version,
+            channel=channel,
+            viewed_at=viewed,
         )
     )
     REPORT_CHECKS.labels(channel, "viewed").inc()
