@@ -1,16 +1,22 @@
 """Signing in with OpenID Connect: authorization code flow with PKCE (S256), via authlib.
 
 A service mounts `signin_router(settings, service)`; it serves
-`/auth/login?next=/path`, `/auth/callback` and `/auth/logout` (GET asks to
-confirm, POST with the CSRF token signs out). The access token is verified with
-the app's `TokenVerifier` (issuer, audience "iris", expiry, RS256) before it is
-kept in the session, together with its claims.
+`/auth/login?next=/path`, `/auth/callback`, `/auth/logout` (GET asks to
+confirm, POST with the CSRF token signs out) and `/auth/signed-out`, where signing out
+lands: a page of the service itself that needs nobody signed in, so the browser leaves
+the page it signed out from even where the content security policy allows forms to post
+to this origin only (`form-action 'self'` also governs the redirects after a post: one
+on to the sign-in service would be blocked, and the page would stay on screen).
+
+The access token is verified with the app's `TokenVerifier` (issuer, audience "iris",
+expiry, RS256) before it is kept in the session, together with its claims.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated
+from urllib.parse import urlencode
 
 import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError
@@ -122,8 +128,15 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
 
     @router.post("/logout", name="auth_logout_post", dependencies=[Depends(require_csrf)])
     async def logout(request: Request, next: Annotated[str | None, Form()] = None) -> Response:
-        """Forget the session's identity."""
+        """Forget the session's identity; land on this service's signed-out page."""
         sign_out(request)
-        return RedirectResponse(safe_next(next), status_code=303)
+        target = str(request.url_for("auth_signed_out").path)
+        return RedirectResponse(f"{target}?{urlencode({'next': safe_next(next)})}", 303)
+
+    @router.get("/signed-out", name="auth_signed_out")
+    def signed_out(request: Request, next: str | None = None) -> Response:
+        """Say that the person is signed out, with the way to sign in again."""
+        again = f"{request.url_for('auth_login').path}?{urlencode({'next': safe_next(next)})}"
+        return pages.render(request, "signed_out.html", {"sign_in_again": again})
 
     return router

@@ -136,6 +136,37 @@ def grant(
     return replace(new, version=current.version + 1)
 
 
+GrantIntent = Literal["grant", "new", "change"]
+
+
+def check_intent(current: Grant | None, intent: GrantIntent, today: date) -> None:
+    """What the pages ask of a grant before it is saved (the API grants as it stands).
+
+    "new" (the page "Grant access") never replaces a person's running access unseen: it is
+    refused while the person holds an active grant that has not ended. "change" (the page
+    "Change access") changes an active grant only: a revoked or expired grant is history,
+    and giving that person access again is a new grant.
+    """
+    if intent == "new" and current is not None and gives_access_now_or_later(current, today):
+        raise AccessRuleBroken(
+            "person_id",
+            "this person already has access at this school",
+            409,
+            code="already_granted",
+        )
+    if intent == "change" and (current is None or current.status != "active"):
+        raise AccessRuleBroken(
+            "grant_id",
+            "this access no longer runs; grant access anew instead",
+            409,
+            code="not_active",
+        )
+
+
+def gives_access_now_or_later(grant: Grant, today: date) -> bool:
+    return grant.status == "active" and grant.valid_until >= today
+
+
 def revoke(current: Grant) -> Grant | None:
     """The grant after a revoke, or None when it no longer gives access anyway."""
     if current.status != "active":

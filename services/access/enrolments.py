@@ -87,3 +87,22 @@ def pupils_of_clb(
         if all(w in row.display_name.casefold() for w in words):
             found.append(PupilOfClb(row.pupil_id, row.display_name, row.school_id, school_name))
     return found
+
+
+def pupil_at_clb(session: Session, clb_id: str, pupil_id: str, today: date) -> list[PupilOfClb]:
+    """Where the schools the CLB serves registered this pupil (and the enrolment has not
+    ended), with the name each registered: what CLB staff check before they issue."""
+    query = (
+        select(EnrolmentCopyRow, SchoolRow.name)
+        .join(SchoolRow, SchoolRow.school_id == EnrolmentCopyRow.school_id)
+        .where(
+            SchoolRow.clb_id == clb_id,
+            EnrolmentCopyRow.pupil_id == pupil_id,
+            or_(EnrolmentCopyRow.end_date.is_(None), EnrolmentCopyRow.end_date >= today),
+        )
+        .order_by(EnrolmentCopyRow.school_id)
+    )
+    return [
+        PupilOfClb(row.pupil_id, row.display_name or "", row.school_id, school_name)
+        for row, school_name in session.execute(query)
+    ]

@@ -103,10 +103,12 @@ def grant(
     pupil_ids: list[str] | None,
     actor: str,
     today: date,
+    intent: domain.GrantIntent = "grant",
 ) -> Outcome:
     if role == "support_worker":
         domain.require_mainstream(repo.school_kind(school_id))
     current = repo.grant_of_person(school_id, person_id)
+    domain.check_intent(current, intent, today)
     new = domain.grant(
         current, school_id, person_id, role, valid_from, valid_until, pupil_ids, today
     )

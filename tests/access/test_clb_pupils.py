@@ -79,3 +79,26 @@ def test_clb_staff_find_the_pupils_of_their_schools_by_name(make_settings, issue
         )
         short = client.get(f"/v1/clbs/{CLB}/pupils", params={"name": "n"}, headers=staff)
         assert short.status_code == 422 and "name" in short.text
+
+
+def test_clb_staff_see_where_their_schools_registered_a_number_and_nothing_elsewhere(
+    make_settings, issuer: Issuer
+):
+    settings = access_settings(make_settings)
+    fill(settings)
+    with TestClient(create_app(settings, clock=Clock())) as client:
+        staff = issuer.headers("80041200150", clb_staff_of=[CLB])
+
+        def registered(pupil_id: str) -> list[tuple[str, str, str]]:
+            answer = client.get(f"/v1/clbs/{CLB}/pupils/{pupil_id}", headers=staff)
+            assert answer.status_code == 200, answer.text
+            return [(p["display_name"], p["school_id"], p["school_name"]) for p in answer.json()]
+
+        assert registered(NOOR) == [("Noor Peeters", OUR_SCHOOL, "De Regenboog")]
+        assert registered(NOOR_ELSEWHERE) == []  # another CLB's school
+        assert registered(NOOR_LEFT) == []  # the enrolment has ended
+        assert registered(pupil(95)) == []  # nobody registered
+        wrong = client.get(f"/v1/clbs/{CLB}/pupils/12345678901", headers=staff)
+        assert wrong.status_code == 422 and "pupil_id" in wrong.text
+        other = client.get(f"/v1/clbs/{OTHER_CLB}/pupils/{NOOR}", headers=staff)
+        assert other.status_code == 403

@@ -23,6 +23,9 @@ from tests.infra import Infrastructure
 pytestmark = pytest.mark.integration
 
 PUPIL = PUPILS[1].insz
+# only the reports service runs here: no school registered a pupil, so issuing asks to confirm
+CONFIRM_NL = "Ik heb het nummer nagekeken"
+CONFIRM_EN = "I checked the number"
 
 
 def shown(insz: str) -> str:
@@ -156,6 +159,7 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     vorm.select_option(label="Opleidingsvorm 4")
     page.get_by_label("Ingangsdatum").fill((date.today() - timedelta(days=30)).isoformat())
     fill_sections(page)
+    page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
     page.get_by_role("button", name="Het verslag uitreiken").click()
     expect(vorm).to_have_attribute("aria-invalid", "true")
     expect(vorm).to_have_accessible_description(re.compile("reik in de plaats een OV4-verslag uit"))
@@ -167,6 +171,7 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     shots.shot("a broken rule, the error next to the opleidingsvorm")
 
     vorm.select_option(label="Opleidingsvorm 1")
+    page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
     page.get_by_role("button", name="Het verslag uitreiken").click()
     expect(page.get_by_role("status")).to_have_text("Versie 1 is uitgereikt.")
     expect(status_of(page, 1)).to_have_text("Huidig")
@@ -181,6 +186,7 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     level.select_option(label="Secundair onderwijs")
     fill_sections(page)
     shots.shot("the second version, starting today")
+    page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
     page.get_by_role("button", name="Het verslag uitreiken").click()
     expect(page.get_by_role("status")).to_have_text("Versie 2 is uitgereikt.")
     expect(status_of(page, 2)).to_have_text("Huidig")
@@ -237,6 +243,7 @@ def test_the_clb_pages_pass_axe_in_english_too(platform: ReportsPlatform, new_pa
         f"Issue a report for pupil {shown(PUPILS[5].insz)}"
     )
     accessible(page, axe)
+    page.get_by_label(CONFIRM_EN).check()  # no school registered anyone here
     page.get_by_role("button", name="Issue the report").click()
     expect(page.get_by_label("Kind of report (required)")).to_have_accessible_description(
         re.compile("Choose one of the options")
@@ -253,6 +260,7 @@ def test_the_clb_pages_pass_axe_in_english_too(platform: ReportsPlatform, new_pa
     page.get_by_label("Advice to the school").fill("Use a visual timetable.")
     page.get_by_label("Measures already taken").fill("A timer and headphones.")
     page.get_by_label("Reasoning").fill("Reasonable adjustments do not suffice.")
+    page.get_by_label(CONFIRM_EN).check()  # no school registered anyone here
     page.get_by_role("button", name="Issue the report").click()
     expect(page.get_by_role("status")).to_have_text("Version 1 has been issued.")
     expect(status_of(page, 1)).to_have_text("Current")
@@ -280,6 +288,7 @@ def test_the_issue_and_withdraw_forms_refuse_a_post_without_their_csrf_token(
     page.get_by_label("Onderwijsniveau").select_option(value="primary")
     fill_sections(page)
     page.locator("main form input[name=csrf_token]").evaluate("input => input.remove()")
+    page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
     page.get_by_role("button", name="Het verslag uitreiken").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
     shots.shot("the issue form refused without its token")
@@ -290,6 +299,7 @@ def test_the_issue_and_withdraw_forms_refuse_a_post_without_their_csrf_token(
     page.get_by_label("Soort verslag (verplicht)").select_option(value="GC")
     page.get_by_label("Onderwijsniveau").select_option(value="primary")
     fill_sections(page)
+    page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
     page.get_by_role("button", name="Het verslag uitreiken").click()
     expect(status_of(page, 1)).to_have_text("Huidig")
 
@@ -321,11 +331,13 @@ def test_without_javascript_every_field_shows_and_the_server_checks_the_rules(
         expect(vorm).to_be_visible()
         vorm.select_option(value="2")
         fill_sections(page)
+        page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
         page.get_by_role("button", name="Het verslag uitreiken").click()
         expect(vorm).to_have_accessible_description(re.compile("gemeenschappelijk curriculum"))
         shots.shot("without javascript, the rule is checked on the server")
 
         vorm.select_option(value="")
+        page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
         page.get_by_role("button", name="Het verslag uitreiken").click()
         expect(status_of(page, 1)).to_have_text("Huidig")
         page.get_by_role("link", name="Opheffen versie 1").click()
@@ -371,6 +383,7 @@ def test_clb_staff_reach_every_step_with_the_keyboard_in_a_sensible_order(
     skip_to_main()
     order = [
         page.get_by_role("link", name="Terug naar de versiegeschiedenis"),
+        page.get_by_label(CONFIRM_NL),
         page.get_by_label("Soort verslag (verplicht)"),
         page.get_by_label("Onderwijsniveau"),
         page.get_by_label("Type (buitengewoon onderwijs)"),

@@ -35,6 +35,8 @@ def form(**overrides: str) -> dict[str, str]:
         "advice": SECRET_ADVICE,
         "measures_taken": "Time-timer en koptelefoon.",
         "reasoning": "De aanpassingen volstaan niet.",
+        # no access service runs here: no school registered the pupil, so issuing asks to confirm
+        "confirm_pupil": "yes",
     }
     fields.update(overrides)
     return fields

@@ -23,6 +23,10 @@ from services.access.routes.clients import ClientIn
 
 router = APIRouter()
 
+# The new client's secret waits in the (signed, HttpOnly) session for the one page that
+# shows it after the redirect: a reload shows the list, registers nothing again.
+NEW_CLIENT_KEY = "new_client"
+
 
 class ClientForm(ClientIn):
     model_config = ConfigDict(extra="ignore")
@@ -57,11 +61,15 @@ def clients_list(
 
 @router.get("/schools/{school_id}/clients", response_class=HTMLResponse)
 def clients_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
-    """The school's software clients, and the form to register one."""
-    return clients_list(page, school_id, {"name": ""}, {})
+    """The school's software clients, and the form to register one; the secret of the
+    client just registered, this once."""
+    created = page.request.session.pop(NEW_CLIENT_KEY, None)
+    if not isinstance(created, dict) or created.get("school_id") != school_id:
+        created = None
+    return clients_list(page, school_id, {"name": ""}, {}, created)
 
 
-def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> HTMLResponse:
+def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> Response:
     try:
         name = ClientForm.model_validate(values).name
     except ValidationError as exc:
@@ -70,8 +78,13 @@ def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> 
     row, secret = page.deps.write(
         lambda repo: service.register_client(repo, school_id, name, actor)
     )
-    created = {"client_id": row.client_id, "name": row.name, "secret": secret}
-    return clients_list(page, school_id, {"name": ""}, {}, created)
+    page.request.session[NEW_CLIENT_KEY] = {
+        "school_id": school_id,
+        "client_id": row.client_id,
+        "name": row.name,
+        "secret": secret,
+    }
+    return RedirectResponse(f"/schools/{school_id}/clients", status_code=303)
 
 
 @form_post(router, "/schools/{school_id}/clients")

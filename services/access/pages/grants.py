@@ -15,6 +15,7 @@ from iris.ui.i18n import N_
 from iris.ui.labels import ROLE_LABELS
 from services.access import domain, service
 from services.access.pages.shared import (
+    RULE_MESSAGES,
     STATUS_LABELS,
     Page,
     PageDep,
@@ -120,31 +121,62 @@ def grant_form(
     errors: dict[str, str],
     grant: dict[str, Any] | None = None,
     status_code: int = 200,
+    existing: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    context = {"values": values, "errors": errors, "grant": grant}
+    """The form to grant (`grant` None) or to change `grant`; `existing` is the access the
+    person already holds, shown when "grant" would have replaced it."""
+    context = {"values": values, "errors": errors, "grant": grant, "existing": existing}
     return page.render("access_grant_form.html", school_id, "grants", context, status_code)
 
 
+def refused(
+    page: Page,
+    school_id: str,
+    values: dict[str, str],
+    grant: dict[str, Any] | None,
+    exc: domain.AccessRuleBroken,
+    person_id: str,
+) -> HTMLResponse:
+    """The form again with the broken rule next to its field; when the person already has
+    access, what they have and the way to change it."""
+    errors = {exc.field: page.gettext(rule_message(exc))}
+    existing = None
+    if exc.code == "already_granted":
+        with page.deps.reading() as repo:
+            held = repo.grant_of_person(school_id, person_id)
+        existing = grant_row_view(held) if held is not None else None
+    return grant_form(page, school_id, values, errors, grant, exc.status, existing)
+
+
 def save(
-    page: Page, school_id: str, actor: str, values: dict[str, str], grant: dict[str, Any] | None
+    page: Page,
+    school_id: str,
+    actor: str,
+    values: dict[str, str],
+    grant: dict[str, Any] | None,
 ) -> Response:
+    """Save the posted form: a new grant (never replacing a running one) or a change of
+    `grant` (only while it is active)."""
     try:
         form = GrantForm.model_validate(values)
     except ValidationError as exc:
         errors = errors_by_field(exc, page.request)
         return grant_form(page, school_id, values, errors, grant, 422)
+    intent: domain.GrantIntent = "new" if grant is None else "change"
     try:
-        save_grant(page.deps, school_id, form, actor)
+        save_grant(page.deps, school_id, form, actor, intent)
     except domain.AccessRuleBroken as exc:
-        errors = {exc.field: page.gettext(rule_message(exc))}
-        return grant_form(page, school_id, values, errors, grant, 422)
+        return refused(page, school_id, values, grant, exc, form.person_id)
     return RedirectResponse(f"/schools/{school_id}/grants?notice=granted", status_code=303)
 
 
 @router.get("/schools/{school_id}/grants/new", response_class=HTMLResponse)
 def new_grant_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
-    """The form to grant a person access."""
+    """The form to grant a person access (the person filled in when granting anew)."""
     values = {"role": "teacher", "valid_from": page.deps.today().isoformat()}
+    person = page.request.query_params.get("person_id", "")
+    if is_valid_insz(person):
+        values["person_id"] = person
     return grant_form(page, school_id, values, {})
 
 
@@ -157,7 +189,7 @@ def new_grant(page: PageDep, school_id: str, actor: SchoolResponsible, values: P
 def edit_grant_page(
     page: PageDep, school_id: str, grant_id: str, responsible: SchoolResponsible
 ) -> HTMLResponse:
-    """The form to change a grant: role, dates, pupils."""
+    """The form to change a grant: role, dates, pupils; a grant no longer active says so."""
     grant = existing_grant(page, school_id, grant_id)
     values = {
         "person_id": grant["person_id"],
@@ -166,7 +198,10 @@ def edit_grant_page(
         "valid_until": grant["valid_until"] or "",
         "pupil_ids": "\n".join(grant["pupils"] or []),
     }
-    return grant_form(page, school_id, values, {}, grant)
+    errors = {}
+    if grant["status"] != "active":
+        errors["grant_id"] = page.gettext(RULE_MESSAGES["not_active"])
+    return grant_form(page, school_id, values, errors, grant)
 
 
 @form_post(router, "/schools/{school_id}/grants/{grant_id}/edit")

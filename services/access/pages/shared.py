@@ -54,6 +54,14 @@ RULE_MESSAGES = {
         "as special education."
     ),
     "not_enrolled": N_("This pupil is not enrolled at this school."),
+    "already_granted": N_(
+        "This person already has access at this school. Change that access instead of "
+        "granting it again."
+    ),
+    "not_active": N_(
+        "This access was revoked or has ended and can no longer be changed. To give this "
+        "person access again, grant access anew."
+    ),
 }
 DATE_INVALID = N_("Enter a date as YYYY-MM-DD.")
 

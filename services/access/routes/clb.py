@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 
-from iris.insz import InstitutionNumber
+from iris.insz import INSZ, InstitutionNumber
 from iris.web import CurrentPrincipal, DbSession
 from services.access import enrolments
 from services.access.deps import Today
@@ -24,6 +24,11 @@ class PupilOfClbOut(BaseModel):
     school_name: str
 
 
+def require_staff_of(principal: CurrentPrincipal, clb_id: str) -> None:
+    if not principal.is_person or clb_id not in principal.clb_staff_of:
+        raise HTTPException(403, "clb_id: you are not staff of this CLB")
+
+
 @router.get("/v1/clbs/{clb_id}/pupils", response_model=list[PupilOfClbOut])
 def find_pupils_of_clb(
     clb_id: Annotated[InstitutionNumber, Path()],
@@ -33,9 +38,25 @@ def find_pupils_of_clb(
     today: Today,
 ) -> list[PupilOfClbOut]:
     """Pupils enrolled at the CLB's schools whose registered name holds every word of `name`."""
-    if not principal.is_person or clb_id not in principal.clb_staff_of:
-        raise HTTPException(403, "clb_id: you are not staff of this CLB")
+    require_staff_of(principal, clb_id)
     return [
         PupilOfClbOut(**vars(found))
         for found in enrolments.pupils_of_clb(session, clb_id, name, today)
+    ]
+
+
+@router.get("/v1/clbs/{clb_id}/pupils/{pupil_id}", response_model=list[PupilOfClbOut])
+def find_pupil_of_clb(
+    clb_id: Annotated[InstitutionNumber, Path()],
+    pupil_id: Annotated[INSZ, Path()],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    today: Today,
+) -> list[PupilOfClbOut]:
+    """Where the CLB's schools registered this pupil (enrolment not ended), with the name
+    each school registered; empty when none did."""
+    require_staff_of(principal, clb_id)
+    return [
+        PupilOfClbOut(**vars(found))
+        for found in enrolments.pupil_at_clb(session, clb_id, pupil_id, today)
     ]

@@ -54,8 +54,15 @@ def grant_out(grant: domain.Grant, changed: bool = False) -> GrantOut:
     return GrantOut.model_validate(grant).model_copy(update={"changed": changed})
 
 
-def save_grant(deps: Deps, school_id: str, body: GrantIn, actor: str) -> service.Outcome:
-    """Grant as `body` says, today by the service's clock (the API and the pages)."""
+def save_grant(
+    deps: Deps,
+    school_id: str,
+    body: GrantIn,
+    actor: str,
+    intent: domain.GrantIntent = "grant",
+) -> service.Outcome:
+    """Grant as `body` says, today by the service's clock (the API and the pages; a page
+    says whether it makes a new grant or changes one, `domain.check_intent`)."""
     today = deps.today()
     return deps.write(
         lambda repo: service.grant(
@@ -68,6 +75,7 @@ def save_grant(deps: Deps, school_id: str, body: GrantIn, actor: str) -> service
             body.pupil_ids,
             actor,
             today,
+            intent,
         )
     )
 

@@ -35,6 +35,7 @@ from services.reports.pages.forms import (
     require_clb_staff,
     show_insz,
 )
+from services.reports.pages.pupil_identity import CONFIRM_FIELD, identity_of
 from services.reports.repository import ReportRepository
 from services.reports.visibility import schools_that_see
 
@@ -100,6 +101,7 @@ def pupil_history(
         {
             "insz": pupil_id,
             "insz_shown": show_insz(pupil_id),
+            "identity": identity_of(request, principal, deps, pupil_id),
             "rows": rows,
             "show_sights": ours,
             "sights": schools_that_see(deps.settings, request, pupil_id) if ours else None,
@@ -119,7 +121,9 @@ def issue_form(
     values = form_values(request, principal, pupil_id)
     clbs = values["clbs"]
     posted = {"clb_id": clbs[0] if len(clbs) == 1 else "", "valid_from": deps.clock().isoformat()}
-    return pages.render(request, "clb_issue.html", {**values, "values": posted, "errors": {}})
+    identity = identity_of(request, principal, deps, pupil_id)
+    context = {**values, "identity": identity, "values": posted, "errors": {}}
+    return pages.render(request, "clb_issue.html", context)
 
 
 @router.post(
@@ -147,12 +151,20 @@ def issue_checked(
     require_clb_staff(principal)
     pupil_or_404(pupil_id)
     form, placement, errors = check_issue_form(posted, principal, request)
+    identity = identity_of(request, principal, deps, pupil_id)
+    if identity.needs_confirmation and posted.get(CONFIRM_FIELD) != "yes":
+        _ = gettext_for(request).gettext
+        errors = {
+            CONFIRM_FIELD: _("Confirm that you checked the national register number."),
+            **errors,
+        }
     if errors or form is None or placement is None:
         # The content goes back to the person typing it, and nowhere else.
+        values = form_values(request, principal, pupil_id)
         return pages.render(
             request,
             "clb_issue.html",
-            {**form_values(request, principal, pupil_id), "values": posted, "errors": errors},
+            {**values, "identity": identity, "values": posted, "errors": errors},
             status_code=422,
         )
     request_ = service.IssueRequest(

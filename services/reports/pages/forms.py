@@ -46,7 +46,16 @@ SECTION_LABELS = {
 }
 PLACEMENT_FIELDS = ("kind", "type", "opleidingsvorm", "level")
 # The order of the issue form's fields, which the error summary follows.
-FORM_ORDER = ("clb_id", "kind", "level", "type", "opleidingsvorm", "valid_from", *SECTION_LABELS)
+FORM_ORDER = (
+    "confirm_pupil",
+    "clb_id",
+    "kind",
+    "level",
+    "type",
+    "opleidingsvorm",
+    "valid_from",
+    *SECTION_LABELS,
+)
 
 
 # -- the issue form -------------------------------------------------------------------------

@@ -90,3 +90,24 @@ def find_by_name(
         },
         status_code=422 if errors else 200,
     )
+
+
+def registrations_of(
+    access_url: str, token: str, clb_ids: list[str], pupil_id: str
+) -> list[dict[str, Any]] | None:
+    """Where the schools of the person's CLBs registered the pupil, or None when the access
+    service fails."""
+    found: list[dict[str, Any]] = []
+    try:
+        with httpx.Client(timeout=5.0) as client:
+            for clb_id in clb_ids:
+                answer = client.get(
+                    f"{access_url}/v1/clbs/{clb_id}/pupils/{pupil_id}",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                if answer.status_code != 200:
+                    return None
+                found.extend(answer.json())
+    except httpx.HTTPError:
+        return None
+    return found

@@ -56,9 +56,9 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegangen")
     shots.shot("the responsible's grants")
 
-    responsible.get_by_role("link", name="Toegang verlenen").click()
-    expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegang verlenen")
-    responsible.get_by_label("Rijksregisternummer van de persoon").fill(TEACHER.insz)
+    # the teacher already has access to the whole school: that access is changed
+    responsible.get_by_role("link", name=f"Wijzigen {TEACHER.insz}").click()
+    expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegang wijzigen")
     responsible.get_by_label("Rol").select_option(label="Leraar")
     responsible.get_by_label("Enkel deze leerlingen").fill(LOTTE.insz)
     shots.shot("the grant form filled in")

@@ -1,0 +1,108 @@
+"""The grant forms cannot hurt: a revoked grant cannot be saved back to life from a form
+that was open before the revoke, and "Grant access" for a person who already has access
+shows that access and the way to change it instead of replacing it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from iris.insz import make_insz
+from iris.seed import PUPILS, RESPONSIBLE_A
+from tests.browser.staff.conftest import sign_in_as
+
+pytestmark = pytest.mark.integration
+
+LOTTE, NOAH, EMMA = PUPILS[0], PUPILS[1], PUPILS[2]
+REVOKED_TEACHER = make_insz("1991-04-09", 417)
+LIMITED_TEACHER = make_insz("1993-10-21", 263)
+
+
+def row_of(page, insz: str):
+    return page.get_by_role("row").filter(has_text=insz)
+
+
+def grant_teacher(page, insz: str, pupils: list[str], valid_from: str | None = None) -> None:
+    page.get_by_role("main").get_by_role("link", name="Toegang verlenen").click()
+    page.get_by_label("Rijksregisternummer van de persoon").fill(insz)
+    page.get_by_label("Rol").select_option(label="Leraar")
+    if valid_from is not None:
+        page.get_by_label("Vanaf").fill(valid_from)
+    page.get_by_label("Enkel deze leerlingen").fill("\n".join(pupils))
+    page.get_by_role("button", name="Toegang bewaren").click()
+
+
+def test_a_revoked_grant_cannot_be_saved_back_to_life_and_is_granted_anew_explicitly(
+    platform, new_page, steps, axe
+):
+    page = new_page("nl-BE")
+    shots = steps(page)
+    page.goto(platform.access + "/schools")
+    sign_in_as(page, RESPONSIBLE_A.name)
+    grants = page.url
+    grant_teacher(page, REVOKED_TEACHER, [LOTTE.insz])
+    expect(row_of(page, REVOKED_TEACHER)).to_contain_text("Actief")
+
+    # the change form, open in a second tab while the grant is revoked in the first
+    stale = page.context.new_page()
+    stale.goto(grants)
+    stale.get_by_role("main").get_by_role("link", name=f"Wijzigen {REVOKED_TEACHER}").click()
+    page.get_by_role("main").get_by_role("link", name=f"Intrekken {REVOKED_TEACHER}").click()
+    page.get_by_role("main").get_by_role("button", name="Toegang intrekken").click()
+    expect(row_of(page, REVOKED_TEACHER)).to_contain_text("Ingetrokken")
+    expect(page.get_by_role("link", name=f"Wijzigen {REVOKED_TEACHER}")).to_have_count(0)
+    shots.shot("a revoked grant offers no change")
+
+    stale.get_by_role("button", name="Toegang bewaren").click()
+    expect(stale.get_by_role("alert")).to_contain_text("kan niet meer gewijzigd worden")
+    assert axe(stale) == []
+    steps(stale).shot("saving the stale form is refused")
+    page.goto(grants)
+    expect(row_of(page, REVOKED_TEACHER)).to_contain_text("Ingetrokken")
+
+    page.get_by_role("link", name=f"Opnieuw toegang verlenen {REVOKED_TEACHER}").click()
+    expect(page.get_by_label("Rijksregisternummer van de persoon")).to_have_value(REVOKED_TEACHER)
+    page.get_by_label("Enkel deze leerlingen").fill(LOTTE.insz)
+    page.get_by_role("button", name="Toegang bewaren").click()
+    expect(row_of(page, REVOKED_TEACHER)).to_contain_text("Actief")
+    shots.shot("granted anew, on purpose")
+
+
+def test_granting_a_person_who_has_access_shows_that_access_instead_of_replacing_it(
+    platform, new_page, steps, axe
+):
+    page = new_page("nl-BE")
+    shots = steps(page)
+    page.goto(platform.access + "/schools")
+    sign_in_as(page, RESPONSIBLE_A.name)
+    grants = page.url
+    grant_teacher(page, LIMITED_TEACHER, [LOTTE.insz, EMMA.insz], valid_from="2026-09-01")
+    expect(row_of(page, LIMITED_TEACHER)).to_contain_text("2026-09-01")
+
+    grant_teacher(page, LIMITED_TEACHER, [NOAH.insz])
+    expect(page.get_by_role("alert")).to_contain_text("heeft al toegang")
+    existing = page.get_by_test_id("existing-grant")
+    expect(existing).to_contain_text(LOTTE.insz)
+    expect(existing).to_contain_text(EMMA.insz)
+    expect(existing).to_contain_text("2026-09-01")
+    assert axe(page) == []
+    shots.shot("the person already has access: shown, not replaced")
+
+    page.goto(grants)
+    row = row_of(page, LIMITED_TEACHER)
+    expect(row).to_contain_text(LOTTE.insz)
+    expect(row).to_contain_text(EMMA.insz)
+    expect(row).to_contain_text("2026-09-01")
+    expect(row).not_to_contain_text(NOAH.insz)
+
+    grant_teacher(page, LIMITED_TEACHER, [NOAH.insz])
+    page.get_by_test_id("existing-grant").get_by_role("link", name="Deze toegang wijzigen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Toegang wijzigen")
+    pupils = page.get_by_label("Enkel deze leerlingen")
+    pupils.fill(pupils.input_value() + "\n" + NOAH.insz)
+    page.get_by_role("button", name="Toegang bewaren").click()
+    row = row_of(page, LIMITED_TEACHER)
+    for pupil in (LOTTE, EMMA, NOAH):
+        expect(row).to_contain_text(pupil.insz)
+    expect(row).to_contain_text("2026-09-01")
+    shots.shot("Noah added by changing the access")
