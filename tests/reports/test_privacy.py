@@ -101,7 +101,8 @@ def test_no_byte_of_report_content_reaches_a_topic_a_log_record_or_an_error(
     everything = reports.reader.settled()
     assert len([m for m in everything if m.pupil == pupil]) == 6
     published = [
-        m.raw + (m.key or "").encode() + b"".join(v for _, v in m.headers) for m in everything
+        (m.raw or b"") + (m.key or "").encode() + b"".join(v for _, v in m.headers)
+        for m in everything
     ]
     logged = every_log_record.lines + [r.getMessage() for r in caplog.records]
     assert any("report issued" in line for line in logged)
