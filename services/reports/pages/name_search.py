@@ -28,17 +28,18 @@ def callers_token(request: Request) -> str | None:
     return session_access_token(request)
 
 
-def pupils_named(
-    access_url: str, token: str, clb_ids: list[str], name: str
+def ask_each_clb(
+    access_url: str, token: str, clb_ids: list[str], path: str, **params: str
 ) -> list[dict[str, Any]] | None:
-    """The matches at every CLB of the person, or None when the access service fails."""
+    """The access service's answers to `/v1/clbs/{clb_id}<path>` for every CLB of the
+    person, asked with their own token, joined; None when any answer fails."""
     found: list[dict[str, Any]] = []
     try:
         with httpx.Client(timeout=5.0) as client:
             for clb_id in clb_ids:
                 answer = client.get(
-                    f"{access_url}/v1/clbs/{clb_id}/pupils",
-                    params={"name": name},
+                    f"{access_url}/v1/clbs/{clb_id}{path}",
+                    params=params,
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 if answer.status_code != 200:
@@ -47,6 +48,13 @@ def pupils_named(
     except httpx.HTTPError:
         return None
     return found
+
+
+def pupils_named(
+    access_url: str, token: str, clb_ids: list[str], name: str
+) -> list[dict[str, Any]] | None:
+    """The matches at every CLB of the person, or None when the access service fails."""
+    return ask_each_clb(access_url, token, clb_ids, "/pupils", name=name)
 
 
 def shown(match: dict[str, Any]) -> dict[str, str]:
@@ -97,17 +105,4 @@ def registrations_of(
 ) -> list[dict[str, Any]] | None:
     """Where the schools of the person's CLBs registered the pupil, or None when the access
     service fails."""
-    found: list[dict[str, Any]] = []
-    try:
-        with httpx.Client(timeout=5.0) as client:
-            for clb_id in clb_ids:
-                answer = client.get(
-                    f"{access_url}/v1/clbs/{clb_id}/pupils/{pupil_id}",
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                if answer.status_code != 200:
-                    return None
-                found.extend(answer.json())
-    except httpx.HTTPError:
-        return None
-    return found
+    return ask_each_clb(access_url, token, clb_ids, f"/pupils/{pupil_id}")
