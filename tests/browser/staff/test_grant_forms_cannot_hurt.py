@@ -23,7 +23,7 @@ def row_of(page, insz: str):
 
 
 def grant_teacher(page, insz: str, pupils: list[str], valid_from: str | None = None) -> None:
-    page.get_by_role("main").get_by_role("link", name="Toegang verlenen").click()
+    page.get_by_role("main").get_by_role("link", name="Toegang verlenen", exact=True).click()
     page.get_by_label("Rijksregisternummer van de persoon").fill(insz)
     page.get_by_label("Rol").select_option(label="Leraar")
     if valid_from is not None:
