@@ -55,6 +55,17 @@ def oauth_client(settings: Settings, service: str) -> OAuth:
     return oauth
 
 
+async def error_page(
+    pages: Pages, request: Request, title: str, message: str, status: int
+) -> Response:
+    """The error page of a sign-in that could not be done (rendered off the event loop)."""
+    values = {"title": title, "message": message}
+    response: Response = await run_in_threadpool(
+        pages.render, request, "error.html", values, status_code=status
+    )
+    return response
+
+
 def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
     oauth = oauth_client(settings, service)
     router = APIRouter(prefix="/auth", include_in_schema=False)
@@ -70,15 +81,12 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
         except httpx.HTTPError as exc:
             log.warning("the sign-in service did not answer: %s", type(exc).__name__)
             _ = gettext_for(request).gettext
-            return await run_in_threadpool(
-                pages.render,
+            return await error_page(
+                pages,
                 request,
-                "error.html",
-                {
-                    "title": _("Sign-in is unavailable"),
-                    "message": _("The sign-in service does not answer. Please try again later."),
-                },
-                status_code=503,
+                _("Sign-in is unavailable"),
+                _("The sign-in service does not answer. Please try again later."),
+                503,
             )
         return response
 
@@ -95,15 +103,12 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
             )
         except (OAuthError, AuthError, KeyError) as exc:
             log.warning("sign-in failed: %s", type(exc).__name__)
-            return await run_in_threadpool(
-                pages.render,
+            return await error_page(
+                pages,
                 request,
-                "error.html",
-                {
-                    "title": _("Sign-in failed"),
-                    "message": _("Signing in did not succeed. Please try again."),
-                },
-                status_code=400,
+                _("Sign-in failed"),
+                _("Signing in did not succeed. Please try again."),
+                400,
             )
         target = safe_next(request.session.get(NEXT_KEY))
         sign_in(request, principal, str(token["access_token"]))
