@@ -41,16 +41,6 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
 
 
-def outbox_sent_all(settings: Settings, service: str) -> bool:
-    """Whether the service's outbox holds no row waiting to be published."""
-    outbox = import_module(f"services.{service}.models").Outbox
-    engine = make_engine(settings.database_url_for(service))
-    try:
-        return backlog(make_sessionmaker(engine), outbox) == 0
-    finally:
-        engine.dispose()
-
-
 @dataclass
 class Message:
     topic: str
@@ -155,19 +145,25 @@ class ServiceTopic(TopicReader):
 
     def __init__(self, settings: Settings, service: str, topic: str, **connection: Any) -> None:
         super().__init__(settings.kafka_bootstrap, topic, **connection)
-        self.settings = settings
         self.service = service
+        self.outbox = import_module(f"services.{service}.models").Outbox
+        self.engine = make_engine(settings.database_url_for(service))
+        self.sessions = make_sessionmaker(self.engine)
 
     def settled(self, timeout: float = 30.0) -> list[Message]:
         """Everything the service has committed, read off the topic: its outbox has sent every
         row (a row is marked sent only once the broker acknowledged it), then the topic is
         read to its end."""
         wait_until(
-            lambda: outbox_sent_all(self.settings, self.service),
+            lambda: backlog(self.sessions, self.outbox) == 0,
             timeout=timeout,
             message=f"the {self.service} outbox to be sent",
         )
         return self.read_to_end(timeout=timeout)
+
+    def close(self) -> None:
+        super().close()
+        self.engine.dispose()
 
 
 def consumed(bootstrap: str, group: str, topic: str, timeout: float = 60.0) -> None:
