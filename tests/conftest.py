@@ -10,9 +10,12 @@ import pytest
 from iris.kafka import ensure_topics
 from iris.settings import Settings
 from tests.infra import Infrastructure, infrastructure
+from tests.platforms import Platforms, last_users, together
 from tests.support import Issuer
 
 TEST_PARTITIONS = 3
+LAST_USERS = pytest.StashKey[dict[str, str]]()
+SHARED = pytest.StashKey[Platforms]()
 ARTIFACTS = Path(os.environ.get("IRIS_TEST_ARTIFACTS", "test-artifacts")).resolve()
 
 
@@ -29,6 +32,33 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
         settings = Settings(kafka_bootstrap=found.kafka_bootstrap, topic_partitions=TEST_PARTITIONS)
         asyncio.run(ensure_topics(settings))
         yield found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items[:] = together(items)
+    config.stash[LAST_USERS] = last_users(items)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    shared = item.config.stash.get(SHARED, None)
+    if shared is not None:
+        shared.finished(item)
+
+
+@pytest.fixture(scope="session")
+def platforms(
+    request: pytest.FixtureRequest, infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platforms]:
+    """`iris dev` and `iris stage`, each started once for the tests that run on them."""
+    shared = Platforms(infra, tmp_path_factory)
+    shared.last_user = request.config.stash.get(LAST_USERS, {})
+    request.config.stash[SHARED] = shared
+    try:
+        yield shared
+    finally:
+        shared.close()
 
 
 @pytest.fixture(scope="session")

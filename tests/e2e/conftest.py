@@ -8,24 +8,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.infra import Infrastructure
-from tests.stacks import RunningStack, dev_stack, stage_stack
+from tests.platforms import KINDS, Platforms
+from tests.stacks import RunningStack
 
 
-@pytest.fixture(scope="package", params=["dev", "stage"])
-def running(
-    request: pytest.FixtureRequest, infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningStack]:
-    data_dir = tmp_path_factory.mktemp(request.param)
-    if request.param == "dev":
-        stack = dev_stack(infra, data_dir)
-    else:
-        stack = stage_stack(infra.database_server, data_dir)
-    try:
-        stack.start()
-        yield RunningStack(stack, stack.settings())
-    finally:
-        stack.stop()
+@pytest.fixture(scope="package", params=KINDS)
+def running(request: pytest.FixtureRequest, platforms: Platforms) -> RunningStack:
+    stack = platforms.get(request.param)
+    return RunningStack(stack, stack.settings())
 
 
 @pytest.fixture
