@@ -236,6 +236,13 @@ class AccessDenied(Event):
 ViewerAudit = Annotated[ReportViewed | AccessDenied, Field(discriminator="type")]
 
 
+def audit_key(event: ReportViewed | AccessDenied) -> str:
+    """The key of `iris.viewer.audit`: one record, a view's `view_id` (the same when the view
+    is published again) or a denial's `event_id`, so that compaction keeps each record once
+    and a tombstone forgets exactly one (a purged or erased view or denial); no INSZ in it."""
+    return str(event.view_id if isinstance(event, ReportViewed) else event.event_id)
+
+
 # -- topics ------------------------------------------------------------------------------
 
 
@@ -288,7 +295,9 @@ ACCESS_SUPPORT_REQUESTS = Topic(
     SupportRequestChanged,
     "access",
 )
-VIEWER_AUDIT = Topic("iris.viewer.audit", "pupil INSZ", 6, False, ViewerAudit, "viewer")
+VIEWER_AUDIT = Topic(
+    "iris.viewer.audit", "view_id or a denial's event_id", 6, True, ViewerAudit, "viewer"
+)
 VIEWER_REJECTED = Topic("iris.viewer.rejected", "as consumed", 1, False, Rejected, "viewer")
 
 

@@ -107,7 +107,8 @@ def topic_partitions(topic: Topic, settings: Settings) -> int:
 # and a purged one's tombstone makes the broker drop it. None is kept for ever any more.
 KEPT_FOREVER: frozenset[str] = frozenset()
 # Topics that are only a passage or a record: kept as long as their retention period says
-# (docs/privacy.md), then deleted by the broker.
+# (docs/privacy.md), then deleted by the broker. The record of views is compacted too (one
+# key per view or denial): an erasure's tombstones remove a record before its period ends.
 RETENTION_OF = {
     ENROLMENT_SUBMITTED.name: "intake",
     ENROLMENT_REJECTED.name: "intake",
@@ -118,9 +119,10 @@ RETENTION_OF = {
 
 def topic_configs(topic: Topic, settings: Settings | None = None) -> dict[str, str]:
     configs: dict[str, str] = {}
-    if topic.compacted:
-        configs["cleanup.policy"] = "compact"
-    elif topic.name in KEPT_FOREVER:
+    if topic.compacted:  # and deleted by time too where it has a retention period
+        timed = topic.name in RETENTION_OF
+        configs["cleanup.policy"] = "compact,delete" if timed else "compact"
+    if topic.name in KEPT_FOREVER:
         configs["retention.ms"] = "-1"
     elif topic.name in RETENTION_OF:
         period = getattr(Periods.of(settings or Settings()), RETENTION_OF[topic.name])

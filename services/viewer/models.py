@@ -1,10 +1,11 @@
-"""The viewer's own tables: the durable record of views, and its outbox."""
+"""The viewer's own tables: the durable record of views, the denials told to the audit
+topic, and its outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from iris.outbox import OutboxMixin
@@ -29,6 +30,18 @@ class ViewRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(20))
     viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DenialRow(Base):
+    """A refused view as told to `iris.viewer.audit`: its key there, whose it was and when,
+    so that the purge and an erasure can tombstone it (the reason travels on the topic)."""
+
+    __tablename__ = "denials"
+
+    denial_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the event_id
+    pupil_id: Mapped[str] = mapped_column(Text, index=True)  # as asked: maybe no INSZ
+    person_id: Mapped[str] = mapped_column(Text, index=True)
+    denied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Outbox(OutboxMixin, Base):

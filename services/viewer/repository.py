@@ -1,9 +1,9 @@
 """The viewer's record of views: its storage port, and its SQLAlchemy adapter.
 
 The use cases (`service.py`) run against `ViewerRepository`; `SqlViewerRepository` keeps
-the views in the viewer's database inside the caller's transaction and queues the audit
-events (`iris.viewer.audit`) in the same transaction's outbox; tests/viewer/fakes.py keeps
-them in memory."""
+the views (and the keys of the denials) in the viewer's database inside the caller's
+transaction and queues the audit events (`iris.viewer.audit`) in the same transaction's
+outbox; tests/viewer/fakes.py keeps them in memory."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from iris.contracts import VIEWER_AUDIT, AccessDenied, ReportViewed
+from iris.contracts import VIEWER_AUDIT, AccessDenied, ReportViewed, audit_key
 from iris.outbox import add_event
-from services.viewer.models import Outbox, ViewRow
+from services.viewer.models import DenialRow, Outbox, ViewRow
 
 
 class Viewing(BaseModel):
@@ -59,6 +59,10 @@ class ViewerRepository(ABC):
     def add_view(self, view: View) -> None: ...
 
     @abstractmethod
+    def add_denial(self, denial: AccessDenied) -> None:
+        """Keep which denial was told to the audit topic, whose and when (not the reason)."""
+
+    @abstractmethod
     def views_of_pupil(self, pupil_id: str, school_ids: Collection[str] | None) -> list[View]:
         """The views of one pupil's reports, newest first; only at these schools if given."""
 
@@ -71,8 +75,8 @@ class ViewerRepository(ABC):
         """Every recorded view, oldest first."""
 
     @abstractmethod
-    def queue(self, pupil_id: str, event: ReportViewed | AccessDenied) -> None:
-        """Queue an audit event, keyed by the pupil, in the same transaction."""
+    def queue(self, event: ReportViewed | AccessDenied) -> None:
+        """Queue an audit event, under its own key (`audit_key`), in the same transaction."""
 
 
 class SqlViewerRepository(ViewerRepository):
@@ -88,6 +92,16 @@ class SqlViewerRepository(ViewerRepository):
     def add_view(self, view: View) -> None:
         self.session.add(ViewRow(**view.model_dump()))
 
+    def add_denial(self, denial: AccessDenied) -> None:
+        self.session.add(
+            DenialRow(
+                denial_id=str(denial.event_id),
+                pupil_id=denial.pupil_id,
+                person_id=denial.person_id,
+                denied_at=denial.occurred_at,
+            )
+        )
+
     def views_of_pupil(self, pupil_id: str, school_ids: Collection[str] | None) -> list[View]:
         query = select(ViewRow).where(ViewRow.pupil_id == pupil_id)
         if school_ids is not None:
@@ -101,8 +115,8 @@ class SqlViewerRepository(ViewerRepository):
     def every_view(self) -> list[View]:
         return self._read(select(ViewRow).order_by(ViewRow.viewed_at, ViewRow.view_id))
 
-    def queue(self, pupil_id: str, event: ReportViewed | AccessDenied) -> None:
-        add_event(self.session, Outbox, VIEWER_AUDIT, pupil_id, event)
+    def queue(self, event: ReportViewed | AccessDenied) -> None:
+        add_event(self.session, Outbox, VIEWER_AUDIT, audit_key(event), event)
 
     def _read(self, query: Any) -> list[View]:
         return [View.model_validate(row) for row in self.session.scalars(query)]

@@ -51,14 +51,15 @@ def record(repo: ViewerRepository, entries: list[View | Denial]) -> list[bool]:
             denied = AccessDenied(
                 person_id=entry.person_id, pupil_id=entry.pupil_id, reason=entry.reason
             )
-            repo.queue(entry.pupil_id, denied)
+            repo.add_denial(denied)
+            repo.queue(denied)
             results.append(True)
         elif entry.view_id in known:
             results.append(False)
         else:
             known.add(entry.view_id)
             repo.add_view(entry)
-            repo.queue(entry.pupil_id, viewed_event(entry))
+            repo.queue(viewed_event(entry))
             results.append(True)
     return results
 
@@ -67,7 +68,7 @@ def republish(repo: ViewerRepository) -> int:
     """Queue every recorded view again (after the topics were lost); same view ids."""
     views = repo.every_view()
     for view in views:
-        repo.queue(view.pupil_id, viewed_event(view))
+        repo.queue(viewed_event(view))
     return len(views)
 
 

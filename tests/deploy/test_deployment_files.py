@@ -345,7 +345,8 @@ def test_the_docker_build_context_holds_only_the_project_source() -> None:
 
 def test_iris_topics_knows_every_topic_of_the_design_and_compacts_the_change_topics() -> None:
     """The change topics keep each key's latest state (docs/privacy.md): the grants, the
-    enrolments, the report versions and the support requests."""
+    enrolments, the report versions and the support requests; the record of views keeps
+    each view and denial until its tombstone or its retention period."""
     registered = {t.name: t for t in TOPICS}
     assert set(design().topics) <= set(registered)
     assert registered[ACCESS_GRANTS.name].compacted
@@ -354,6 +355,7 @@ def test_iris_topics_knows_every_topic_of_the_design_and_compacts_the_change_top
         "iris.access.support-requests",
         "iris.enrolment.changes",
         "iris.report.changes",
+        "iris.viewer.audit",
     ]
 
 

@@ -238,23 +238,27 @@ def check_topics(settings: Settings) -> None:
 
     reported = configs.get("topic", {})
     compacted = {t.name for t in TOPICS if t.compacted}
-    assert compacted == {
+    changes = {
         ACCESS_GRANTS.name,
         "iris.enrolment.changes",
         "iris.report.changes",
         "iris.access.support-requests",
     }
+    assert compacted == changes | {"iris.viewer.audit"}
     if any(reported.values()):
-        assert all(policy(reported[n]) == "compact" for n in compacted)
-        assert all(policy(reported[n]) != "compact" for n in set(reported) - compacted)
+        assert all(policy(reported[n]) == "compact" for n in changes)
+        assert policy(reported["iris.viewer.audit"]) == "compact,delete"
+        assert all(policy(reported[n]) in (None, "delete") for n in set(reported) - compacted)
     # What `iris topics` asks of the broker, whichever broker it is:
     asked = {t.name: new_topic(t, settings) for t in TOPICS}
-    for name in compacted:
+    for name in changes:
         assert asked[name].topic_configs == {"cleanup.policy": "compact"}, name
-    # what only passes through, and the record of views, go after their retention period
+    # what only passes through goes after its retention period; the record of views too,
+    # and before it where a purge or an erasure tombstoned a view's or denial's key
     day_ms = 24 * 3600 * 1000
     assert asked["iris.viewer.audit"].topic_configs == {
-        "retention.ms": str(settings.retention_views_days * day_ms)
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(settings.retention_views_days * day_ms),
     }
     for name in ("iris.enrolment.submitted", "iris.enrolment.rejected", "iris.viewer.rejected"):
         assert asked[name].topic_configs == {

@@ -1,6 +1,7 @@
 """After `iris erase`, no table of any service, no latest record of any key on the compacted
-topics, and no Redis key or value of the viewer's cache holds the erased INSZ; what others
-share with it stays, and the schools' audit trails record the erasure without it."""
+topics (the record of views `iris.viewer.audit` among them), and no Redis key or value of the
+viewer's cache holds the erased INSZ; what others share with it stays, and the schools' audit
+trails record the erasure without it."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from iris.contracts import (
     ACCESS_SUPPORT_REQUESTS,
     ENROLMENT_CHANGES,
     REPORT_CHANGES,
+    VIEWER_AUDIT,
     SupportRequestChanged,
 )
+from iris.db import transaction
 from iris.erasure import command
 from iris.insz import make_insz
 from iris.kafka import ensure_topics
@@ -30,8 +33,10 @@ from services.access import models as access
 from services.enrolment import models as enrolment
 from services.reports import models as reports
 from services.viewer import models as viewer
+from services.viewer import service as viewing
 from services.viewer.cache import AuthCache
 from services.viewer.rebuild import parse_change, rebuild
+from services.viewer.repository import SqlViewerRepository
 from tests.privacy.conftest import Database, at
 from tests.support import TopicReader
 from tests.viewer.events import Publisher, grant, issued, withdrawn
@@ -41,7 +46,13 @@ pytestmark = pytest.mark.integration
 
 SCHOOL = "410001"
 DAY = date(2026, 3, 2)
-COMPACTED = (ENROLMENT_CHANGES, REPORT_CHANGES, ACCESS_GRANTS, ACCESS_SUPPORT_REQUESTS)
+COMPACTED = (
+    ENROLMENT_CHANGES,
+    REPORT_CHANGES,
+    ACCESS_GRANTS,
+    ACCESS_SUPPORT_REQUESTS,
+    VIEWER_AUDIT,
+)
 MODELS = {"enrolment": enrolment, "reports": reports, "access": access, "viewer": viewer}
 
 
@@ -146,20 +157,7 @@ class World:
                 after=json.dumps({"pupil_ids": [pupil, other]}),
             ),
         )
-        self.db["viewer"].add(
-            viewer.ViewRow(
-                view_id=str(uuid.uuid4()),
-                pupil_id=pupil,
-                person_id=teacher,
-                person_name="Els",
-                role="teacher",
-                school_id=SCHOOL,
-                report_id=str(v1.report_id),
-                version=1,
-                channel="web",
-                viewed_at=at(DAY),
-            )
-        )
+        self.record_views(str(v1.report_id))
         asked = SupportRequestChanged(
             support_request_id=uuid.UUID(request_id),
             school_id=SCHOOL,
@@ -187,6 +185,28 @@ class World:
             publisher.producer.flush()
         finally:
             publisher.close()
+
+    def record_views(self, report_id: str) -> None:
+        """The teacher's view of the pupil's report and a refused one, and a refusal of
+        another person about the other pupil, as the viewer records them (its outbox)."""
+        seen = viewing.View(
+            view_id=viewing.new_view_id(),
+            pupil_id=self.pupil,
+            person_id=self.teacher,
+            person_name="Els",
+            role="teacher",
+            school_id=SCHOOL,
+            report_id=report_id,
+            version=1,
+            channel="web",
+            viewed_at=at(DAY),
+        )
+        refused = [
+            viewing.Denial(self.teacher, self.pupil, "grant does not cover this pupil"),
+            viewing.Denial(self.responsible, self.other, "no grant"),
+        ]
+        with transaction(self.db["viewer"].sessions) as session:
+            viewing.record(SqlViewerRepository(session), [seen, *refused])
 
     def publish_outboxes(self) -> None:
         async def publish() -> None:
@@ -231,15 +251,18 @@ def keys_still_holding(bootstrap: str, insz: str) -> list[str]:
     return left
 
 
-def keys_held_before(bootstrap: str, insz: str) -> int:
-    count = 0
+def topics_holding(bootstrap: str, insz: str) -> set[str]:
+    """The compacted topics with any message, not only the latest of its key, whose key or
+    value holds the INSZ."""
+    found = set()
     for topic in COMPACTED:
         reader = TopicReader(bootstrap, topic.name)
         try:
-            count += sum(insz in (m.key or "") for m in reader.read_to_end())
+            if any(insz in (m.key or "") + (m.raw or b"").decode() for m in reader.read_to_end()):
+                found.add(topic.name)
         finally:
             reader.close()
-    return count
+    return found
 
 
 def redis_holding(url: str, insz: str) -> list[str]:
@@ -309,10 +332,11 @@ def test_after_an_erasure_no_table_topic_or_redis_key_holds_the_insz(
     settings = world.db["viewer"].settings
     asyncio.run(ensure_topics(settings, COMPACTED))
     world.build(infra.kafka_bootstrap)
+    world.publish_outboxes()  # the viewer's record of views
     erased = world.pupil if role == "pupil" else world.teacher
     rebuilt_cache(infra.redis_url, settings)
     assert world.tables_holding(erased) and redis_holding(infra.redis_url, erased)
-    assert keys_held_before(infra.kafka_bootstrap, erased)
+    assert {ACCESS_GRANTS.name, VIEWER_AUDIT.name} <= topics_holding(infra.kafka_bootstrap, erased)
 
     lines: list[str] = []
     for name, db in world.db.items():  # each service's own database, as the command does
@@ -325,6 +349,8 @@ def test_after_an_erasure_no_table_topic_or_redis_key_holds_the_insz(
     assert redis_holding(infra.redis_url, erased) == []
     # the other pupil and the school's data stay
     assert world.tables_holding(world.other) and redis_holding(infra.redis_url, world.other)
+    kept = keys_still_holding(infra.kafka_bootstrap, world.other)
+    assert any(entry.startswith(f"{VIEWER_AUDIT.name} ") for entry in kept)
     with world.db["access"].sessions() as session:
         trail = list(
             session.scalars(select(access.AuditRow).where(access.AuditRow.action == "erasure"))

@@ -13,6 +13,7 @@ from iris.contracts import (
     ACCESS_SUPPORT_REQUESTS,
     ENROLMENT_CHANGES,
     REPORT_CHANGES,
+    VIEWER_AUDIT,
 )
 from iris.insz import make_insz
 from iris.purge_command import command
@@ -114,6 +115,26 @@ def test_a_view_is_kept_for_the_period_parents_can_ask_who_looked(
     done = db.purge(at(DAY + days(period + 1)))
     assert done["views"] == 5  # in batches of two
     assert db.count(viewer.ViewRow) == 1
+
+
+def test_a_view_or_denial_past_its_period_is_tombstoned_on_the_audit_topic(
+    database: Callable[[str], Database],
+) -> None:
+    db = database("viewer")
+    old, recent = view(DAY), view(DAY + days(1))
+    refused = viewer.DenialRow(
+        denial_id=str(uuid.uuid4()), pupil_id=PUPIL, person_id=PERSON, denied_at=at(DAY)
+    )
+    db.add(old, recent, refused)
+    period = db.settings.retention_views_days
+
+    done = db.purge(at(DAY + days(period + 1)))
+
+    assert (done["views"], done["denials"]) == (1, 1)
+    assert db.count(viewer.DenialRow) == 0
+    assert db.tombstones(viewer.Outbox) == sorted(
+        (VIEWER_AUDIT.name, key) for key in (old.view_id, refused.denial_id)
+    )
 
 
 def grant(person: str, status: str, changed: date) -> access.GrantRow:

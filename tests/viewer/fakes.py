@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from iris.contracts import AccessDenied, ReportViewed
+from iris.contracts import AccessDenied, ReportViewed, audit_key
 from services.viewer.repository import View, ViewerRepository
 
 
@@ -13,6 +13,7 @@ class FakeViewerRepository(ViewerRepository):
     def __init__(self) -> None:
         self.recorded_views: dict[str, View] = {}
         self.queued: list[tuple[str, ReportViewed | AccessDenied]] = []
+        self.denials: dict[str, AccessDenied] = {}
 
     def recorded(self, view_ids: Collection[str]) -> set[str]:
         return self.recorded_views.keys() & set(view_ids)
@@ -20,6 +21,9 @@ class FakeViewerRepository(ViewerRepository):
     def add_view(self, view: View) -> None:
         assert view.view_id not in self.recorded_views, "the primary key would refuse it"
         self.recorded_views[view.view_id] = view
+
+    def add_denial(self, denial: AccessDenied) -> None:
+        self.denials[str(denial.event_id)] = denial
 
     def views_of_pupil(self, pupil_id: str, school_ids: Collection[str] | None) -> list[View]:
         return self._newest_first(
@@ -40,5 +44,5 @@ class FakeViewerRepository(ViewerRepository):
     def every_view(self) -> list[View]:
         return sorted(self.recorded_views.values(), key=lambda v: (v.viewed_at, v.view_id))
 
-    def queue(self, pupil_id: str, event: ReportViewed | AccessDenied) -> None:
-        self.queued.append((pupil_id, event))
+    def queue(self, event: ReportViewed | AccessDenied) -> None:
+        self.queued.append((audit_key(event), event))

@@ -33,15 +33,16 @@ def a_view(pupil: str = LOTTE, school: str = SCHOOL_A, minutes: int = 0) -> View
     )
 
 
-def test_a_view_is_recorded_with_its_audit_event_keyed_by_the_pupil():
+def test_a_view_is_recorded_with_its_audit_event_keyed_by_the_view():
     repo, view = FakeViewerRepository(), a_view()
 
     assert service.record(repo, [view]) == [True]
 
     assert service.views_of(repo, LOTTE) == [view]
     ((key, event),) = repo.queued
-    assert key == LOTTE and isinstance(event, ReportViewed)
+    assert key == view.view_id and isinstance(event, ReportViewed)
     assert str(event.view_id) == view.view_id and event.occurred_at == view.viewed_at
+    assert event.pupil_id == LOTTE
 
 
 def test_a_retried_view_counts_once_in_the_same_batch_and_in_a_later_one():
@@ -54,14 +55,16 @@ def test_a_retried_view_counts_once_in_the_same_batch_and_in_a_later_one():
     assert len(repo.queued) == 1
 
 
-def test_a_denial_is_told_to_the_audit_but_is_no_view():
+def test_a_denial_is_told_to_the_audit_under_its_own_key_and_kept_but_is_no_view():
     repo = FakeViewerRepository()
 
     assert service.record(repo, [Denial(AN, LOTTE, "no_grant")]) == [True]
 
     assert service.views_of(repo, LOTTE) == []
     ((key, event),) = repo.queued
-    assert key == LOTTE and isinstance(event, AccessDenied) and event.reason == "no_grant"
+    assert isinstance(event, AccessDenied) and event.reason == "no_grant"
+    assert key == str(event.event_id) and event.pupil_id == LOTTE
+    assert repo.denials == {key: event}  # what the purge and an erasure tombstone
 
 
 def test_views_of_a_pupil_are_newest_first_and_only_at_the_schools_asked():
@@ -83,7 +86,7 @@ def test_views_at_a_school_keep_the_newest_within_the_limit():
     assert service.views_at_school(repo, SCHOOL_A, limit=2) == [views[2], views[1]]
 
 
-def test_republish_queues_every_view_again_oldest_first_with_the_same_ids():
+def test_republish_queues_every_view_again_oldest_first_under_the_same_keys():
     repo = FakeViewerRepository()
     first, second = a_view(minutes=5), a_view(pupil=NOAH, minutes=1)
     service.record(repo, [first, second, Denial(AN, LOTTE, "no_grant")])
@@ -91,7 +94,7 @@ def test_republish_queues_every_view_again_oldest_first_with_the_same_ids():
 
     assert service.republish(repo) == 2
 
-    assert [(key, str(event.view_id)) for key, event in repo.queued] == [
-        (NOAH, second.view_id),
-        (LOTTE, first.view_id),
+    assert [(key, event.pupil_id) for key, event in repo.queued] == [
+        (second.view_id, NOAH),
+        (first.view_id, LOTTE),
     ]
