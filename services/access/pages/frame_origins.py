@@ -9,10 +9,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from iris.ui import CsrfProtected
 from services.access import domain, service
 from services.access.client_frames import normal_origin, origins_of, set_frame_origins
-from services.access.pages.shared import Page, PageDep, SchoolResponsible
+from services.access.pages.shared import Page, PageDep, SchoolResponsible, form_post
 
 router = APIRouter(include_in_schema=False)
 MAX_ORIGINS = 20
@@ -49,11 +48,7 @@ def frame_origins_page(
     return render(page, school_id, client_id, None, "", 200)
 
 
-@router.post(
-    "/schools/{school_id}/clients/{client_id}/frame-origins",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
+@form_post(router, "/schools/{school_id}/clients/{client_id}/frame-origins")
 async def save_frame_origins(
     request: Request, page: PageDep, school_id: str, client_id: str, actor: SchoolResponsible
 ) -> Response:
