@@ -130,25 +130,49 @@ def _unique_insz(rng: random.Random, first: date, last: date, taken: set[str]) -
             yield insz
 
 
+@dataclass
+class _Plan:
+    """What the steps of `generate` share: the generator, the dates and the counts."""
+
+    rng: random.Random
+    today: date
+    year_start: date
+    n: dict[str, int]
+    taken: set[str] = field(default_factory=set)
+
+
 def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None) -> Dataset:
     rng = random.Random(seed)
     today = today or date(2027, 2, 1)
     year_start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
     n = {k: max(1, round(v * scale)) for k, v in FULL.items()}
     data = Dataset(scale, seed, today.isoformat())
+    plan = _Plan(rng, today, year_start, n)
+    weights = _add_schools(plan, data)
+    school_of = _add_enrolments(plan, data, weights)
+    _add_reports(plan, data, school_of)
+    _add_grants(plan, data, weights, school_of)
+    return data
 
-    clbs = [f"{100000 + 37 * i}" for i in range(n["clbs"])]
-    for i in range(n["schools"]):
+
+def _add_schools(plan: _Plan, data: Dataset) -> list[float]:
+    """The schools, each served by a CLB; returns their relative sizes."""
+    rng = plan.rng
+    clbs = [f"{100000 + 37 * i}" for i in range(plan.n["clbs"])]
+    for i in range(plan.n["schools"]):
         level = "primary" if rng.random() < 0.62 else "secondary"
         data.schools.append(School(f"{10000 + 53 * i:06d}", clbs[i % len(clbs)], level))
     # school sizes vary: a few large colleges, many small village schools
-    weights = [rng.lognormvariate(0, 0.6) for _ in data.schools]
+    return [rng.lognormvariate(0, 0.6) for _ in data.schools]
 
-    taken: set[str] = set()
-    young = _unique_insz(rng, date(2008, 9, 1), date(2021, 12, 31), taken)
+
+def _add_enrolments(plan: _Plan, data: Dataset, weights: list[float]) -> dict[str, School]:
+    """Every pupil's enrolment, two for a pupil who moves; returns each pupil's school now."""
+    rng, today, year_start = plan.rng, plan.today, plan.year_start
+    young = _unique_insz(rng, date(2008, 9, 1), date(2021, 12, 31), plan.taken)
     pupils: list[str] = []
     school_of: dict[str, School] = {}
-    for school in rng.choices(data.schools, weights, k=n["pupils"]):
+    for school in rng.choices(data.schools, weights, k=plan.n["pupils"]):
         pupil = next(young)
         pupils.append(pupil)
         school_of[pupil] = school
@@ -180,8 +204,14 @@ def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None
             data.enrolments.append(
                 EnrolmentFact(pupil, school.school_id, year_start.isoformat(), None, name)
             )
+    return school_of
 
-    with_report = rng.sample(pupils, n["pupils_with_report"])
+
+def _add_reports(plan: _Plan, data: Dataset, school_of: dict[str, School]) -> None:
+    """Report versions for a sample of the pupils, some withdrawn, some dated ahead."""
+    rng, today = plan.rng, plan.today
+    pupils = list(school_of)
+    with_report = rng.sample(pupils, plan.n["pupils_with_report"])
     extra_versions = round(len(with_report) * (VERSIONS_PER_REPORT - 1))
     versions = {p: 1 for p in with_report}
     for pupil in rng.sample(with_report, extra_versions):
@@ -221,11 +251,18 @@ def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None
                 )
             )
 
-    staff = _unique_insz(rng, date(1960, 1, 1), date(2001, 12, 31), taken)
+
+def _add_grants(
+    plan: _Plan, data: Dataset, weights: list[float], school_of: dict[str, School]
+) -> None:
+    """Grants to school staff and to support workers limited to a few pupils; some expired,
+    some to be revoked."""
+    rng, today, year_start = plan.rng, plan.today, plan.year_start
+    staff = _unique_insz(rng, date(1960, 1, 1), date(2001, 12, 31), plan.taken)
     pupils_at: dict[str, list[str]] = {}
     for pupil, school in school_of.items():
         pupils_at.setdefault(school.school_id, []).append(pupil)
-    for school in rng.choices(data.schools, weights, k=n["grants"]):
+    for school in rng.choices(data.schools, weights, k=plan.n["grants"]):
         person = next(staff)
         valid_from = year_start - timedelta(days=rng.randrange(0, 700))
         if rng.random() < SUPPORT_WORKER_SHARE and pupils_at.get(school.school_id):
@@ -258,4 +295,3 @@ def generate(scale: float = 1.0, seed: int = 20261128, today: date | None = None
                 revoke=rng.random() < REVOKED_SHARE,
             )
         )
-    return data

@@ -1,7 +1,7 @@
 """Benchmarks of the running platform: publishing reports and grants through the HTTP
-APIs, the authorisation check, the viewer over HTTP, revoke-to-deny, the cache rebuild
-and its Redis memory. Each returns raw figures; bench/run.py sets them beside their
-baselines."""
+APIs, the authorisation check and the viewer over HTTP (revoke-to-deny in
+bench/revocation.py, the cache rebuild and its Redis memory in bench/cachebench.py).
+Each returns raw figures; bench/measure.py sets them beside their baselines."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from aiokafka import AIOKafkaConsumer
 from redis import asyncio as aioredis
 
 from bench.dataset import Dataset, GrantFact, ReportFact
-from bench.kafkabench import Options, assigned, partitions_of, watch
+from bench.kafkabench import Options, partitions_of, watch
 from iris.auth import SigningKey, mint
 from iris.insz import make_insz
 from iris.settings import Settings
-from services.viewer.cache import PREFIX, AuthCache
-from services.viewer.rebuild import CHANGE_TOPICS, rebuild
+from services.viewer.cache import AuthCache
+from services.viewer.rebuild import CHANGE_TOPICS
 
 CONTENT = {
     "needs": "Ondersteuning bij lezen en schrijven.",
@@ -85,7 +85,7 @@ def http_session(concurrency: int, timeout: float = 60) -> aiohttp.ClientSession
     )
 
 
-async def _call(http: aiohttp.ClientSession, url: str, **kwargs: Any) -> Answer | None:
+async def call(http: aiohttp.ClientSession, url: str, **kwargs: Any) -> Answer | None:
     """POST with a few retries when the connection breaks (a server closing an idle
     keep-alive connection); None when it keeps failing."""
     for attempt in range(4):
@@ -103,7 +103,7 @@ async def _get(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -
         return answer.status
 
 
-async def _pool(jobs: list[Callable[[], Awaitable[None]]], concurrency: int) -> None:
+async def pool(jobs: list[Callable[[], Awaitable[None]]], concurrency: int) -> None:
     queue = iter(jobs)
 
     async def worker() -> None:
@@ -130,87 +130,99 @@ async def publish_reports_and_grants(
     """Issue every report version (in order per pupil) and withdrawal through the reports
     API, and every grant and revocation through the access API, `concurrency` at a time."""
     done = Published()
-    today = date.today().isoformat()
     started = time.perf_counter()
     by_pupil: dict[str, list[ReportFact]] = defaultdict(list)
     for fact in data.reports:
         by_pupil[fact.pupil_id].append(fact)
     async with http_session(concurrency) as http:
-
-        async def issue(facts: list[ReportFact]) -> None:
-            for fact in facts:
-                body: dict[str, Any] = {
-                    "kind": fact.kind,
-                    "clb_id": fact.clb_id,
-                    "valid_from": fact.valid_from,
-                    "level": fact.level,
-                    "content": CONTENT,
-                }
-                if fact.type:
-                    body["type"] = fact.type
-                if fact.opleidingsvorm:
-                    body["opleidingsvorm"] = int(fact.opleidingsvorm)
-                headers = tokens.person(staff_of(fact.clb_id), clb_staff_of=[fact.clb_id])
-                answer = await _call(
-                    http,
-                    f"{urls['reports']}/v1/pupils/{fact.pupil_id}/reports",
-                    headers=headers,
-                    json=body,
-                )
-                if answer is None or answer.status_code != 201:
-                    done.refused[f"report {answer and answer.status_code}"] += 1
-                    continue
-                done.reports += 1
-                if fact.withdraw:
-                    report_id = answer.json()["report_id"]
-                    gone = await _call(
-                        http, f"{urls['reports']}/v1/reports/{report_id}/withdraw", headers=headers
-                    )
-                    if gone is not None and gone.status_code == 200:
-                        done.withdrawals += 1
-                    else:
-                        done.refused[f"withdrawal {gone and gone.status_code}"] += 1
-
-        async def grant(index: int, fact: GrantFact) -> None:
-            if fact.valid_until < today:
-                # The access API refuses a grant that has already ended; such a grant
-                # exists only as history, and the viewer denies it either way.
-                done.expired_skipped += 1
-                return
-            headers = tokens.person(
-                responsible_of(fact.school_id), school_admin_of=[fact.school_id]
-            )
-            body: dict[str, Any] = {
-                "person_id": fact.person_id,
-                "role": fact.role,
-                "valid_from": fact.valid_from,
-                "valid_until": fact.valid_until,
-            }
-            if fact.pupil_ids:
-                body["pupil_ids"] = fact.pupil_ids
-            school = f"{urls['access']}/v1/schools/{fact.school_id}/grants"
-            answer = await _call(http, school, headers=headers, json=body)
-            if answer is None or answer.status_code != 200:
-                done.refused[f"grant {answer and answer.status_code}"] += 1
-                return
-            grant_id = answer.json()["grant_id"]
-            done.grants[index] = grant_id
-            if fact.revoke:
-                gone = await _call(http, f"{school}/{grant_id}/revoke", headers=headers)
-                if gone is not None and gone.status_code == 200:
-                    done.revoked += 1
-                else:
-                    done.refused[f"revocation {gone and gone.status_code}"] += 1
-
+        publisher = _Publisher(http, urls, tokens, done, date.today().isoformat())
         jobs: list[Callable[[], Awaitable[None]]] = [
-            partial(issue, facts) for facts in by_pupil.values()
+            partial(publisher.issue, facts) for facts in by_pupil.values()
         ]
-        jobs += [partial(grant, i, fact) for i, fact in enumerate(data.grants)]
+        jobs += [partial(publisher.grant, i, fact) for i, fact in enumerate(data.grants)]
         random.Random(7).shuffle(jobs)
-        await _pool(jobs, concurrency)
+        await pool(jobs, concurrency)
     done.seconds = time.perf_counter() - started
     done.refused = dict(done.refused)
     return done
+
+
+@dataclass
+class _Publisher:
+    """One client of the reports and access APIs, counting what they took and refused."""
+
+    http: aiohttp.ClientSession
+    urls: dict[str, str]
+    tokens: Tokens
+    done: Published
+    today: str
+
+    async def issue(self, facts: list[ReportFact]) -> None:
+        http, urls, done = self.http, self.urls, self.done
+        for fact in facts:
+            body: dict[str, Any] = {
+                "kind": fact.kind,
+                "clb_id": fact.clb_id,
+                "valid_from": fact.valid_from,
+                "level": fact.level,
+                "content": CONTENT,
+            }
+            if fact.type:
+                body["type"] = fact.type
+            if fact.opleidingsvorm:
+                body["opleidingsvorm"] = int(fact.opleidingsvorm)
+            headers = self.tokens.person(staff_of(fact.clb_id), clb_staff_of=[fact.clb_id])
+            answer = await call(
+                http,
+                f"{urls['reports']}/v1/pupils/{fact.pupil_id}/reports",
+                headers=headers,
+                json=body,
+            )
+            if answer is None or answer.status_code != 201:
+                done.refused[f"report {answer and answer.status_code}"] += 1
+                continue
+            done.reports += 1
+            if fact.withdraw:
+                report_id = answer.json()["report_id"]
+                gone = await call(
+                    http, f"{urls['reports']}/v1/reports/{report_id}/withdraw", headers=headers
+                )
+                if gone is not None and gone.status_code == 200:
+                    done.withdrawals += 1
+                else:
+                    done.refused[f"withdrawal {gone and gone.status_code}"] += 1
+
+    async def grant(self, index: int, fact: GrantFact) -> None:
+        http, done = self.http, self.done
+        if fact.valid_until < self.today:
+            # The access API refuses a grant that has already ended; such a grant
+            # exists only as history, and the viewer denies it either way.
+            done.expired_skipped += 1
+            return
+        headers = self.tokens.person(
+            responsible_of(fact.school_id), school_admin_of=[fact.school_id]
+        )
+        body: dict[str, Any] = {
+            "person_id": fact.person_id,
+            "role": fact.role,
+            "valid_from": fact.valid_from,
+            "valid_until": fact.valid_until,
+        }
+        if fact.pupil_ids:
+            body["pupil_ids"] = fact.pupil_ids
+        school = f"{self.urls['access']}/v1/schools/{fact.school_id}/grants"
+        answer = await call(http, school, headers=headers, json=body)
+        if answer is None or answer.status_code != 200:
+            done.refused[f"grant {answer and answer.status_code}"] += 1
+            return
+        grant_id = answer.json()["grant_id"]
+        done.grants[index] = grant_id
+        if fact.revoke:
+            gone = await call(http, f"{school}/{grant_id}/revoke", headers=headers)
+            if gone is not None and gone.status_code == 200:
+                done.revoked += 1
+            else:
+                done.refused[f"revocation {gone and gone.status_code}"] += 1
 
 
 async def wait_for_viewer(
@@ -340,206 +352,4 @@ async def http_load(
         "seconds": elapsed,
         "per_second": len(latencies) / elapsed,
         "unexpected": dict(wrong),
-    }
-
-
-# -- revoke-to-deny -------------------------------------------------------------------------
-
-
-async def revoke_to_deny(
-    urls: dict[str, str],
-    kafka: Options,
-    redis_url: str,
-    tokens: Tokens,
-    pairs: list[tuple[str, str, str]],
-    count: int,
-    within: float = 10.0,
-    lanes: int = 8,
-) -> dict[str, Any]:
-    """Grant `count` new teachers, wait until each may view, then revoke them, `lanes` at
-    a time, timing each from the revoke call's answer to the first denied check."""
-    cache = AuthCache.from_url(redis_url)
-    today = date.today().isoformat()
-    samples: list[float] = []
-    lost = 0
-    made: list[tuple[str, str, str, str]] = []  # person, pupil, school, grant_id
-    on_topic: dict[str, float] = {}
-    answered_at: dict[str, float] = {}
-    try:
-        async with http_session(16, timeout=30) as http:
-
-            async def grant(n: int) -> None:
-                _holder, pupil, school = pairs[n % len(pairs)]
-                person = (
-                    make_insz("1990-02-02", 1 + n % 990)
-                    if n < 990
-                    else make_insz("1991-03-03", 1 + n % 990)
-                )
-                headers = tokens.person(responsible_of(school), school_admin_of=[school])
-                answer = await _call(
-                    http,
-                    f"{urls['access']}/v1/schools/{school}/grants",
-                    headers=headers,
-                    json={"person_id": person, "role": "teacher", "valid_from": "2026-09-01"},
-                )
-                if answer is not None and answer.status_code == 200:
-                    made.append((person, pupil, school, answer.json()["grant_id"]))
-
-            await _pool([partial(grant, n) for n in range(count)], 16)
-            ready: list[tuple[str, str, str, str]] = []
-            for item in made:
-                deadline = time.perf_counter() + 10
-                while time.perf_counter() < deadline:
-                    if (await cache.check(item[0], item[1], today)).allowed:
-                        ready.append(item)
-                        break
-                    await asyncio.sleep(0.01)
-            listening = asyncio.create_task(_listen_for_revocations(kafka, on_topic))
-            await asyncio.sleep(1.0)  # the listener joins at the end of the topic
-
-            async def revoke(item: tuple[str, str, str, str]) -> None:
-                nonlocal lost
-                person, pupil, school, grant_id = item
-                headers = tokens.person(responsible_of(school), school_admin_of=[school])
-                answer = await _call(
-                    http,
-                    f"{urls['access']}/v1/schools/{school}/grants/{grant_id}/revoke",
-                    headers=headers,
-                )
-                answered = answered_at[grant_id] = time.perf_counter()
-                if answer is None or answer.status_code != 200:
-                    lost += 1
-                    return
-                while time.perf_counter() - answered < within:
-                    if not (await cache.check(person, pupil, today)).allowed:
-                        samples.append((time.perf_counter() - answered) * 1000)
-                        return
-                lost += 1
-
-            # a few revocations in flight at once, each timed on its own
-            await _pool([partial(revoke, item) for item in ready], lanes)
-            await asyncio.sleep(0.5)
-            listening.cancel()
-    finally:
-        await cache.close()
-    topic_ms = [(on_topic[g] - t) * 1000 for g, t in answered_at.items() if g in on_topic]
-    return {
-        "revoke_to_topic_ms": topic_ms,
-        "revoke_to_deny_ms": samples,
-        "granted": len(made),
-        "allowed_before_revoking": len(ready),
-        "not_denied_in_time": lost,
-    }
-
-
-async def _listen_for_revocations(kafka: Options, seen: dict[str, float]) -> None:
-    """Note when each revoked grant's change reaches `iris.access.grants` (relay + broker)."""
-    consumer = await assigned(kafka, ["iris.access.grants"], fetch_max_wait_ms=20, latest=True)
-    try:
-        while True:
-            batches = await consumer.getmany(timeout_ms=100)
-            now = time.perf_counter()
-            for records in batches.values():
-                for r in records:
-                    value = json.loads(r.value or b"{}")
-                    if value.get("status") == "revoked":
-                        seen.setdefault(str(value.get("grant_id")), now)
-    finally:
-        await consumer.stop()
-
-
-# -- rebuild and memory ---------------------------------------------------------------------
-
-
-class _TimedCache(AuthCache):
-    """The viewer's cache, counting folded events over time for the progress curve."""
-
-    def __init__(self, client: aioredis.Redis) -> None:
-        super().__init__(client)
-        self.began = time.perf_counter()
-        self.folded = 0
-        self.curve: list[tuple[float, int]] = []
-
-    async def fold(self, events: list[Any]) -> None:
-        await super().fold(events)
-        self.folded += len(events)
-        self.curve.append((round(time.perf_counter() - self.began, 3), self.folded))
-
-
-def key_kind(key: str) -> str:
-    """`school enr`, `school rep`, `school grant`, `pupil report`, `pupil index`,
-    `person index`, or the control key's name (`ready`, `live`, `rebuilding`)."""
-    tag, _, rest = key.removeprefix(PREFIX).partition("}:")
-    part = rest.split(":")[0]
-    if tag == "{ctl":
-        return part
-    if part == "pupils":
-        return "pupil index"
-    if part == "persons":
-        return "person index"
-    if part == "report":
-        return "pupil report"
-    return "school " + part
-
-
-def empty_database_url(redis_url: str) -> str:
-    """Database 14 of the same Redis server (13 when the platform itself uses 14)."""
-    base, _, last = redis_url.rstrip("/").rpartition("/")
-    if not last.isdigit():
-        base, last = redis_url.rstrip("/"), "0"
-    return f"{base}/{13 if last == '14' else 14}"
-
-
-async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any]:
-    """Rebuild the whole cache from the topics into an empty Redis database, timed, then
-    weigh it: INFO memory before and after, and MEMORY USAGE per kind of key."""
-    url = empty_database_url(settings.redis_url)
-    client = aioredis.Redis.from_url(url)
-    await client.flushdb()
-    before = (await client.info("memory"))["used_memory"]
-    cache = _TimedCache(client)
-    ready = await rebuild(cache, settings.model_copy(update={"redis_url": url}))
-    seconds = time.perf_counter() - cache.began
-    after = (await client.info("memory"))["used_memory"]
-    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # kind -> [keys, bytes]
-    batch: list[bytes] = []
-
-    async def weigh(keys: list[bytes]) -> None:
-        pipe = client.pipeline(transaction=False)
-        for k in keys:
-            pipe.memory_usage(k, samples=0)
-        for k, used in zip(keys, await pipe.execute(), strict=True):
-            kind = key_kind(k.decode())
-            kinds[kind][0] += 1
-            kinds[kind][1] += used or 0
-
-    async for key in client.scan_iter(match=PREFIX + "*", count=5000):
-        batch.append(key)
-        if len(batch) >= 5000:
-            await weigh(batch)
-            batch = []
-    if batch:
-        await weigh(batch)
-    await client.flushdb()
-    await client.aclose()  # type: ignore[attr-defined]
-    pupils = len({e.pupil_id for e in data.enrolments})
-    grant_bytes = sum(b for k, (_n, b) in kinds.items() if k in ("school grant", "person index"))
-    pupil_bytes = sum(
-        b
-        for k, (_n, b) in kinds.items()
-        if k in ("school enr", "school rep", "pupil report", "pupil index")
-    )
-    return {
-        "ready": ready,
-        "events": cache.folded,
-        "seconds": seconds,
-        "curve": cache.curve,
-        "used_memory_before": before,
-        "used_memory_after": after,
-        "cache_bytes": after - before,
-        "keys": {k: {"keys": n, "bytes": b} for k, (n, b) in sorted(kinds.items())},
-        "bytes_per_pupil": pupil_bytes / max(pupils, 1),
-        "bytes_per_grant": grant_bytes / max(len(data.grants), 1),
-        "pupils": pupils,
-        "grants": len(data.grants),
     }

@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "IRIS <no-reply@iris.invalid>"
     # access: the people (INSZ) who may register support networks' clients over HTTP
-    # (services/access/network_clients.py); operators can always use `iris clients`
+    # (services/access/routes/network_clients.py); operators can always use `iris clients`
     platform_admins: list[str] = []
     # viewer: the freshness lease's TTL, and how far behind the topics the viewer worker's
     # agents may be (in seconds of arrivals) while it still renews the lease

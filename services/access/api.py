@@ -18,10 +18,20 @@ from iris.settings import Settings
 from iris.web import create_base_app
 from services.access.bootstrap import SERVICE, AccessDeps, bootstrap
 from services.access.expiry import expire_periodically
-from services.access.launch_tickets import install_embedding
 from services.access.notifications import install_notifications
 from services.access.pages import install_access_pages
-from services.access.routes import audit, clb, clients, grants, requests, support, tokens
+from services.access.routes import (
+    audit,
+    clb,
+    clients,
+    frame_origins,
+    grants,
+    launch_tickets,
+    network_clients,
+    requests,
+    support,
+    tokens,
+)
 
 ROUTERS = [
     grants.router,
@@ -31,6 +41,9 @@ ROUTERS = [
     audit.router,
     support.router,
     clb.router,
+    frame_origins.router,
+    launch_tickets.router,
+    network_clients.router,
 ]
 
 
@@ -70,6 +83,5 @@ def create_app(
     install_access_pages(app, deps.settings)
     for router in ROUTERS:
         app.include_router(router)
-    install_embedding(app, deps.settings)
     install_notifications(app, deps.sessions)
     return app

@@ -59,6 +59,11 @@ class AccessDeps:
         return verifier_for(self.settings)
 
     @cached_property
+    def internal_verifier(self) -> TokenVerifier:
+        """Checks the tokens of the platform's own services (the internal audience)."""
+        return verifier_for(self.settings, self.settings.internal_audience)
+
+    @cached_property
     def signing_key(self) -> SigningKey:
         """The key of the client tokens this service issues."""
         settings = self.settings

@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 
-from iris.auth import Principal
+from iris.auth import Principal, TokenVerifier
 from iris.insz import InstitutionNumber
 from iris.ui.pages import Pages
-from iris.web import CurrentPrincipal
+from iris.web import CurrentPrincipal, bearer_principal
 from services.access.bootstrap import AccessDeps
 from services.access.repository import AccessRepository
 
@@ -65,3 +65,20 @@ def _school_responsible(principal: CurrentPrincipal, school_id: SchoolId) -> str
 
 ActingResponsible = Annotated[str, Depends(_school_responsible)]
 """The acting responsible of the path's school (their INSZ), else 403."""
+
+
+def _internal_verifier(request: Request) -> TokenVerifier:
+    return _deps(request).internal_verifier
+
+
+async def _viewer_service(
+    principal: Annotated[Principal, Depends(bearer_principal(_internal_verifier))],
+) -> Principal:
+    """The viewer's service identity (token for the internal audience), else 403."""
+    if principal.service != "viewer":
+        raise HTTPException(403, "authorization: only the viewer's service identity")
+    return principal
+
+
+ViewerService = Annotated[Principal, Depends(_viewer_service)]
+"""The viewer calling an internal route with its service token, else 401 or 403."""

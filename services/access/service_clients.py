@@ -4,7 +4,7 @@ API (audience `IRIS_INTERNAL_AUDIENCE`, claim `service`), and support networks' 
 (DIPLOM and the like), whose tokens carry the `support_network` claim (audience `iris`)
 and may file access requests at schools and handle that network's support requests,
 nothing else. Operators register and revoke them with `iris clients`; support-network
-clients also through the admin API (services/access/network_clients.py)."""
+clients also through the admin API (services/access/routes/network_clients.py)."""
 
 from __future__ import annotations
 

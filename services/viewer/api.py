@@ -21,9 +21,10 @@ from iris.service_app import create_service_app
 from iris.settings import Settings
 from iris.ui import install_pages
 from services.viewer.bootstrap import SERVICE, Dependencies, bootstrap, today
-from services.viewer.cache import AuthCache
+from services.viewer.cache import AuthCache, CacheNotReady
 from services.viewer.embed import install_embedding
 from services.viewer.pages import schools, views
+from services.viewer.pages.common import cache_not_ready
 from services.viewer.routes import pupils, reports, visibility
 from services.viewer.routes import views as view_records
 from services.viewer.security import SecurityHeaders
@@ -65,6 +66,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, embed_origins=list(deps.settings.embed_origins))
     install_pages(app, deps.settings, SERVICE, template_dirs=[HERE / "templates"], home=False)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_exception_handler(CacheNotReady, cache_not_ready)
     app.include_router(schools.router)
     app.include_router(views.router)
     app.include_router(reports.router)

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from iris import contracts
 from services.viewer import domain
 
 ENROLMENT_BUCKETS = 16
@@ -112,32 +113,22 @@ def text_of(value: Any) -> str:
 
 def fold_rows(events: list[Any]) -> list[list[Any]]:
     """The FOLD script's rows for a batch of parsed change events."""
-    from iris.contracts import (
-        ENROLMENT_CHANGES,
-        REPORT_CHANGES,
-        EnrolmentChanged,
-        Forgotten,
-        GrantChanged,
-        ReportIssued,
-        ReportWithdrawn,
-    )
-
     rows: list[list[Any]] = []
     crc32 = zlib.crc32
     for event in events:
-        if isinstance(event, Forgotten):
+        if isinstance(event, contracts.Forgotten):
             # shaped like the rows they undo, so that they reach the same slots
             first, second = event.pair
-            if event.topic == REPORT_CHANGES.name:
+            if event.topic == contracts.REPORT_CHANGES.name:
                 rows.append(["R-", first, int(second or 0), bucket(first, PUPIL_BUCKETS)])
-            elif event.topic == ENROLMENT_CHANGES.name:
+            elif event.topic == contracts.ENROLMENT_CHANGES.name:
                 code = crc32(first.encode())
                 rows.append(
                     ["E-", first, second, 0, "", code % PUPIL_BUCKETS, code % ENROLMENT_BUCKETS]
                 )
             else:
                 rows.append(["G-", second, first, 0, "", bucket(second, PERSON_BUCKETS)])
-        elif isinstance(event, EnrolmentChanged):
+        elif isinstance(event, contracts.EnrolmentChanged):
             pupil = event.pupil_id
             code = crc32(pupil.encode())
             rows.append(
@@ -151,7 +142,7 @@ def fold_rows(events: list[Any]) -> list[list[Any]]:
                     code % ENROLMENT_BUCKETS,
                 ]
             )
-        elif isinstance(event, GrantChanged):
+        elif isinstance(event, contracts.GrantChanged):
             rows.append(
                 [
                     "G",
@@ -162,8 +153,8 @@ def fold_rows(events: list[Any]) -> list[list[Any]]:
                     bucket(event.person_id, PERSON_BUCKETS),
                 ]
             )
-        elif isinstance(event, ReportIssued | ReportWithdrawn):
-            if isinstance(event, ReportIssued):
+        elif isinstance(event, contracts.ReportIssued | contracts.ReportWithdrawn):
+            if isinstance(event, contracts.ReportIssued):
                 state = domain.ReportState(issued=(domain.issued_of(event),))
             else:
                 repeated = domain.issued_of_withdrawn(event)

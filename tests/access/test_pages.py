@@ -224,3 +224,27 @@ def test_an_unknown_grant_request_or_client_is_the_not_found_page_and_json_for_a
         f"/v1/schools/{school}/grants/{unknown}", headers=access.responsible(school)
     )
     assert (api.status_code, api.json()["fields"]) == (404, ["grant_id"])
+
+
+def test_the_frame_origins_page_saves_the_origins_and_refuses_one_outside_https(access):
+    school = school_id()
+    client = access.client.post(
+        f"/v1/schools/{school}/clients",
+        json={"name": "Smartschool"},
+        headers=access.responsible(school),
+    ).json()
+    path = f"/schools/{school}/clients/{client['client_id']}/frame-origins"
+    bad = access.client.post(
+        path, data={"origins": "http://school.example"}, headers=page_headers(access, school, "en")
+    )
+    assert bad.status_code == 422 and "(https only)" in bad.text
+    saved = access.client.post(
+        path,
+        data={"origins": "https://School.example/\n"},
+        headers=page_headers(access, school),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == f"{path}?saved=1"
+    page = access.client.get(path, headers=page_headers(access, school))
+    assert page.status_code == 200
+    assert "Smartschool" in page.text and "https://school.example" in page.text

@@ -73,6 +73,17 @@ def test_staff_granted_at_several_schools_pick_one_and_at_one_go_straight_on(vie
     assert none.status_code == 403
 
 
+def test_the_start_and_school_pages_are_not_available_while_the_cache_is_not_ready(
+    viewer, issuer, cache_state
+):
+    cache_state(grant(SCHOOL, COORDINATOR, role="care_coordinator"), ready=False)
+    for path in ("/", "/schools"):
+        page = viewer.get(path, headers=as_(issuer, COORDINATOR, "en"))
+        assert page.status_code == 503
+        assert "Not available for a moment" in page.text
+        assert SCHOOL not in page.text
+
+
 def test_a_browser_without_a_session_is_sent_to_sign_in_while_an_api_caller_gets_401(viewer, world):
     browser = viewer.get(f"/pupils/{LOTTE}/report", headers=HTML, follow_redirects=False)
     assert browser.status_code == 303

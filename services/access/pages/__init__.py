@@ -16,10 +16,17 @@ from fastapi import FastAPI
 from iris.settings import Settings
 from iris.ui import install_pages
 from services.access.bootstrap import SERVICE
-from services.access.pages import audit, clients, grants, home, requests, support
+from services.access.pages import audit, clients, frame_origins, grants, home, requests, support
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-ROUTERS = [home.router, grants.router, requests.router, clients.router, audit.router]
+ROUTERS = [
+    home.router,
+    grants.router,
+    requests.router,
+    clients.router,
+    frame_origins.router,
+    audit.router,
+]
 
 
 def install_access_pages(app: FastAPI, settings: Settings) -> None:

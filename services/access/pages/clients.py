@@ -12,12 +12,14 @@ from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_
 from services.access import service
 from services.access.pages.shared import (
+    FormState,
     Page,
     PageDep,
     Posted,
     SchoolResponsible,
     form_post,
     form_text,
+    revoke_post,
 )
 from services.access.routes.clients import ClientIn
 
@@ -38,12 +40,7 @@ class ClientForm(ClientIn):
 
 
 def clients_list(
-    page: Page,
-    school_id: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    created: dict[str, str] | None = None,
-    status_code: int = 200,
+    page: Page, school_id: str, form: FormState, created: dict[str, str] | None = None
 ) -> HTMLResponse:
     with page.deps.reading() as repo:
         clients = [
@@ -55,8 +52,8 @@ def clients_list(
             }
             for r in service.clients_at(repo, school_id)
         ]
-    context = {"clients": clients, "values": values, "errors": errors, "created": created}
-    return page.render("access_clients.html", school_id, "clients", context, status_code)
+    context = {"clients": clients, "values": form.values, "errors": form.errors, "created": created}
+    return page.render("access_clients.html", school_id, "clients", context, form.status_code)
 
 
 @router.get("/schools/{school_id}/clients", response_class=HTMLResponse)
@@ -66,7 +63,7 @@ def clients_page(page: PageDep, school_id: str, responsible: SchoolResponsible) 
     created = page.request.session.pop(NEW_CLIENT_KEY, None)
     if not isinstance(created, dict) or created.get("school_id") != school_id:
         created = None
-    return clients_list(page, school_id, {"name": ""}, {}, created)
+    return clients_list(page, school_id, FormState({"name": ""}), created)
 
 
 def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> Response:
@@ -74,7 +71,7 @@ def register(page: Page, school_id: str, actor: str, values: dict[str, str]) -> 
         name = ClientForm.model_validate(values).name
     except ValidationError as exc:
         errors = errors_by_field(exc, page.request)
-        return clients_list(page, school_id, values, errors, None, 422)
+        return clients_list(page, school_id, FormState(values, errors))
     row, secret = page.deps.write(
         lambda repo: service.register_client(repo, school_id, name, actor)
     )
@@ -94,6 +91,14 @@ def create_client(
     return register(page, school_id, actor, {"name": "", **values})
 
 
+revoke_post(
+    router,
+    "/schools/{school_id}/clients/{client_id}/revoke",
+    service.revoke_client,
+    "client-revoked",
+)
+
+
 @router.get("/schools/{school_id}/clients/{client_id}/revoke", response_class=HTMLResponse)
 def revoke_client_page(
     page: PageDep, school_id: str, client_id: str, responsible: SchoolResponsible
@@ -102,19 +107,8 @@ def revoke_client_page(
     with page.deps.reading() as repo:
         name = service.client_row(repo, school_id, client_id).name
     _ = page.gettext
-    return page.pages.confirm(
-        page.request,
-        title=_("Revoke school software"),
-        question=_("Revoke %(name)s? Its secret will buy no more tokens.") % {"name": name},
-        action=f"/schools/{school_id}/clients/{client_id}/revoke",
-        confirm_label=_("Revoke school software"),
-        cancel_url=f"/schools/{school_id}/clients",
+    return page.confirm_revoke(
+        _("Revoke school software"),
+        _("Revoke %(name)s? Its secret will buy no more tokens.") % {"name": name},
+        f"/schools/{school_id}/clients/{client_id}",
     )
-
-
-@form_post(router, "/schools/{school_id}/clients/{client_id}/revoke")
-def revoke_client(
-    page: PageDep, school_id: str, client_id: str, actor: SchoolResponsible
-) -> Response:
-    page.deps.write(lambda repo: service.revoke_client(repo, school_id, client_id, actor))
-    return RedirectResponse(f"/schools/{school_id}/clients?notice=client-revoked", status_code=303)

@@ -24,6 +24,7 @@ from services.access.pages.shared import (
     blank_to_none,
     form_date,
     form_post,
+    revoke_post,
     rule_message,
 )
 from services.access.routes.grants import GrantIn, save_grant
@@ -219,23 +220,15 @@ def revoke_grant_page(
     """Asks to confirm the revoke (no JavaScript needed)."""
     grant = existing_grant(page, school_id, grant_id)
     _ = page.gettext
-    return page.pages.confirm(
-        page.request,
-        title=_("Revoke access"),
-        question=_(
+    return page.confirm_revoke(
+        _("Revoke access"),
+        _(
             "Revoke the access of %(person)s at school %(school)s? "
             "They lose sight of every report at once.",
         )
         % {"person": grant["person_id"], "school": school_id},
-        action=f"/schools/{school_id}/grants/{grant_id}/revoke",
-        confirm_label=_("Revoke access"),
-        cancel_url=f"/schools/{school_id}/grants",
+        f"/schools/{school_id}/grants/{grant_id}",
     )
 
 
-@form_post(router, "/schools/{school_id}/grants/{grant_id}/revoke")
-def revoke_grant(
-    page: PageDep, school_id: str, grant_id: str, actor: SchoolResponsible
-) -> Response:
-    page.deps.write(lambda repo: service.revoke(repo, school_id, grant_id, actor))
-    return RedirectResponse(f"/schools/{school_id}/grants?notice=revoked", status_code=303)
+revoke_post(router, "/schools/{school_id}/grants/{grant_id}/revoke", service.revoke, "revoked")

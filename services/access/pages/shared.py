@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from iris.auth import Principal
 from iris.errors import RuleBroken
@@ -20,6 +20,7 @@ from iris.ui.labels import ROLE_LABELS
 from iris.ui.pages import Pages
 from services.access.bootstrap import AccessDeps
 from services.access.deps import Deps, PagesDep, responsible_at
+from services.access.repository import AccessRepository
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
@@ -151,6 +152,18 @@ class Page:
     def viewer_url(self) -> str:
         return self.deps.settings.viewer_url.rstrip("/")
 
+    def confirm_revoke(self, label: str, question: str, item_url: str) -> HTMLResponse:
+        """The page asking to confirm revoking the item at `item_url`: its form posts to
+        `item_url`/revoke, its way back is the list the item is in."""
+        return self.pages.confirm(
+            self.request,
+            title=label,
+            question=question,
+            action=f"{item_url}/revoke",
+            confirm_label=label,
+            cancel_url=item_url.rsplit("/", 1)[0],
+        )
+
     def render(
         self,
         template: str,
@@ -193,3 +206,24 @@ Posted = Annotated[dict[str, str], Depends(_posted)]
 def form_post(router: APIRouter, path: str) -> Callable[[F], F]:
     """A page's form POST: CSRF-checked, answered with a page or a redirect."""
     return router.post(path, response_class=HTMLResponse, dependencies=[CsrfProtected])
+
+
+def revoke_post(
+    router: APIRouter,
+    path: str,
+    change: Callable[[AccessRepository, str, str, str], Any],
+    notice: str,
+) -> None:
+    """The form POST at `path` (`/schools/{school_id}/<list>/{<item>}/revoke`) that a
+    revoke's confirm page sends: `change(repository, school_id, item, actor)`, then the
+    list with `notice`."""
+    item = path.split("/")[-2].strip("{}")
+
+    def revoke(page: PageDep, school_id: str, actor: SchoolResponsible) -> Response:
+        item_id = page.request.path_params[item]
+        page.deps.write(lambda repo: change(repo, school_id, item_id, actor))
+        list_url = path.rsplit("/", 2)[0].replace("{school_id}", school_id)
+        return RedirectResponse(f"{list_url}?notice={notice}", status_code=303)
+
+    revoke.__name__ = revoke.__qualname__ = f"revoke_{item.removesuffix('_id')}"
+    form_post(router, path)(revoke)

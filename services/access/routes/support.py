@@ -4,6 +4,7 @@ it, the support network's software reads, accepts or declines it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -182,41 +183,48 @@ def list_network_support_requests(
     return [support_request_out(session, r) for r in support.of_network(session, network)]
 
 
+@dataclass
+class NetworkAnswer:
+    """A support network's software answering one of the network's support requests."""
+
+    network: str
+    support_request_id: str
+    principal: Principal
+    write: Callable[[Callable[[Session], Any]], Any]
+
+    def make(self, answer: Callable[..., SupportRequestRow], given: Any) -> SupportRequestOut:
+        """`answer(session, network, support_request_id, given, actor)`, once the caller is
+        the network's own software; 403 else."""
+        network_at(self.principal, self.network)
+        actor = self.principal.subject
+        return _in_session(
+            self.write,
+            lambda s: answer(s, self.network, self.support_request_id, given, actor),
+        )
+
+
+def _network_answer(
+    network: Network, support_request_id: str, principal: CurrentPrincipal, write: Write
+) -> NetworkAnswer:
+    return NetworkAnswer(network, support_request_id, principal, write)
+
+
+Answering = Annotated[NetworkAnswer, Depends(_network_answer)]
+
+
 @router.post(
     "/v1/support-networks/{network}/support-requests/{support_request_id}/accept",
     response_model=SupportRequestOut,
 )
-def accept_support_request(
-    network: Network,
-    support_request_id: str,
-    body: AcceptIn,
-    principal: CurrentPrincipal,
-    write: Write,
-) -> SupportRequestOut:
+def accept_support_request(body: AcceptIn, answering: Answering) -> SupportRequestOut:
     """Accept, naming the support workers: one access request per worker, for that pupil."""
-    network_at(principal, network)
-    return _in_session(
-        write,
-        lambda s: support.accept(
-            s, network, support_request_id, body.support_workers, principal.subject
-        ),
-    )
+    return answering.make(support.accept, body.support_workers)
 
 
 @router.post(
     "/v1/support-networks/{network}/support-requests/{support_request_id}/decline",
     response_model=SupportRequestOut,
 )
-def decline_support_request(
-    network: Network,
-    support_request_id: str,
-    body: DeclineIn,
-    principal: CurrentPrincipal,
-    write: Write,
-) -> SupportRequestOut:
+def decline_support_request(body: DeclineIn, answering: Answering) -> SupportRequestOut:
     """Decline, with the reason the school will read."""
-    network_at(principal, network)
-    return _in_session(
-        write,
-        lambda s: support.decline(s, network, support_request_id, body.reason, principal.subject),
-    )
+    return answering.make(support.decline, body.reason)

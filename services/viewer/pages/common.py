@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from iris.ui.i18n import gettext_for
 from iris.ui.pages import Pages
@@ -25,6 +26,12 @@ def unavailable(pages: Pages, request: Request) -> HTMLResponse:
         },
         status_code=503,
     )
+
+
+async def cache_not_ready(request: Request, _exc: Exception) -> Response:
+    """A page that found the cache not ready (CacheNotReady left unanswered): 503."""
+    pages: Pages = request.app.state.pages
+    return await run_in_threadpool(unavailable, pages, request)
 
 
 def page_school(school_id: str) -> str:

@@ -36,15 +36,13 @@ async def granted_schools(deps: Dependencies, principal: Principal) -> list[str]
     return found
 
 
-async def granted_schools_now(principal: StaffPrincipal, deps: Deps) -> list[str] | None:
-    """`granted_schools`, or None while the cache cannot say."""
-    try:
-        return await granted_schools(deps, principal)
-    except CacheNotReady:
-        return None
+async def granted_schools_now(principal: StaffPrincipal, deps: Deps) -> list[str]:
+    """`granted_schools`; while the cache cannot say, CacheNotReady answers the page with
+    the shared 503 page (`common.cache_not_ready`)."""
+    return await granted_schools(deps, principal)
 
 
-GrantedSchools = Annotated[list[str] | None, Depends(granted_schools_now)]
+GrantedSchools = Annotated[list[str], Depends(granted_schools_now)]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -56,8 +54,6 @@ async def home(
     schools: GrantedSchools,
 ) -> Response:
     """Where a person starts: their schools, and the views of their children's reports."""
-    if schools is None:
-        return await run_in_threadpool(unavailable, pages, request)
     return await run_in_threadpool(
         pages.render,
         request,
@@ -72,16 +68,9 @@ async def home(
 
 
 @router.get("/schools", response_class=HTMLResponse)
-async def schools_page(
-    request: Request,
-    principal: StaffPrincipal,
-    deps: Deps,
-    pages: PagesDep,
-    schools: GrantedSchools,
-) -> Response:
-    """Pick a school when granted at several; straight on when there is one."""
-    if schools is None:
-        return await run_in_threadpool(unavailable, pages, request)
+async def schools_page(request: Request, pages: PagesDep, schools: GrantedSchools) -> Response:
+    """Pick a school when granted at several; straight on when there is one (the grants
+    are the signed-in person's: `GrantedSchools` asks for them)."""
     if len(schools) == 1:
         return RedirectResponse(f"/schools/{schools[0]}/pupils", status_code=303)
     return await run_in_threadpool(

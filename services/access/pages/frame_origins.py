@@ -1,5 +1,5 @@
 """The school responsible's page for the origins that may frame the report for one of the
-school's software clients (services/access/client_frames.py does the rest)."""
+school's software clients (services/access/client_frames.py keeps them)."""
 
 from __future__ import annotations
 
@@ -9,74 +9,63 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from iris.ui import CsrfProtected, PagePrincipal
-from iris.ui.i18n import gettext_for
 from services.access import domain, service
 from services.access.client_frames import normal_origin, origins_of, set_frame_origins
-from services.access.pages.shared import school_of
-from services.access.repository import SqlAccessRepository
+from services.access.pages.shared import Page, PageDep, SchoolResponsible, form_post
 
 router = APIRouter(include_in_schema=False)
 MAX_ORIGINS = 20
 
 
 def render(
-    request: Request, school_id: str, client_id: str, text: str | None, error: str, status: int
+    page: Page, school_id: str, client_id: str, text: str | None, error: str, status: int
 ) -> HTMLResponse:
-    with request.app.state.sessions() as session:
+    with page.deps.reading() as repo:
         try:
-            row = service.client_row(SqlAccessRepository(session), school_id, client_id)
+            row = service.client_row(repo, school_id, client_id)
         except domain.AccessRuleBroken as exc:
             raise HTTPException(404, "client_id: no such client") from exc
         name, current = row.name, origins_of(row)
     values: dict[str, Any] = {
         "school_id": school_id,
         "section": "clients",
-        "viewer_url": request.app.state.access.settings.viewer_url.rstrip("/"),
+        "viewer_url": page.viewer_url,
         "notice": "",
         "client_id": client_id,
         "client_name": name,
         "origins_text": "\n".join(current) if text is None else text,
         "error": error,
-        "saved": request.query_params.get("saved") == "1",
+        "saved": page.request.query_params.get("saved") == "1",
     }
-    return request.app.state.pages.render(  # type: ignore[no-any-return]
-        request, "access_frame_origins.html", values, status_code=status
-    )
+    return page.pages.render(page.request, "access_frame_origins.html", values, status_code=status)
 
 
 @router.get("/schools/{school_id}/clients/{client_id}/frame-origins", response_class=HTMLResponse)
 def frame_origins_page(
-    request: Request, school_id: str, client_id: str, principal: PagePrincipal
+    page: PageDep, school_id: str, client_id: str, _actor: SchoolResponsible
 ) -> HTMLResponse:
     """Where this school software may show the report in a frame."""
-    school_of(principal, school_id)
-    return render(request, school_id, client_id, None, "", 200)
+    return render(page, school_id, client_id, None, "", 200)
 
 
-@router.post(
-    "/schools/{school_id}/clients/{client_id}/frame-origins",
-    response_class=HTMLResponse,
-    dependencies=[CsrfProtected],
-)
+@form_post(router, "/schools/{school_id}/clients/{client_id}/frame-origins")
 async def save_frame_origins(
-    request: Request, school_id: str, client_id: str, principal: PagePrincipal
+    request: Request, page: PageDep, school_id: str, client_id: str, actor: SchoolResponsible
 ) -> Response:
-    actor = school_of(principal, school_id)
     text = str((await request.form()).get("origins", ""))
-    _ = gettext_for(request).gettext
+    _ = page.gettext
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     try:
         origins = [normal_origin(line) for line in lines]
     except ValueError:
         error = _("Give one address per line, such as https://school.example (https only).")
-        return await run_in_threadpool(render, request, school_id, client_id, text, error, 422)
+        return await run_in_threadpool(render, page, school_id, client_id, text, error, 422)
     if len(origins) > MAX_ORIGINS:
         error = _("Give at most 20 addresses.")
-        return await run_in_threadpool(render, request, school_id, client_id, text, error, 422)
+        return await run_in_threadpool(render, page, school_id, client_id, text, error, 422)
     try:
         await run_in_threadpool(
-            request.app.state.access.store.write,
+            page.deps.store.write,
             lambda s: set_frame_origins(s, school_id, client_id, origins, actor),
         )
     except domain.AccessRuleBroken as exc:

@@ -10,14 +10,14 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field
 
 from iris.auth import Principal
-from iris.settings import Settings
 from iris.web import CurrentPrincipal, DbSession
 from services.access import service_clients
-from services.access.deps import ClientId
+from services.access.bootstrap import AccessDeps
+from services.access.deps import ClientId, Deps
 from services.access.models import ServiceClientRow
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,8 @@ def client_out(row: ServiceClientRow) -> NetworkClientOut:
     )
 
 
-def platform_admin(request: Request, principal: Principal) -> str:
-    settings: Settings = request.app.state.access.settings
-    if not principal.is_person or principal.subject not in settings.platform_admins:
+def platform_admin(deps: AccessDeps, principal: Principal) -> str:
+    if not principal.is_person or principal.subject not in deps.settings.platform_admins:
         raise HTTPException(403, "only a platform admin registers support networks' clients")
     return principal.subject
 
@@ -59,13 +58,12 @@ def platform_admin(request: Request, principal: Principal) -> str:
     "/v1/support-networks/{network}/clients", response_model=NewNetworkClientOut, status_code=201
 )
 def register_network_client(
-    request: Request, network: Network, principal: CurrentPrincipal
+    network: Network, principal: CurrentPrincipal, deps: Deps
 ) -> NewNetworkClientOut:
     """Register a support network's software; its secret is shown in this answer only."""
-    actor = platform_admin(request, principal)
+    actor = platform_admin(deps, principal)
     try:
-        store = request.app.state.access.store
-        row, secret = store.write(
+        row, secret = deps.store.write(
             lambda s: service_clients.register(s, service_clients.SUPPORT_NETWORK, network)
         )
     except ValueError as exc:
@@ -76,10 +74,10 @@ def register_network_client(
 
 @router.get("/v1/support-networks/{network}/clients", response_model=list[NetworkClientOut])
 def list_network_clients(
-    request: Request, network: Network, principal: CurrentPrincipal, session: DbSession
+    network: Network, principal: CurrentPrincipal, session: DbSession, deps: Deps
 ) -> list[NetworkClientOut]:
     """The network's clients (never their secrets)."""
-    platform_admin(request, principal)
+    platform_admin(deps, principal)
     return [client_out(r) for r in service_clients.listed(session, network)]
 
 
@@ -87,16 +85,15 @@ def list_network_clients(
     "/v1/support-networks/{network}/clients/{client_id}/revoke", response_model=NetworkClientOut
 )
 def revoke_network_client(
-    request: Request,
     network: Network,
     client_id: ClientId,
     principal: CurrentPrincipal,
+    deps: Deps,
 ) -> NetworkClientOut:
     """Revoke a network's client: its secret buys no more tokens."""
-    actor = platform_admin(request, principal)
+    actor = platform_admin(deps, principal)
     try:
-        store = request.app.state.access.store
-        row = store.write(lambda s: service_clients.revoke(s, client_id, network))
+        row = deps.store.write(lambda s: service_clients.revoke(s, client_id, network))
     except LookupError as exc:
         raise HTTPException(404, "client_id: no such client of this network") from exc
     log.info("support-network client revoked", extra={"client_id": client_id, "by": actor})

@@ -1,0 +1,354 @@
+"""The measurements of `iris bench run`, each set beside its baseline in the same run:
+ingestion, and on the published reports and grants the cache rebuild, its memory, the
+authorisation check, the viewer over HTTP and revoke-to-deny."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from bench import cachebench, harness, kafkabench, platform, revocation
+from bench.dataset import Dataset
+from bench.kafkabench import Options
+from iris.auth import dev_issuer_key, mint
+from iris.dev import Stack
+from iris.kafka import connection_options
+from iris.settings import Settings
+from iris.stage import connection_options_as
+from services.viewer.rebuild import CHANGE_TOPICS
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
+    settings = stack.settings()
+    key = dev_issuer_key(settings)
+
+    def token_for(school: str) -> str:
+        return mint(
+            key,
+            settings.oidc_issuer,
+            f"client:bench-{school}",
+            settings.audience,
+            # the longest a submission token may live; the run ends well within it
+            ttl_seconds=settings.submission_token_max_lifetime_seconds,
+            school_id=school,
+        )
+
+    expected = len(data.enrolments)
+    kafka = connection_options(settings)
+    workers = [c.process for c in stack.children if c.name.startswith("enrolment-worker")]
+    # The workers are paused while the submissions are published, so that they drain a
+    # backlog as the plain consumer does, instead of following the publisher's pace.
+    for worker in workers:
+        worker.send_signal(signal.SIGSTOP)
+    try:
+        published, publish_seconds = kafkabench.publish_enrolments(
+            connection_options_as("school", stack, settings), data.enrolments, token_for
+        )
+    finally:
+        cpu_before = sum(_cpu_seconds(worker.pid) for worker in workers)
+        for worker in workers:
+            worker.send_signal(signal.SIGCONT)
+    watcher = asyncio.run(kafkabench.watch(kafka, "iris.enrolment.changes", expected, idle=60))
+    cpu_used = sum(_cpu_seconds(worker.pid) for worker in workers) - cpu_before
+    span = max(watcher["last"] - watcher["first"], 1e-9)
+    rate = watcher["seen"] / span
+    plain_count, plain_seconds = asyncio.run(
+        kafkabench.plain_read(kafka, ["iris.enrolment.submitted"])
+    )
+    plain_rate = plain_count / max(plain_seconds, 1e-9)
+    run.add(
+        harness.Result(
+            key="ingestion",
+            title="Enrolment ingestion, submitted → changes "
+            f"({len(workers)} worker{'s' if len(workers) > 1 else ''})",
+            figure="events/s",
+            value=rate,
+            baseline="events/s plain consumer",
+            baseline_value=plain_rate,
+            ratio=rate / plain_rate,
+            target=">= 5,000 events/s",
+            met=rate >= 5000,
+            details={
+                "events": watcher["seen"],
+                "seconds": span,
+                "expected": expected,
+                "plain_events": plain_count,
+                "plain_seconds": plain_seconds,
+                "workers": len(workers),
+                "worker_cpu_seconds": cpu_used,
+                "events_per_worker_cpu_second": watcher["seen"] / max(cpu_used, 1e-9),
+                "load_average": os.getloadavg(),
+                "published": published,
+                "publish_seconds": publish_seconds,
+                "method": "worker paused (SIGSTOP) while publishing; timed from the first to "
+                "the last change it published after resuming",
+            },
+        ),
+        ingestion_curve=watcher["curve"],
+    )
+
+
+def measure_platform(
+    run: harness.Run,
+    stack: Stack,
+    data: Dataset,
+    http_seconds: float | None = None,
+    revocations: int = 200,
+) -> None:
+    settings = stack.settings()
+    kafka = connection_options(settings)
+    tokens = platform.Tokens(dev_issuer_key(settings), settings)
+    published = _publish(run, stack, data, tokens, kafka)
+    _measure_rebuild_and_memory(run, settings, kafka, data)
+    pairs = _measure_check(run, settings, data, published)
+    _measure_http(run, stack, data, tokens, pairs, http_seconds)
+    _measure_revoke(run, stack, settings, kafka, tokens, pairs, revocations)
+
+
+def _publish(
+    run: harness.Run, stack: Stack, data: Dataset, tokens: platform.Tokens, kafka: Options
+) -> platform.Published:
+    print("  publishing reports and grants through the HTTP APIs", flush=True)
+    published = asyncio.run(platform.publish_reports_and_grants(stack.urls, tokens, data))
+    run.dataset["published"] = {
+        "reports": published.reports,
+        "withdrawals": published.withdrawals,
+        "grants": len(published.grants),
+        "revocations": published.revoked,
+        "expired_grants_not_publishable": published.expired_skipped,
+        "refused": published.refused,
+        "seconds": round(published.seconds, 1),
+        "requests_per_second": round(
+            (published.reports + published.withdrawals + len(published.grants) + published.revoked)
+            / max(published.seconds, 1e-9),
+            1,
+        ),
+    }
+    print(f"  {run.dataset['published']}", flush=True)
+    expected = {
+        "iris.report.changes": published.reports + published.withdrawals,
+        "iris.access.grants": len(published.grants) + published.revoked,
+    }
+    asyncio.run(platform.wait_for_topics(kafka, expected))
+    waited = asyncio.run(platform.wait_for_viewer(kafka))
+    print(f"  the viewer worker caught up ({waited:.1f}s after the relays)", flush=True)
+    return published
+
+
+def _measure_rebuild_and_memory(
+    run: harness.Run, settings: Settings, kafka: Options, data: Dataset
+) -> None:
+    # 4 and 6: rebuild from the topics into an empty Redis database, then weigh it
+    built = asyncio.run(cachebench.rebuild_and_memory(settings, data))
+    topics = [t.name for t in CHANGE_TOPICS]
+    sizes: dict[str, int] = {}
+    plain_count, plain_seconds = asyncio.run(kafkabench.plain_read(kafka, topics, sizes))
+    rate = built["events"] / max(built["seconds"], 1e-9)
+    plain_rate = plain_count / max(plain_seconds, 1e-9)
+    full_seconds = built["seconds"] / data.scale
+    run.add(
+        harness.Result(
+            key="rebuild",
+            title="Viewer cache rebuilt from the three change topics",
+            figure="events/s",
+            value=rate,
+            baseline="events/s plain consumer",
+            baseline_value=plain_rate,
+            ratio=rate / plain_rate,
+            target=">= 30% of plain; Flanders < 120 s",
+            met=rate / plain_rate >= 0.3 and full_seconds < 120,
+            details={
+                "events": built["events"],
+                "seconds": built["seconds"],
+                "projected_full_scale_seconds": full_seconds,
+                "plain_events": plain_count,
+                "plain_seconds": plain_seconds,
+                "ready_marker_set": built["ready"],
+            },
+        ),
+        rebuild_curve=built["curve"],
+    )
+    cache_mib = built["cache_bytes"] / 2**20
+    raw_mib = sizes.get("bytes", 0) / 2**20
+    run.add(
+        harness.Result(
+            key="memory",
+            title="Redis memory of the whole viewer cache",
+            figure="MiB",
+            value=cache_mib,
+            baseline="MiB of change events on the topics",
+            baseline_value=raw_mib,
+            ratio=cache_mib / max(raw_mib, 1e-9),
+            target="< 500 MB at full scale",
+            met=built["cache_bytes"] / data.scale < 500e6,
+            details={
+                k: built[k]
+                for k in (
+                    "used_memory_before",
+                    "used_memory_after",
+                    "cache_bytes",
+                    "bytes_per_pupil",
+                    "bytes_per_grant",
+                    "pupils",
+                    "grants",
+                    "keys",
+                )
+            }
+            | {"projected_full_scale_mib": cache_mib / data.scale},
+        )
+    )
+
+
+def _measure_check(
+    run: harness.Run, settings: Settings, data: Dataset, published: platform.Published
+) -> list[tuple[str, str, str]]:
+    # 1: the authorisation check against PING on the same connection
+    pairs = platform.viewing_pairs(data, published, 500)
+    if not pairs:
+        raise RuntimeError("the data set gives nobody a report to view")
+    checked = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
+    check = harness.percentiles(checked["check_ms"])
+    ping = harness.percentiles(checked["ping_ms"])
+    run.add(
+        harness.Result(
+            key="check",
+            title="Authorisation check (one EVALSHA), p99",
+            figure="ms",
+            value=check["p99"],
+            baseline="ms Redis PING p99, same connection",
+            baseline_value=ping["p99"],
+            ratio=check["p99"] / ping["p99"],
+            target="<= 1.5x PING at p99",
+            met=check["p99"] <= 1.5 * ping["p99"],
+            details={"check": check, "ping": ping, "allowed": checked["allowed"]},
+        ),
+        check_ms=checked["check_ms"],
+        ping_ms=checked["ping_ms"],
+    )
+    return pairs
+
+
+def _measure_http(
+    run: harness.Run,
+    stack: Stack,
+    data: Dataset,
+    tokens: platform.Tokens,
+    pairs: list[tuple[str, str, str]],
+    http_seconds: float | None,
+) -> None:
+    # 2: the viewer over HTTP at a fixed concurrency
+    viewer = stack.urls["viewer"]
+    concurrency = 16
+    seconds = http_seconds or (5.0 if data.scale < 0.5 else 15.0)
+
+    def listing(n: int) -> tuple[str, dict[str, str]]:
+        person, _pupil, school = pairs[n % len(pairs)]
+        return f"{viewer}/v1/schools/{school}/pupils-with-report", tokens.person(person)
+
+    def page(n: int) -> tuple[str, dict[str, str]]:
+        person, pupil, _school = pairs[n % len(pairs)]
+        return f"{viewer}/pupils/{pupil}/report", tokens.person(person, name="Leraar")
+
+    def trivial(_n: int) -> tuple[str, dict[str, str]]:
+        return f"{viewer}/healthz", {}
+
+    for n in range(len(pairs)):  # clients hold their tokens before the clock starts
+        listing(n), page(n)
+    loads = {}
+    for name, url_for in (("healthz", trivial), ("listing", listing), ("report", page)):
+        loads[name] = asyncio.run(platform.http_load(url_for, concurrency, seconds))
+        print(
+            f"  http {name}: {loads[name]['per_second']:.0f}/s, "
+            f"unexpected {loads[name]['unexpected']}",
+            flush=True,
+        )
+    base = loads["healthz"]
+    for key, title, target, share in (
+        ("listing", "Viewer HTTP: pupils-with-report", "reported only", None),
+        ("report", "Viewer HTTP: report page", ">= 50% of trivial", 0.5),
+    ):
+        load = loads[key]
+        ratio = load["per_second"] / base["per_second"]
+        run.add(
+            harness.Result(
+                key=f"http_{key}",
+                title=f"{title} ({concurrency} concurrent)",
+                figure="requests/s",
+                value=load["per_second"],
+                baseline="requests/s /healthz, same app and server",
+                baseline_value=base["per_second"],
+                ratio=ratio,
+                target=target,
+                met=None if share is None else ratio >= share,
+                details={
+                    "latency": harness.percentiles(load["latency_ms"]),
+                    "baseline_latency": harness.percentiles(base["latency_ms"]),
+                    "requests": load["requests"],
+                    "seconds": load["seconds"],
+                    "unexpected_statuses": load["unexpected"],
+                    "concurrency": concurrency,
+                },
+            ),
+            **{f"http_{key}_ms": load["latency_ms"]},
+        )
+    run.series["http_healthz_ms"] = base["latency_ms"]
+
+
+def _measure_revoke(
+    run: harness.Run,
+    stack: Stack,
+    settings: Settings,
+    kafka: Options,
+    tokens: platform.Tokens,
+    pairs: list[tuple[str, str, str]],
+    revocations: int,
+) -> None:
+    # 3: revoke-to-deny against the broker's own produce-to-consume latency
+    revoked = asyncio.run(
+        revocation.revoke_to_deny(stack.urls, kafka, settings.redis_url, tokens, pairs, revocations)
+    )
+    broker = asyncio.run(
+        kafkabench.produce_to_consume_ms(
+            kafka,
+            revocations,
+            settings.kafka_fetch_max_wait_ms,
+            replicas=settings.topic_replication_factor,
+        )
+    )
+    deny = harness.percentiles(revoked["revoke_to_deny_ms"])
+    bare = harness.percentiles(broker)
+    run.add(
+        harness.Result(
+            key="revoke",
+            title=f"Revoke-to-deny, p99 over {revocations} revocations",
+            figure="ms",
+            value=deny.get("p99", float("nan")),
+            baseline="ms broker produce-to-consume p99",
+            baseline_value=bare["p99"],
+            ratio=deny.get("p99", float("nan")) / bare["p99"],
+            target="p99 < 250 ms",
+            met=deny.get("p99", float("inf")) < 250 and revoked["not_denied_in_time"] == 0,
+            details={
+                "revoke_to_deny": deny,
+                "produce_to_consume": bare,
+                "revoke_to_topic": harness.percentiles(revoked["revoke_to_topic_ms"]),
+                "granted": revoked["granted"],
+                "allowed_before_revoking": revoked["allowed_before_revoking"],
+                "not_denied_in_time": revoked["not_denied_in_time"],
+                "method": "8 revocations in flight at a time, each timed from the revoke "
+                "call's answer to the first denied check; "
+                "revoke_to_topic: to the revoked grant's change on iris.access.grants",
+            },
+        ),
+        revoke_to_deny_ms=revoked["revoke_to_deny_ms"],
+        revoke_to_topic_ms=revoked["revoke_to_topic_ms"],
+        produce_to_consume_ms=broker,
+    )
