@@ -85,7 +85,10 @@ async def schools_page(
     if len(schools) == 1:
         return RedirectResponse(f"/schools/{schools[0]}/pupils", status_code=303)
     return await run_in_threadpool(
-        pages.render, request, "viewer_schools.html", {"schools": schools}
+        pages.render,
+        request,
+        "viewer_schools.html",
+        {"schools": schools, "access_url": deps.settings.access_url.rstrip("/")},
     )
 
 
