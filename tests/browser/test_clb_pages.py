@@ -102,7 +102,7 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     platform: ReportsPlatform, new_page, steps, axe
 ):
     page = new_page("nl-BE")
-    shots = steps(page)
+    shots = steps(page, role="clb-staff")
     page.goto(platform.url + "/")
     page.get_by_role("main").get_by_role("link", name="Aanmelden").click()
     sign_in_as_clb_staff(page)

@@ -25,7 +25,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 ):
     # A CLB staff member issues a new version of Lotte's report, starting today.
     clb = new_page("nl-BE")
-    clb_shots = steps(clb)
+    clb_shots = steps(clb, role="clb-staff")
     clb.goto(platform.reports + "/")
     clb.get_by_role("main").get_by_role("link", name="Aanmelden").click()
     sign_in_as(clb, CLB_STAFF.name)
@@ -53,7 +53,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 
     # The school responsible limits the teacher to one pupil.
     responsible = new_page("nl-BE")
-    shots = steps(responsible)
+    shots = steps(responsible, role="school-responsible")
     responsible.goto(platform.access + "/schools")
     sign_in_as(responsible, RESPONSIBLE_A.name)
     expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegangen")
@@ -75,7 +75,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 
     # The teacher signs in, picks the school and reads that pupil's report.
     teacher = new_page("nl-BE")
-    teacher_shots = steps(teacher)
+    teacher_shots = steps(teacher, role="teacher")
     teacher.goto(platform.viewer + "/")
     sign_in_as(teacher, TEACHER.name)
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Welkom bij IRIS")
@@ -137,7 +137,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 
     # The parent sees the teacher's view listed.
     parent = new_page("nl-BE")
-    parent_shots = steps(parent)
+    parent_shots = steps(parent, role="parent")
     parent.goto(platform.viewer + "/")
     sign_in_as(parent, PARENT.name)
     parent.get_by_role("link", name="Wie het verslag inzag").click()
