@@ -31,6 +31,7 @@ from iris.errors import RuleBroken
 from iris.settings import Settings
 from iris.ui import i18n
 from iris.ui.home import home_router
+from iris.ui.navigation import Navigation
 from iris.ui.pages import Pages, mount_static, safe_next, wants_html
 from iris.ui.privacy import privacy_router
 from iris.ui.session import (
@@ -78,7 +79,7 @@ def install_pages(
     form showed (APIs keep their JSON answers).
     `app.state.verifier` must be set (it verifies the signed-in person's token).
     """
-    pages = Pages(template_dirs)
+    pages = Pages(template_dirs, Navigation.of(settings, service))
     app.state.pages = pages
     app.state.signin = signin
     install_session(app, settings, session_cookie)

@@ -19,7 +19,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from iris.insz import mask_insz
 from iris.ui import i18n
+from iris.ui.dates import belgian_date, brussels_moment
+from iris.ui.navigation import Navigation
 from iris.ui.session import csrf_token, optional_principal
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
@@ -50,6 +53,9 @@ def make_environment(language: str, template_dirs: Sequence[Path] = ()) -> jinja
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(LANGUAGES=i18n.LANGUAGES, STATIC=STATIC_PATH, language=language)
+    env.filters["day"] = lambda value: belgian_date(value, language) if value else ""
+    env.filters["moment"] = lambda value: brussels_moment(value, language) if value else ""
+    env.filters["masked"] = mask_insz
     return env
 
 
@@ -89,8 +95,11 @@ class Pages:
     return pages.render(request, "pupils.html", {"pupils": pupils})
     """
 
-    def __init__(self, template_dirs: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, template_dirs: Sequence[Path] = (), navigation: Navigation | None = None
+    ) -> None:
         self.template_dirs = tuple(template_dirs)
+        self.navigation = navigation
 
     @cached_property
     def environments(self) -> dict[str, jinja2.Environment]:
@@ -107,7 +116,10 @@ class Pages:
         except Exception:
             principal = None
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        nav = self.navigation
         return {
+            "navigation": nav.places(request, principal) if nav else [],
+            "service_name": nav.service_name(request) if nav else "",
             "request": request,
             "principal": principal,
             "csrf_token": _CsrfToken(request) if has_session else "",

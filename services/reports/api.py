@@ -15,7 +15,7 @@ from iris.service_app import create_service_app
 from iris.settings import Settings
 from iris.ui import install_pages
 from services.reports.bootstrap import SERVICE, Dependencies, bootstrap
-from services.reports.pages import clb, name_search
+from services.reports.pages import clb, name_search, withdrawal
 from services.reports.routes import internal, reports
 
 HERE = Path(__file__).parent
@@ -32,4 +32,5 @@ def create_app(
     app.mount("/static/reports", StaticFiles(directory=str(HERE / "static")), name="reports-static")
     app.include_router(clb.router)
     app.include_router(name_search.router)
+    app.include_router(withdrawal.router)
     return app

@@ -213,6 +213,8 @@ class ReportVersion:
     withdraw_sequence: int | None = None
     issued_by: str = ""
     issued_by_name: str | None = None
+    # why CLB staff withdrew it: kept in the register, shown in its history, never published
+    withdrawal_reason: str | None = None
 
     @property
     def withdrawn(self) -> bool:

@@ -75,6 +75,7 @@ class ReportRow(Base):
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
     withdrawn_by: Mapped[str | None] = mapped_column(String(200))
     withdraw_sequence: Mapped[int | None] = mapped_column(Integer)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
     def to_domain(self) -> ReportVersion:
         return ReportVersion(
@@ -94,6 +95,7 @@ class ReportRow(Base):
             withdraw_sequence=self.withdraw_sequence,
             issued_by=self.issued_by,
             issued_by_name=self.issued_by_name,
+            withdrawal_reason=self.withdrawal_reason,
         )
 
 

@@ -137,6 +137,7 @@ class SqlReportRepository(ReportRepository):
         assert row is not None
         row.withdrawn_at, row.withdrawn_on = report.withdrawn_at, report.withdrawn_on
         row.withdrawn_by, row.withdraw_sequence = withdrawn_by, report.withdraw_sequence
+        row.withdrawal_reason = report.withdrawal_reason
 
     def versions_of(self, pupil_id: str) -> list[domain.ReportVersion]:
         rows = self.session.scalars(

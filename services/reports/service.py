@@ -119,8 +119,10 @@ def withdraw(
     withdrawn_by: str,
     now: datetime,
     today: date,
+    reason: str | None = None,
 ) -> Withdrawal:
-    """Lift a report (opheffing). Lifting a lifted report changes nothing."""
+    """Lift a report (opheffing), keeping why (never published: the event names the
+    version alone). Lifting a lifted report changes nothing."""
     found = repo.get(report_id)
     if found is None:
         raise domain.ReportRuleBroken("report_id", "no report with this report_id", 404)
@@ -135,7 +137,11 @@ def withdraw(
         return Withdrawal(held, False)
     after = head.withdraw()
     report = replace(
-        held, withdrawn_at=now, withdrawn_on=today, withdraw_sequence=after.last_sequence
+        held,
+        withdrawn_at=now,
+        withdrawn_on=today,
+        withdraw_sequence=after.last_sequence,
+        withdrawal_reason=reason,
     )
     repo.save_withdrawal(report, withdrawn_by)
     repo.save_head(report.pupil_id, after)

@@ -124,10 +124,11 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
-def steps(artifacts: Path, request: pytest.FixtureRequest) -> Callable[[Any], Steps]:
-    """`shots = steps(page)`, then `shots.shot("signed in")` after each step."""
+def steps(artifacts: Path, request: pytest.FixtureRequest) -> Callable[..., Steps]:
+    """`shots = steps(page)`, then `shots.shot("signed in")` after each step;
+    `steps(page, role="teacher")` also keeps them per role (IRIS_SCREENSHOTS=1)."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
-    return lambda page: Steps(page, artifacts / "browser" / name)
+    return lambda page, role=None: Steps(page, artifacts / "browser" / name, role)
 
 
 @pytest.fixture(scope="session")

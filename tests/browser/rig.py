@@ -67,12 +67,19 @@ def describe(violations: list[dict[str, Any]]) -> str:
     )
 
 
+# With IRIS_SCREENSHOTS=1, the steps of a walk made as one role are also kept, numbered
+# per role across the run, under test-artifacts/screenshots/<role>/ (committed).
+SCREENSHOTS = os.environ.get("IRIS_SCREENSHOTS") == "1"
+_role_counts: dict[str, int] = {}
+
+
 class Steps:
     """Saves a numbered screenshot per step under the test run's artefacts."""
 
-    def __init__(self, page: Any, folder: Path) -> None:
+    def __init__(self, page: Any, folder: Path, role: str | None = None) -> None:
         self.page = page
         self.folder = folder
+        self.role = role
         self.count = 0
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -81,6 +88,11 @@ class Steps:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         path = self.folder / f"{self.count:02d}-{slug}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        if SCREENSHOTS and self.role:
+            number = _role_counts[self.role] = _role_counts.get(self.role, 0) + 1
+            kept = self.folder.parents[1] / "screenshots" / self.role / f"{number:02d}-{slug}.png"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(kept), full_page=True)
         return path
 
 

@@ -102,7 +102,7 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     platform: ReportsPlatform, new_page, steps, axe
 ):
     page = new_page("nl-BE")
-    shots = steps(page)
+    shots = steps(page, role="clb-staff")
     page.goto(platform.url + "/")
     page.get_by_role("main").get_by_role("link", name="Aanmelden").click()
     sign_in_as_clb_staff(page)
@@ -160,7 +160,7 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     page.get_by_label("Ingangsdatum").fill((date.today() - timedelta(days=30)).isoformat())
     fill_sections(page)
     page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
-    page.get_by_role("button", name="Het verslag uitreiken").click()
+    page.get_by_role("button", name="Het verslag nakijken").click()
     expect(vorm).to_have_attribute("aria-invalid", "true")
     expect(vorm).to_have_accessible_description(re.compile("reik in de plaats een OV4-verslag uit"))
     expect(page.get_by_role("alert")).to_contain_text("OV4-verslag")
@@ -172,7 +172,16 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
 
     vorm.select_option(label="Opleidingsvorm 1")
     page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
-    page.get_by_role("button", name="Het verslag uitreiken").click()
+    page.get_by_role("button", name="Het verslag nakijken").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Versie 1 nakijken voor u ze uitreikt"
+    )
+    expect(page.get_by_test_id("effect")).to_contain_text("Ze gaat in zodra u ze uitreikt")
+    expect(page.get_by_test_id("effect")).to_contain_text("zien scholen met toegang deze versie")
+    expect(page.get_by_role("main")).to_contain_text(NEEDS)
+    accessible(page, axe)
+    shots.shot("the review before issuing")
+    page.get_by_role("button", name="Versie 1 uitreiken").click()
     expect(page.get_by_role("status")).to_have_text("Versie 1 is uitgereikt.")
     expect(status_of(page, 1)).to_have_text("Huidig")
     expect(page.get_by_test_id("version-1")).to_contain_text(CLB_STAFF.name)
@@ -185,9 +194,20 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     kind.select_option(label="GC: gemeenschappelijk curriculum met leersteun")
     level.select_option(label="Secundair onderwijs")
     fill_sections(page)
-    shots.shot("the second version, starting today")
+    page.get_by_label("Ingangsdatum").fill(date(2031, 9, 1).isoformat())
+    shots.shot("the second version, starting in 2031")
     page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
-    page.get_by_role("button", name="Het verslag uitreiken").click()
+    page.get_by_role("button", name="Het verslag nakijken").click()
+    effect = page.get_by_test_id("effect")
+    expect(effect).to_contain_text("Ze gaat in op 1 september 2031.")
+    expect(effect).to_contain_text("Tot dan blijven scholen met toegang versie 1 (IAC")
+    shots.shot("the review says what schools see until then")
+    page.get_by_role("button", name="Het verslag wijzigen").click()
+    expect(page.get_by_label("Onderwijsbehoeften van de leerling")).to_have_value(NEEDS)
+    page.get_by_label("Ingangsdatum").fill(date.today().isoformat())
+    page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
+    page.get_by_role("button", name="Het verslag nakijken").click()
+    page.get_by_role("button", name="Versie 2 uitreiken").click()
     expect(page.get_by_role("status")).to_have_text("Versie 2 is uitgereikt.")
     expect(status_of(page, 2)).to_have_text("Huidig")
     expect(status_of(page, 1)).to_have_text("Vervangen")
@@ -200,9 +220,19 @@ def test_clb_staff_find_a_pupil_issue_two_versions_and_withdraw_one(
     page.get_by_role("link", name="Annuleren").click()
     expect(status_of(page, 2)).to_have_text("Huidig")
 
+    expect(page.get_by_role("link", name="Opheffen versie 1")).to_have_count(0)  # replaced
     page.get_by_role("link", name="Opheffen versie 2").click()
     page.get_by_role("button", name="Versie 2 opheffen").click()
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.get_by_label("Waarom wordt deze versie opgeheven?")).to_have_accessible_description(
+        re.compile("Geef aan waarom")
+    )
+    accessible(page, axe)
+    shots.shot("a withdrawal needs a reason")
+    page.get_by_label("Waarom wordt deze versie opgeheven?").fill("Uitgereikt met een fout type.")
+    page.get_by_role("button", name="Versie 2 opheffen").click()
     expect(page.get_by_role("status")).to_have_text("Versie 2 is opgeheven.")
+    expect(page.get_by_test_id("reason-2")).to_have_text("Reden: Uitgereikt met een fout type.")
     expect(status_of(page, 2)).to_have_text("Opgeheven")
     expect(status_of(page, 1)).to_have_text("Vervangen")
     expect(page.get_by_role("link", name="Opheffen versie 2")).to_have_count(0)
@@ -244,7 +274,7 @@ def test_the_clb_pages_pass_axe_in_english_too(platform: ReportsPlatform, new_pa
     )
     accessible(page, axe)
     page.get_by_label(CONFIRM_EN).check()  # no school registered anyone here
-    page.get_by_role("button", name="Issue the report").click()
+    page.get_by_role("button", name="Review the report").click()
     expect(page.get_by_label("Kind of report (required)")).to_have_accessible_description(
         re.compile("Choose one of the options")
     )
@@ -261,7 +291,11 @@ def test_the_clb_pages_pass_axe_in_english_too(platform: ReportsPlatform, new_pa
     page.get_by_label("Measures already taken").fill("A timer and headphones.")
     page.get_by_label("Reasoning").fill("Reasonable adjustments do not suffice.")
     page.get_by_label(CONFIRM_EN).check()  # no school registered anyone here
-    page.get_by_role("button", name="Issue the report").click()
+    page.get_by_role("button", name="Review the report").click()
+    expect(page.get_by_test_id("effect")).to_contain_text("as soon as you issue it")
+    accessible(page, axe)
+    shots.shot("the review")
+    page.get_by_role("button", name="Issue version 1").click()
     expect(page.get_by_role("status")).to_have_text("Version 1 has been issued.")
     expect(status_of(page, 1)).to_have_text("Current")
     accessible(page, axe)
@@ -271,6 +305,7 @@ def test_the_clb_pages_pass_axe_in_english_too(platform: ReportsPlatform, new_pa
     expect(page.get_by_role("heading", level=1)).to_have_text("Withdraw version 1?")
     accessible(page, axe)
     shots.shot("asked to confirm")
+    page.get_by_label("Why is this version withdrawn?").fill("Issued for the wrong pupil.")
     page.get_by_role("button", name="Withdraw version 1").click()
     expect(status_of(page, 1)).to_have_text("Withdrawn")
     accessible(page, axe)
@@ -289,7 +324,7 @@ def test_the_issue_and_withdraw_forms_refuse_a_post_without_their_csrf_token(
     fill_sections(page)
     page.locator("main form input[name=csrf_token]").evaluate("input => input.remove()")
     page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
-    page.get_by_role("button", name="Het verslag uitreiken").click()
+    page.get_by_role("button", name="Het verslag nakijken").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
     shots.shot("the issue form refused without its token")
 
@@ -300,10 +335,12 @@ def test_the_issue_and_withdraw_forms_refuse_a_post_without_their_csrf_token(
     page.get_by_label("Onderwijsniveau").select_option(value="primary")
     fill_sections(page)
     page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
-    page.get_by_role("button", name="Het verslag uitreiken").click()
+    page.get_by_role("button", name="Het verslag nakijken").click()
+    page.get_by_role("button", name="Versie 1 uitreiken").click()
     expect(status_of(page, 1)).to_have_text("Huidig")
 
     page.get_by_role("link", name="Opheffen versie 1").click()
+    page.get_by_label("Waarom wordt deze versie opgeheven?").fill("Dubbel uitgereikt.")
     page.locator("main form input[name=csrf_token]").evaluate("input => input.remove()")
     page.get_by_role("button", name="Versie 1 opheffen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
@@ -332,15 +369,18 @@ def test_without_javascript_every_field_shows_and_the_server_checks_the_rules(
         vorm.select_option(value="2")
         fill_sections(page)
         page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
-        page.get_by_role("button", name="Het verslag uitreiken").click()
+        page.get_by_role("button", name="Het verslag nakijken").click()
+        expect(page.get_by_role("alert")).to_be_focused()
         expect(vorm).to_have_accessible_description(re.compile("gemeenschappelijk curriculum"))
         shots.shot("without javascript, the rule is checked on the server")
 
         vorm.select_option(value="")
         page.get_by_label(CONFIRM_NL).check()  # no school registered anyone here
-        page.get_by_role("button", name="Het verslag uitreiken").click()
+        page.get_by_role("button", name="Het verslag nakijken").click()
+        page.get_by_role("button", name="Versie 1 uitreiken").click()
         expect(status_of(page, 1)).to_have_text("Huidig")
         page.get_by_role("link", name="Opheffen versie 1").click()
+        page.get_by_label("Waarom wordt deze versie opgeheven?").fill("Fout verslag.")
         page.get_by_role("button", name="Versie 1 opheffen").click()
         expect(status_of(page, 1)).to_have_text("Opgeheven")
         shots.shot("issued and withdrawn without javascript")

@@ -37,6 +37,8 @@ def form(**overrides: str) -> dict[str, str]:
         "reasoning": "De aanpassingen volstaan niet.",
         # no access service runs here: no school registered the pupil, so issuing asks to confirm
         "confirm_pupil": "yes",
+        # past the review step: these tests issue at once (test_confirming_forms.py reviews)
+        "step": "issue",
     }
     fields.update(overrides)
     return fields
@@ -119,7 +121,7 @@ def test_every_missing_or_wrong_field_gets_its_own_message_at_once(reports: Repo
     assert answer.status_code == 422
     soup = page(answer.text)
     assert error_next_to(soup, "kind") == "Error: Choose one of the options."
-    assert "YYYY-MM-DD" in error_next_to(soup, "valid_from")
+    assert "day/month/year" in error_next_to(soup, "valid_from")
     assert "may not be empty" in error_next_to(soup, "advice")
     assert "20,000" in error_next_to(soup, "reasoning")
     summary = [a["href"] for a in soup.select(".error-summary a")]
@@ -189,11 +191,12 @@ def test_withdrawing_asks_first_and_then_leaves_no_current_report(reports: Repor
     assert action == f"/clb/reports/{report_id}/withdraw"
     assert reports.current_version(pupil) == 1  # asking changed nothing
 
-    answer = reports.client.post(action, headers=headers, follow_redirects=False)
+    reason = {"reason": "Verkeerde leerling gekozen."}
+    answer = reports.client.post(action, data=reason, headers=headers, follow_redirects=False)
     assert answer.headers["location"] == f"/clb/pupils/{pupil}?withdrawn=1"
     assert statuses(reports, pupil, headers) == {1: "Opgeheven"}
     assert reports.current_version(pupil) is None
-    again = reports.client.post(action, headers=headers, follow_redirects=False)
+    again = reports.client.post(action, data=reason, headers=headers, follow_redirects=False)
     assert again.status_code == 303  # a second time changes nothing
     assert len(reports.events_of(pupil, 2)) == 2
 
@@ -318,7 +321,10 @@ def test_every_form_refuses_a_post_without_its_csrf_token(reports: Reports):
         assert reports.client.post(withdraw_path, headers=HTML).status_code == 403
         assert reports.current_version(pupil) == 1
         done = reports.client.post(
-            withdraw_path, data={"csrf_token": "the-token"}, headers=HTML, follow_redirects=False
+            withdraw_path,
+            data={"csrf_token": "the-token", "reason": "Dubbel uitgereikt."},
+            headers=HTML,
+            follow_redirects=False,
         )
         assert done.status_code == 303
         assert reports.current_version(pupil) is None

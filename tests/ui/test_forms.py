@@ -33,8 +33,16 @@ def request_in(language: str) -> Request:
 @pytest.mark.parametrize(
     ("language", "required", "date"),
     [
-        ("nl", "Dit veld is verplicht.", "Geef een datum als JJJJ-MM-DD."),
-        ("en", "This field is required.", "Enter a date as YYYY-MM-DD."),
+        (
+            "nl",
+            "Dit veld is verplicht.",
+            "Geef een datum als dag/maand/jaar, bijvoorbeeld 01/09/2026.",
+        ),
+        (
+            "en",
+            "This field is required.",
+            "Enter a date as day/month/year, for example 01/09/2026.",
+        ),
     ],
 )
 def test_each_field_gets_one_message_in_the_visitors_language(language, required, date):

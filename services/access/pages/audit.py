@@ -56,7 +56,7 @@ def audit_page(page: PageDep, school_id: str, responsible: SchoolResponsible) ->
     with page.deps.reading() as repo:
         entries = [
             {
-                "at": r.at.strftime("%Y-%m-%d %H:%M:%S"),
+                "at": r.at,
                 "actor": r.actor if not r.actor.isdigit() else mask_insz(r.actor),
                 "action": _(ACTION_LABELS.get(r.action, r.action)),
                 "person_id": r.person_id or "",

@@ -48,7 +48,7 @@ def clients_list(
                 "client_id": r.client_id,
                 "name": r.name,
                 "status": r.status,
-                "created_at": r.created_at.strftime("%Y-%m-%d %H:%M"),
+                "created_at": r.created_at,
             }
             for r in service.clients_at(repo, school_id)
         ]

@@ -47,7 +47,7 @@ def request_view(row: AccessRequestRow) -> dict[str, Any]:
         "motivation": row.motivation,
         "status": row.status,
         "reason": row.reason,
-        "created_at": row.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": row.created_at,
     }
 
 

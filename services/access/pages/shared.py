@@ -15,9 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from iris.auth import Principal
 from iris.errors import RuleBroken
 from iris.ui import CsrfProtected, PagePrincipal
+from iris.ui.dates import typed_date
+from iris.ui.forms import MESSAGES
 from iris.ui.i18n import N_, gettext_for
 from iris.ui.labels import ROLE_LABELS
 from iris.ui.pages import Pages
+from services.access import service
 from services.access.bootstrap import AccessDeps
 from services.access.deps import Deps, PagesDep, responsible_at
 from services.access.repository import AccessRepository
@@ -64,7 +67,7 @@ RULE_MESSAGES = {
         "person access again, grant access anew."
     ),
 }
-DATE_INVALID = N_("Enter a date as YYYY-MM-DD.")
+DATE_INVALID = MESSAGES["date_parsing"]
 
 
 def rule_message(exc: RuleBroken) -> str:
@@ -91,12 +94,13 @@ def form_text(value: Any, missing: str, max_length: int) -> str:
 
 
 def form_date(value: Any) -> date | None:
-    """A date field as posted (YYYY-MM-DD), None when left empty; the page's own message
+    """A date field as posted (YYYY-MM-DD, or day/month/year as its picker shows it), None
+    when left empty; the page's own message
     for anything else."""
     if isinstance(value, date) or blank_to_none(value) is None:
         return value or None
     try:
-        return date.fromisoformat(str(value).strip())
+        return date.fromisoformat(str(typed_date(value)).strip())
     except ValueError:
         raise ValueError(DATE_INVALID) from None
 
@@ -164,6 +168,11 @@ class Page:
             cancel_url=item_url.rsplit("/", 1)[0],
         )
 
+    def waiting(self, school_id: str) -> int:
+        """How many access requests wait for the responsible: the count in their menu."""
+        with self.deps.reading() as repo:
+            return len(service.requests_at(repo, school_id, "pending"))
+
     def render(
         self,
         template: str,
@@ -180,6 +189,7 @@ class Page:
                 "school_id": school_id,
                 "section": section,
                 "viewer_url": self.viewer_url,
+                "waiting": self.waiting(school_id),
                 "notice": self.gettext(NOTICES[notice]) if notice in NOTICES else "",
                 **self.labels(),
                 **values,

@@ -103,7 +103,7 @@ def request_view(session: Session, row: SupportRequestRow) -> dict[str, Any]:
             for r in support.access_requests_of(session, row.support_request_id)
         ],
         "named": json.loads(row.support_workers or "[]"),
-        "sent_at": row.created_at.strftime("%Y-%m-%d %H:%M"),
+        "sent_at": row.created_at,
     }
 
 
@@ -127,6 +127,7 @@ def render_page(
             "section": "support",
             "responsible": responsible,
             "viewer_url": page.viewer_url,
+            "waiting": page.waiting(school_id) if responsible else 0,
             "notice": notice,
             "pupils": pupils,
             "requests": requests,

@@ -1,8 +1,8 @@
-"""The CLB staff's pages: find a pupil by INSZ, issue a report, read the version
-history (metadata only) and withdraw a version after confirming.
+"""The CLB staff's pages: find a pupil by INSZ, issue a report after reviewing it, and read
+the version history (metadata only); withdrawing is in `withdrawal.py`.
 
-Report content appears only on the issue form while it is typed (and when the
-form comes back with errors); it is never logged, never put in a URL, and the
+Report content appears only on the issue form and its review while it is typed (and
+when the form comes back with errors); it is never logged, never put in a URL, and the
 history shows metadata alone. Every rule is checked here, on the server, with
 the register's own rules (see `forms.py`).
 """
@@ -10,9 +10,8 @@ the register's own rules (see `forms.py`).
 from __future__ import annotations
 
 import re
-import uuid
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -26,7 +25,6 @@ from services.reports import domain, metrics, service
 from services.reports.bootstrap import Dependencies
 from services.reports.deps import Deps, PagesDep
 from services.reports.pages.forms import (
-    Shown,
     check_issue_form,
     form_values,
     history_rows,
@@ -36,7 +34,7 @@ from services.reports.pages.forms import (
     show_insz,
 )
 from services.reports.pages.pupil_identity import CONFIRM_FIELD, identity_of
-from services.reports.repository import ReportRepository
+from services.reports.pages.review import CHANGE_STEP, ISSUE_STEP, STEP_FIELD, review_values
 from services.reports.visibility import schools_that_see
 
 router = APIRouter(include_in_schema=False)
@@ -148,6 +146,7 @@ def issue_checked(
     pages: Pages,
     deps: Dependencies,
 ) -> Response:
+    """The form again (with its errors, or to change it), its review, or the issue itself."""
     require_clb_staff(principal)
     pupil_or_404(pupil_id)
     form, placement, errors = check_issue_form(posted, principal, request)
@@ -158,15 +157,22 @@ def issue_checked(
             CONFIRM_FIELD: _("Confirm that you checked the national register number."),
             **errors,
         }
-    if errors or form is None or placement is None:
+    step = posted.get(STEP_FIELD)
+    if errors or form is None or placement is None or step == CHANGE_STEP:
         # The content goes back to the person typing it, and nowhere else.
         values = form_values(request, principal, pupil_id)
         return pages.render(
             request,
             "clb_issue.html",
             {**values, "identity": identity, "values": posted, "errors": errors},
-            status_code=422,
+            status_code=422 if errors else 200,
         )
+    if step != ISSUE_STEP:
+        versions = deps.read(lambda repo: repo.versions_of(pupil_id))
+        review = review_values(form, placement, versions, deps.clock(), request)
+        kept = {k: v for k, v in posted.items() if k != STEP_FIELD}
+        context = {"insz": pupil_id, "insz_shown": show_insz(pupil_id), "posted": kept}
+        return pages.render(request, "clb_issue_review.html", {**context, **review})
     request_ = service.IssueRequest(
         pupil_id=pupil_id,
         clb_id=form.clb_id,
@@ -179,78 +185,3 @@ def issue_checked(
     report = deps.write(lambda repo: service.issue(repo, request_, utcnow()).report)
     metrics.issued(report)
     return RedirectResponse(f"/clb/pupils/{pupil_id}?issued={report.version}", status_code=303)
-
-
-def withdrawable(report_id: str, principal: Principal, deps: Dependencies) -> domain.ReportVersion:
-    try:
-        key = uuid.UUID(report_id)
-    except ValueError:
-        raise HTTPException(404, "no such report") from None
-    found = deps.read(lambda repo: repo.get(key))
-    if found is None:
-        raise HTTPException(404, "no such report")
-    if not domain.may_withdraw(found, principal.clb_staff_of):
-        raise HTTPException(403, "only staff of the issuing CLB may withdraw a report")
-    return found
-
-
-@router.get("/clb/reports/{report_id}/withdraw", response_class=HTMLResponse)
-def withdraw_confirm(
-    request: Request, report_id: str, principal: PagePrincipal, pages: PagesDep, deps: Deps
-) -> Response:
-    """Ask first (a page, no JavaScript): withdrawing cannot be undone."""
-    require_clb_staff(principal)
-    found = withdrawable(report_id, principal, deps)
-    history = f"/clb/pupils/{found.pupil_id}"
-    if found.withdrawn:
-        return RedirectResponse(history, status_code=303)
-    _ = gettext_for(request).gettext
-    shown = Shown(request)
-    return pages.confirm(
-        request,
-        title=_("Withdraw version %(version)s?") % {"version": found.version},
-        question=_(
-            "Version %(version)s (%(kind)s, from %(day)s) of the report of pupil "
-            "%(pupil)s will be withdrawn. A withdrawn version is never shown again; "
-            "if it is the current report, the pupil has no current report until a new "
-            "one is issued."
-        )
-        % {
-            "version": found.version,
-            "kind": found.kind,
-            "day": shown.day(found.valid_from),
-            "pupil": show_insz(found.pupil_id),
-        },
-        action=f"/clb/reports/{found.report_id}/withdraw",
-        confirm_label=_("Withdraw version %(version)s") % {"version": found.version},
-        cancel_url=history,
-    )
-
-
-@router.post(
-    "/clb/reports/{report_id}/withdraw",
-    dependencies=[CsrfProtected],
-)
-def withdraw_posted(
-    request: Request, report_id: str, principal: PagePrincipal, deps: Deps
-) -> Response:
-    """Withdraw (opheffing); withdrawing again changes nothing."""
-    require_clb_staff(principal)
-    found = withdrawable(report_id, principal, deps)
-
-    def change(repo: ReportRepository) -> service.Withdrawal:
-        return service.withdraw(
-            repo,
-            found.report_id,
-            principal.clb_staff_of,
-            principal.subject,
-            utcnow(),
-            deps.clock(),
-        )
-
-    done = deps.write(change)
-    if done.changed:
-        metrics.withdrawn(done.report)
-    return RedirectResponse(
-        f"/clb/pupils/{found.pupil_id}?withdrawn={found.version}", status_code=303
-    )

@@ -7,23 +7,19 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from iris.auth import Principal
 from iris.contracts import IsoDate
 from iris.insz import insz_problem, mask_insz
+from iris.ui.dates import belgian_date, brussels_moment, typed_date
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_, gettext_for, language_of
 from iris.ui.labels import LEVEL_LABELS
 from services.reports import domain
 from services.reports.schemas import Section
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
-LOCALES = {"nl": "nl_BE", "en": "en_GB"}
 
 KIND_LABELS = {
     "IAC": N_("IAC: individually adapted curriculum"),
@@ -80,7 +76,7 @@ class PlacementForm(BaseModel):
 
 class IssueForm(PlacementForm):
     clb_id: str
-    valid_from: IsoDate
+    valid_from: Annotated[IsoDate, BeforeValidator(typed_date)]
     needs: Section
     advice: Section
     measures_taken: Section
@@ -143,7 +139,7 @@ class Shown:
 
     def __init__(self, request: Request) -> None:
         self.gettext = gettext_for(request).gettext
-        self.locale = LOCALES[language_of(request)]
+        self.language = language_of(request)
 
     def kind(self, kind: str) -> str:
         return self.gettext(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
@@ -155,12 +151,12 @@ class Shown:
         return self.gettext(STATUS_LABELS[status])
 
     def day(self, day: date) -> str:
-        return format_date(day, format="long", locale=self.locale)
+        return belgian_date(day, self.language)
 
     def moment(self, moment: datetime) -> str:
-        return format_datetime(moment, format="medium", tzinfo=BRUSSELS, locale=self.locale)
+        return brussels_moment(moment, self.language)
 
-    def placement(self, version: domain.ReportVersion) -> str:
+    def placement(self, version: domain.ReportVersion | domain.Placement) -> str:
         parts = [self.level(version.level)] if version.level else []
         if version.type:
             parts.append(self.gettext("type %(type)s") % {"type": version.type})
@@ -197,8 +193,9 @@ def history_rows(
                 "issued_by": issued_by,
                 "issued_at": shown.moment(version.issued_at),
                 "issued_at_iso": version.issued_at.isoformat(),
-                "may_withdraw": not version.withdrawn
-                and domain.may_withdraw(version, principal.clb_staff_of),
+                "may_withdraw": domain.may_withdraw(version, principal.clb_staff_of)
+                and status in ("current", "scheduled"),
+                "withdrawal_reason": version.withdrawal_reason or "",
             }
         )
     return rows

@@ -68,13 +68,18 @@ async def home(
 
 
 @router.get("/schools", response_class=HTMLResponse)
-async def schools_page(request: Request, pages: PagesDep, schools: GrantedSchools) -> Response:
+async def schools_page(
+    request: Request, deps: Deps, pages: PagesDep, schools: GrantedSchools
+) -> Response:
     """Pick a school when granted at several; straight on when there is one (the grants
     are the signed-in person's: `GrantedSchools` asks for them)."""
     if len(schools) == 1:
         return RedirectResponse(f"/schools/{schools[0]}/pupils", status_code=303)
     return await run_in_threadpool(
-        pages.render, request, "viewer_schools.html", {"schools": schools}
+        pages.render,
+        request,
+        "viewer_schools.html",
+        {"schools": schools, "access_url": deps.settings.access_url.rstrip("/")},
     )
 
 

@@ -4,7 +4,6 @@ schools can see it now. Read from the views record and the authorisation cache."
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -12,10 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from iris.insz import mask_insz
-from iris.ui.i18n import N_, gettext_for
+from iris.ui.dates import brussels_moment
+from iris.ui.i18n import N_, gettext_for, language_of
 from iris.ui.labels import ROLE_LABELS
 from services.viewer import service
-from services.viewer.bootstrap import BRUSSELS, Dependencies
+from services.viewer.bootstrap import Dependencies
 from services.viewer.cache import CacheNotReady
 from services.viewer.deps import Deps, PagesDep, StaffPrincipal
 from services.viewer.pages.common import page_school, unavailable
@@ -24,11 +24,6 @@ from services.viewer.visibility import who_can_see
 router = APIRouter()
 
 CHANNEL_LABELS = {"web": N_("IRIS website"), "embedded": N_("school software")}
-
-
-def local_time(value: Any) -> str:
-    at = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return str(at.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M"))
 
 
 def view_rows(request: Request, views: list[service.View], names: dict[str, str]) -> list[Any]:
@@ -41,7 +36,7 @@ def view_rows(request: Request, views: list[service.View], names: dict[str, str]
             "school_id": v.school_id,
             "version": v.version,
             "channel": _(CHANNEL_LABELS.get(v.channel, v.channel)),
-            "at": local_time(v.viewed_at),
+            "at": brussels_moment(v.viewed_at, language_of(request)),
         }
         for v in views
     ]

@@ -15,11 +15,12 @@ from prometheus_client import Counter
 
 from iris.auth import Principal
 from iris.insz import last_two_digits, mask_insz
-from iris.ui.i18n import gettext_for
+from iris.ui.dates import brussels_moment
+from iris.ui.i18n import gettext_for, language_of
 from iris.ui.labels import KIND_LABELS, LEVEL_LABELS, ROLE_LABELS
 from iris.ui.pages import Pages
 from services.viewer import domain, service
-from services.viewer.bootstrap import BRUSSELS, Dependencies
+from services.viewer.bootstrap import Dependencies
 from services.viewer.content import ReportGone
 from services.viewer.deps import Deps, PagesDep, SchoolQuery, StaffPrincipal
 from services.viewer.reports_token import TokenUnavailable
@@ -80,6 +81,8 @@ async def show_report(
     pages: Pages,
 ) -> Response:
     person = principal.subject
+    back = f"/schools/{school_id}/pupils" if school_id else "/schools"
+    where = {"framed": channel == "embedded", "back_url": back}
     try:
         decision, report = await allowed_report(pupil_id, school_id, principal, deps)
     except Denied as denied:
@@ -88,7 +91,7 @@ async def show_report(
         unavailable = denied.reason.startswith("authorisation cache ")
         AUTHZ_DECISIONS.labels("unavailable" if unavailable else "denied").inc()
         await deps.recorder.denial(person, pupil_id, denied.reason)
-        return pages.render(request, "denied.html", status_code=404)
+        return pages.render(request, "denied.html", where, status_code=404)
     except (httpx.HTTPError, ValueError, TokenUnavailable) as exc:
         log.warning("reports service unavailable", extra={"error": type(exc).__name__})
         return pages.render(request, "unavailable.html", status_code=503)
@@ -111,13 +114,13 @@ async def show_report(
     )
     REPORT_CHECKS.labels(channel, "viewed").inc()
     AUTHZ_DECISIONS.labels("allowed").inc()
-    stamp = viewed.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
+    stamp = brussels_moment(viewed, language_of(request))
     name = await pupil_name(deps, pupil_id, decision.school_id)
     values = page_values(request, principal, decision, report, stamp)
     return pages.render(
         request,
         "report.html",
-        {**values, "pupil_name": name, "pupil_masked": last_two_digits(pupil_id)},
+        {**values, **where, "pupil_name": name, "pupil_masked": last_two_digits(pupil_id)},
     )
 
 

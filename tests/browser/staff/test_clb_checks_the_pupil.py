@@ -65,12 +65,13 @@ def test_the_clb_sees_name_birth_year_and_school_and_confirms_a_number_no_school
     shots.shot("a number no school registered, an adult's")
     page.get_by_role("link", name="Een verslag uitreiken").click()
     fill_issue_form(page)
-    page.get_by_role("button", name="Het verslag uitreiken").click()
+    page.get_by_role("button", name="Het verslag nakijken").click()
     expect(page.get_by_role("alert")).to_contain_text("Bevestig dat u het rijksregisternummer")
     assert axe(page) == []
     shots.shot("refused without the confirmation")
 
     page.get_by_label("Ik heb het nummer nagekeken", exact=False).check()
-    page.get_by_role("button", name="Het verslag uitreiken").click()
+    page.get_by_role("button", name="Het verslag nakijken").click()
+    page.get_by_role("button", name="Versie 1 uitreiken").click()
     expect(page.get_by_role("status")).to_have_text("Versie 1 is uitgereikt.")
     shots.shot("issued after confirming")

@@ -25,7 +25,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 ):
     # A CLB staff member issues a new version of Lotte's report, starting today.
     clb = new_page("nl-BE")
-    clb_shots = steps(clb)
+    clb_shots = steps(clb, role="clb-staff")
     clb.goto(platform.reports + "/")
     clb.get_by_role("main").get_by_role("link", name="Aanmelden").click()
     sign_in_as(clb, CLB_STAFF.name)
@@ -43,14 +43,17 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     clb.get_by_label("Maatregelen die al genomen zijn").fill("Koptelefoon; onvoldoende.")
     clb.get_by_label("Motivering").fill("De redelijke aanpassingen volstaan niet meer.")
     clb_shots.shot("the CLB issues a new version")
-    clb.get_by_role("button", name="Het verslag uitreiken").click()
+    clb.get_by_role("button", name="Het verslag nakijken").click()
+    expect(clb.get_by_test_id("effect")).to_contain_text("in plaats van versie 2")
+    clb_shots.shot("the CLB reviews when the version takes effect")
+    clb.get_by_role("button", name="Versie 3 uitreiken").click()
     expect(clb.get_by_role("status")).to_have_text("Versie 3 is uitgereikt.")
     expect(clb.get_by_test_id("version-3").locator(".status")).to_have_text("Huidig")
     clb_shots.shot("version 3 is current, version 2 superseded")
 
     # The school responsible limits the teacher to one pupil.
     responsible = new_page("nl-BE")
-    shots = steps(responsible)
+    shots = steps(responsible, role="school-responsible")
     responsible.goto(platform.access + "/schools")
     sign_in_as(responsible, RESPONSIBLE_A.name)
     expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegangen")
@@ -72,7 +75,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 
     # The teacher signs in, picks the school and reads that pupil's report.
     teacher = new_page("nl-BE")
-    teacher_shots = steps(teacher)
+    teacher_shots = steps(teacher, role="teacher")
     teacher.goto(platform.viewer + "/")
     sign_in_as(teacher, TEACHER.name)
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Welkom bij IRIS")
@@ -134,7 +137,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
 
     # The parent sees the teacher's view listed.
     parent = new_page("nl-BE")
-    parent_shots = steps(parent)
+    parent_shots = steps(parent, role="parent")
     parent.goto(platform.viewer + "/")
     sign_in_as(parent, PARENT.name)
     parent.get_by_role("link", name="Wie het verslag inzag").click()

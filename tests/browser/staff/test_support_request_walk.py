@@ -47,7 +47,7 @@ def test_a_support_request_from_the_care_coordinator_to_the_workers_sight(
     platform, new_page, steps, axe
 ):
     coordinator = new_page("nl-BE")
-    shots = steps(coordinator)
+    shots = steps(coordinator, role="care-coordinator")
     coordinator.goto(platform.access + "/")
     coordinator.get_by_role("main").get_by_role("link", name="Aanmelden").click()
     sign_in_as(coordinator, CARE_COORDINATOR.name)
@@ -74,7 +74,7 @@ def test_a_support_request_from_the_care_coordinator_to_the_workers_sight(
     expect(row).to_contain_text("Aanvaard; toegang wacht op de schoolverantwoordelijke")
 
     responsible = new_page("nl-BE")
-    responsible_shots = steps(responsible)
+    responsible_shots = steps(responsible, role="school-responsible")
     responsible.goto(platform.access + f"/schools/{SCHOOL_A}/requests")
     sign_in_as(responsible, RESPONSIBLE_A.name)
     card = responsible.locator("section.card").filter(has_text=f"Ondersteuningsvraag {request_id}")
@@ -89,7 +89,7 @@ def test_a_support_request_from_the_care_coordinator_to_the_workers_sight(
     responsible_shots.shot("the support request shows the access granted")
 
     worker = new_page("nl-BE")
-    worker_shots = steps(worker)
+    worker_shots = steps(worker, role="support-worker")
     worker.goto(platform.viewer + f"/pupils/{OLIVIA.insz}/report")
     sign_in_as(worker, SUPPORT_WORKER.name)
     reload_until(worker, lambda: worker.get_by_text("Olivia heeft nood aan").count() == 1)
