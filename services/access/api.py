@@ -21,7 +21,7 @@ from services.access.expiry import expire_periodically
 from services.access.launch_tickets import install_embedding
 from services.access.notifications import install_notifications
 from services.access.pages import install_access_pages
-from services.access.routes import audit, clb, clients, grants, requests, support, tokens
+from services.access.routes import audit, clb, clients, grants, requests, scim, support, tokens
 
 ROUTERS = [
     grants.router,
@@ -31,6 +31,7 @@ ROUTERS = [
     audit.router,
     support.router,
     clb.router,
+    scim.router,
 ]
 
 
