@@ -64,7 +64,6 @@ class Grant:
             "valid_until": self.valid_until.isoformat(),
             "status": self.status,
             "version": self.version,
-            "source": self.source,
         }
 
 
