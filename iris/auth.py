@@ -126,6 +126,12 @@ class SigningKey:
         jwk.update({"kid": self.kid, "use": "sig", "alg": ALGORITHM})
         return dict(jwk)
 
+    def public_key(self) -> Any:
+        """The key that checks this key's signatures."""
+        if self._private is None:
+            self._private = serialization.load_pem_private_key(self.private_pem, password=None)
+        return self._private.public_key()
+
     def sign(self, claims: dict[str, Any]) -> str:
         # the parsed key is kept: parsing and checking a PEM costs more than signing
         if self._private is None:

@@ -188,6 +188,11 @@ class GrantChanged(Event):
     status: GrantStatus
     version: Annotated[int, Field(ge=1)]
     changed_by: str
+    source: Literal["iris", "scim"] = Field(
+        "iris",
+        description="who keeps the grant: IRIS's pages and API, or the school's user "
+        "management over SCIM",
+    )
 
 
 # -- iris.access.support-requests ---------------------------------------------------------

@@ -16,11 +16,15 @@ def cmd_clients(args: argparse.Namespace) -> int:
     if args.action == "revoke" and not args.client_id:
         print("iris clients revoke: name the client to revoke", file=sys.stderr)
         return 2
+    if args.action == "add" and args.scim and not args.school:
+        print("iris clients add --scim: name its schools with --school", file=sys.stderr)
+        return 2
     startup.check("migrate", "access")
     url = Settings().database_url_for("access")
+    scim = (args.scim, args.school) if args.scim else None
     try:
         return service_clients.command(
-            args.action, args.service, args.client_id, url, args.support_network
+            args.action, args.service, args.client_id, url, args.support_network, scim
         )
     except (LookupError, ValueError) as exc:
         print(f"iris clients: {exc}", file=sys.stderr)
@@ -49,6 +53,19 @@ def add_clients(sub: Subparsers) -> None:
         "--support-network",
         metavar="N",
         help="add: a client for support network N's software (list: only N's)",
+    )
+    cli.add_argument(
+        "--scim",
+        metavar="DIRECTORY",
+        help="add: a client for a school's user management (SCIM at /scim/v2), keeping "
+        "the users and groups of DIRECTORY",
+    )
+    cli.add_argument(
+        "--school",
+        action="append",
+        default=[],
+        metavar="NUMBER",
+        help="add --scim: a school whose grants it keeps (repeat for each school)",
     )
     cli.set_defaults(func=cmd_clients)
 

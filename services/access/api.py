@@ -29,6 +29,7 @@ from services.access.routes import (
     launch_tickets,
     network_clients,
     requests,
+    scim,
     support,
     tokens,
 )
@@ -44,6 +45,7 @@ ROUTERS = [
     frame_origins.router,
     launch_tickets.router,
     network_clients.router,
+    scim.router,
 ]
 
 

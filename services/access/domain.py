@@ -11,6 +11,8 @@ from iris.errors import RuleBroken
 
 Role = Literal["teacher", "care_coordinator", "pupil_counsellor", "support_worker"]
 Status = Literal["active", "revoked", "expired"]
+Source = Literal["iris", "scim"]
+"""Who made a grant: IRIS's pages and API, or the school's user management over SCIM."""
 
 SUPPORT_WORKER_YEARS = 4
 OPEN_ENDED = date(9999, 12, 31)
@@ -47,6 +49,7 @@ class Grant:
     valid_until: date
     status: Status
     version: int
+    source: Source = "iris"
 
     @property
     def key(self) -> str:
@@ -165,6 +168,28 @@ def check_intent(current: Grant | None, intent: GrantIntent, today: date) -> Non
 
 def gives_access_now_or_later(grant: Grant, today: date) -> bool:
     return grant.status == "active" and grant.valid_until >= today
+
+
+def check_source(current: Grant | None, source: Source) -> None:
+    """A running grant is changed only by whom made it: the school's user management
+    (SCIM) never touches IRIS's grants, and IRIS's pages and API never change a grant the
+    user management keeps (they show it). A revoked or expired grant is history: either
+    may give the person access anew."""
+    if current is None or current.status != "active" or current.source == source:
+        return
+    if current.source == "scim":
+        raise AccessRuleBroken(
+            "grant_id",
+            "this access is kept by the school's user management (SCIM); change or remove it there",
+            409,
+            code="managed_by_scim",
+        )
+    raise AccessRuleBroken(
+        "grant_id",
+        "this access was granted in IRIS; SCIM leaves it as it is",
+        409,
+        code="managed_in_iris",
+    )
 
 
 def revoke(current: Grant) -> Grant | None:

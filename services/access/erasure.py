@@ -2,9 +2,10 @@
 
 A pupil: the copy of their enrolments, their support requests (tombstones), and their
 place in grants and access requests limited to them (a grant's new version names the
-others only). A person: their grants (tombstones) and access requests, their place among
-a support request's workers; where they acted (granted, decided, sent), `erased` stands
-in their stead and the record's new version is published. The audit trail keeps its
+others only). A person: their grants (tombstones), access requests and Users of a user
+management (SCIM), their place among a support request's workers; where they acted
+(granted, decided, sent), `erased` stands in their stead and the record's new version is
+published. The audit trail keeps its
 entries with the INSZ replaced, and one `erasure` entry per school concerned names the
 request's reference, never the INSZ."""
 
@@ -30,6 +31,7 @@ from services.access.models import (
     SupportRequestRow,
 )
 from services.access.repository import SqlAccessRepository
+from services.access.scim_storage import erase_person
 
 ACTOR = "system:erasure"
 
@@ -115,11 +117,13 @@ def _erase_person(session: Session, insz: str) -> tuple[dict[str, int], set[str]
         _republish_support_request(session, found)
         schools.add(found.school_id)
     scrub(session, ClientRow, ["created_by"], insz)
+    scim_users = erase_person(session, insz)
     counts = {
         "grants": len(held),
         "grants_changed_by": len(made),
         "access_requests": int(getattr(asked, "rowcount", 0) or 0),
         "support_requests": len(named),
+        "scim_users": scim_users,
     }
     return counts, schools
 

@@ -41,6 +41,8 @@ class GrantRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     changed_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # iris: made in IRIS's pages or API; scim: kept by a school's user management
+    source: Mapped[str] = mapped_column(String(8), default="iris", server_default="iris")
 
     def to_domain(self) -> Grant:
         pupils = None if self.pupil_ids is None else tuple(json.loads(self.pupil_ids))
@@ -54,6 +56,7 @@ class GrantRow(Base):
             self.valid_until,
             self.status,  # type: ignore[arg-type]
             self.version,
+            self.source,  # type: ignore[arg-type]
         )
 
 
@@ -110,6 +113,57 @@ class ServiceClientRow(Base):
     # set for a support network's software (service `support-network`): the network named
     # in its tokens' `support_network` claim
     support_network: Mapped[str | None] = mapped_column(String(200), index=True)
+    # set for a school's user management (service `scim`): the directory whose users and
+    # groups it keeps, and the JSON list of the schools its groups may name
+    directory: Mapped[str | None] = mapped_column(String(200))
+    schools: Mapped[str | None] = mapped_column(Text)
+
+
+class ScimUserRow(Base):
+    """A person as a school's user management (SCIM) keeps them: `document` is the SCIM
+    resource as stored; the other columns are what IRIS searches and grants by."""
+
+    __tablename__ = "access_scim_users"
+    __table_args__ = (
+        UniqueConstraint("directory", "user_name", name="uq_access_scim_users_user_name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    directory: Mapped[str] = mapped_column(String(200))
+    user_name: Mapped[str] = mapped_column(String(11), index=True)  # the person's INSZ
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    document: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScimGroupRow(Base):
+    """A group of a school's user management: its name says the school and the role its
+    members get (`IRIS-platform gebruiker — leraar — 031112`)."""
+
+    __tablename__ = "access_scim_groups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    directory: Mapped[str] = mapped_column(String(200), index=True)
+    display_name: Mapped[str] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    school_id: Mapped[str] = mapped_column(String(12))
+    role: Mapped[str] = mapped_column(String(40))
+    document: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScimMemberRow(Base):
+    """A user's membership of a group (the group's `members`, kept for granting)."""
+
+    __tablename__ = "access_scim_members"
+
+    group_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
 
 
 class LaunchTicketRow(Base):

@@ -136,7 +136,7 @@ class SqlAccessRepository(AccessRepository):
             self.session.add(row)
         row.role, row.valid_from, row.valid_until = grant.role, grant.valid_from, grant.valid_until
         row.pupil_ids = None if grant.pupil_ids is None else json.dumps(list(grant.pupil_ids))
-        row.status, row.version = grant.status, grant.version
+        row.status, row.version, row.source = grant.status, grant.version, grant.source
         row.changed_by, row.updated_at = actor, datetime.now(UTC)
         self.session.flush()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -70,6 +70,7 @@ def changed_event(grant: domain.Grant, changed_by: str) -> GrantChanged:
         status=grant.status,
         version=grant.version,
         changed_by=changed_by,
+        source=grant.source,
     )
 
 
@@ -104,14 +105,18 @@ def grant(
     actor: str,
     today: date,
     intent: domain.GrantIntent = "grant",
+    source: domain.Source = "iris",
 ) -> Outcome:
     if role == "support_worker":
         domain.require_mainstream(repo.school_kind(school_id))
     current = repo.grant_of_person(school_id, person_id)
+    domain.check_source(current, source)
     domain.check_intent(current, intent, today)
     new = domain.grant(
         current, school_id, person_id, role, valid_from, valid_until, pupil_ids, today
     )
+    if new is not None and new.source != source:
+        new = replace(new, source=source)
     if new is None:
         assert current is not None
         return Outcome(current, False)
@@ -119,8 +124,15 @@ def grant(
     return Outcome(new, True)
 
 
-def revoke(repo: AccessRepository, school_id: str, grant_id: str, actor: str) -> Outcome:
+def revoke(
+    repo: AccessRepository,
+    school_id: str,
+    grant_id: str,
+    actor: str,
+    source: domain.Source = "iris",
+) -> Outcome:
     current = grant_at(repo, school_id, grant_id, lock=True)
+    domain.check_source(current, source)
     new = domain.revoke(current)
     if new is None:
         return Outcome(current, False)
@@ -226,6 +238,7 @@ def approve(
     row = _pending(repo, school_id, request_id)
     domain.require_mainstream(repo.school_kind(school_id))
     current = repo.grant_of_person(school_id, row.person_id)
+    domain.check_source(current, "iris")
     pupils = json.loads(row.pupil_ids)
     new = domain.approve_support(current, school_id, row.person_id, pupils, today, valid_until)
     if new is not None:

@@ -3,13 +3,17 @@
 API (audience `IRIS_INTERNAL_AUDIENCE`, claim `service`), and support networks' software
 (DIPLOM and the like), whose tokens carry the `support_network` claim (audience `iris`)
 and may file access requests at schools and handle that network's support requests,
-nothing else. Operators register and revoke them with `iris clients`; support-network
-clients also through the admin API (services/access/routes/network_clients.py)."""
+nothing else; and a school's user management (*gebruikersbeheer*), whose tokens (audience
+`SCIM_AUDIENCE`) are good for the SCIM endpoint `/scim/v2` alone, for the users and groups
+of its directory and the schools it is registered for. Operators register and revoke them
+with `iris clients`; support-network clients also through the admin API
+(services/access/routes/network_clients.py)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +25,11 @@ from services.access.secrets import new_credentials, verify_secret
 SERVICES_WITH_CLIENTS = ("viewer",)
 # the `service` of a support network's client
 SUPPORT_NETWORK = "support-network"
+# the `service` of a school's user management, and the audience of its tokens: no other
+# route of any service accepts them
+SCIM = "scim"
+SCIM_AUDIENCE = "iris-scim"
+Audience = Literal["public", "internal", "scim"]
 
 
 def network_name(value: str) -> str:
@@ -31,13 +40,29 @@ def network_name(value: str) -> str:
     return name
 
 
+def scim_scope(directory: str, schools: list[str]) -> tuple[str, str]:
+    """A user management's directory name and the JSON list of its schools."""
+    name = directory.strip()
+    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise ValueError("scim: a directory name of 1 to 200 characters")
+    if not schools or any(not (s.isdigit() and len(s) == 6) for s in schools):
+        raise ValueError("school: name each school the user management serves (6 digits)")
+    return name, json.dumps(sorted(set(schools)))
+
+
 def register(
-    session: Session, service: str, support_network: str | None = None
+    session: Session,
+    service: str,
+    support_network: str | None = None,
+    scim: tuple[str, list[str]] | None = None,
 ) -> tuple[ServiceClientRow, str]:
-    """A new client for `service` (or for the support network) and its secret, returned
-    here once and never stored."""
+    """A new client for `service` (or for the support network, or a user management of
+    `scim` = (directory, schools)) and its secret, returned here once and never stored."""
+    directory = schools = None
     if support_network is not None:
         service, support_network = SUPPORT_NETWORK, network_name(support_network)
+    elif scim is not None:
+        service, (directory, schools) = SCIM, scim_scope(*scim)
     elif service not in SERVICES_WITH_CLIENTS:
         raise ValueError(f"service: one of {', '.join(SERVICES_WITH_CLIENTS)}, not {service!r}")
     secret, credentials = new_credentials()
@@ -45,6 +70,8 @@ def register(
         **credentials,
         service=service,
         support_network=support_network,
+        directory=directory,
+        schools=schools,
         created_at=datetime.now(UTC),
     )
     session.add(row)
@@ -79,23 +106,34 @@ def authenticate(session: Session, client_id: str, secret: str) -> ServiceClient
     return row
 
 
-def token_claims(row: ServiceClientRow) -> tuple[str, bool, dict[str, Any]]:
-    """What a client's token says: its subject, whether it is for the internal audience,
-    and its claims."""
+def token_claims(row: ServiceClientRow) -> tuple[str, Audience, dict[str, Any]]:
+    """What a client's token says: its subject, its audience (the public, internal or SCIM
+    one), and its claims."""
     if row.support_network is not None:
         return (
             f"network:{row.support_network}",
-            False,
+            "public",
             {
                 "support_network": row.support_network,
                 "client_id": row.client_id,
             },
         )
-    return f"service:{row.service}", True, {"service": row.service, "client_id": row.client_id}
+    if row.service == SCIM:
+        return f"scim:{row.client_id}", "scim", {"service": SCIM, "client_id": row.client_id}
+    return (
+        f"service:{row.service}",
+        "internal",
+        {"service": row.service, "client_id": row.client_id},
+    )
 
 
 def command(
-    action: str, service: str, client_id: str | None, url: str, support_network: str | None = None
+    action: str,
+    service: str,
+    client_id: str | None,
+    url: str,
+    support_network: str | None = None,
+    scim: tuple[str, list[str]] | None = None,
 ) -> int:
     """`iris clients add|list|revoke` on the access database at `url`."""
     from iris.db import make_engine, make_sessionmaker, transaction
@@ -104,8 +142,8 @@ def command(
     try:
         with transaction(make_sessionmaker(engine)) as session:
             if action == "add":
-                row, secret = register(session, service, support_network)
-                if support_network is not None:
+                row, secret = register(session, service, support_network, scim)
+                if support_network is not None or scim is not None:
                     # shown once: the network's software exchanges them at POST /v1/token
                     print(f"client_id={row.client_id}")
                     print(f"client_secret={secret}")
@@ -120,7 +158,8 @@ def command(
                 print(f"{row.client_id} ({row.support_network or row.service}): {row.status}")
             else:
                 for row in listed(session, support_network):
-                    who = row.service + (f":{row.support_network}" if row.support_network else "")
+                    name = row.support_network or row.directory
+                    who = row.service + (f":{name}" if name else "")
                     print(f"{row.client_id}\t{who}\t{row.status}\t{row.created_at:%F}")
     finally:
         engine.dispose()

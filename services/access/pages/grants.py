@@ -90,6 +90,7 @@ def grant_row_view(grant: domain.Grant) -> dict[str, Any]:
             None if grant.valid_until == domain.OPEN_ENDED else grant.valid_until.isoformat()
         ),
         "status": grant.status,
+        "source": grant.source,
     }
 
 
@@ -202,6 +203,8 @@ def edit_grant_page(
     errors = {}
     if grant["status"] != "active":
         errors["grant_id"] = page.gettext(RULE_MESSAGES["not_active"])
+    elif grant["source"] == "scim":
+        errors["grant_id"] = page.gettext(RULE_MESSAGES["managed_by_scim"])
     return grant_form(page, school_id, values, errors, grant)
 
 

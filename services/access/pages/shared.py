@@ -66,6 +66,10 @@ RULE_MESSAGES = {
         "This access was revoked or has ended and can no longer be changed. To give this "
         "person access again, grant access anew."
     ),
+    "managed_by_scim": N_(
+        "This access is kept by the school's user management. Change or remove it there; "
+        "IRIS only shows it."
+    ),
 }
 DATE_INVALID = MESSAGES["date_parsing"]
 

@@ -40,6 +40,10 @@ class GrantOut(FromRow):
     valid_until: date
     status: str
     version: int
+    source: str = Field(
+        description="iris: made in IRIS's pages or API; scim: kept by the school's user "
+        "management, shown here but changed only there"
+    )
     changed: bool = Field(
         False, description="false when the request repeated the grant as it stood"
     )

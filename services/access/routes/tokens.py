@@ -94,8 +94,13 @@ def token_for(deps: AccessDeps, client: ClientRow | ServiceClientRow) -> str:
     if isinstance(client, ServiceClientRow):
         # a service of the platform (a token for the internal APIs only), or a support
         # network's software (its network named in the token)
-        subject, internal, claims = service_clients.token_claims(client)
-        audience = settings.internal_audience if internal else settings.audience
+        # … or a school's user management (a token for /scim/v2 only)
+        subject, kind, claims = service_clients.token_claims(client)
+        audience = {
+            "public": settings.audience,
+            "internal": settings.internal_audience,
+            "scim": service_clients.SCIM_AUDIENCE,
+        }[kind]
     else:
         subject, audience = f"client:{client.client_id}", settings.audience
         claims = {"school_id": client.school_id, "client_name": client.name}
