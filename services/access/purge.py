@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from iris.contracts import ACCESS_GRANTS, ACCESS_SUPPORT_REQUESTS
 from iris.outbox import add_tombstone
 from iris.retention import Kind, outbox_kind, rows_past
+from services.access import news
 from services.access.models import (
     AccessRequestRow,
     AuditRow,
@@ -60,6 +61,7 @@ def _ended_enrolments(session: Session, cutoff: datetime, limit: int | None) -> 
 
 
 def _forget_enrolments(session: Session, rows: list[Any]) -> None:
+    news.forget_enrolments(session, [(found.pupil_id, found.school_id) for found in rows])
     for found in rows:
         session.execute(
             delete(EnrolmentCopyRow).where(

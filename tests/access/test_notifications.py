@@ -7,21 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from typing import Any
-
-import pytest
-from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 
 from iris.db import make_engine, make_sessionmaker
 from iris.insz import make_insz
-from services.access.api import create_app
-from services.access.bootstrap import bootstrap
 from services.access.notifications import send_digests
-from tests.access.conftest import TODAY, Access, Clock, access_settings, free_port, school_id
+from tests.access.conftest import TODAY, Access, school_id
+from tests.access.mail import address, sign_up
 from tests.conftest import settings_env
 
 RESPONSIBLE = make_insz("1972-02-02", 61)
@@ -30,54 +22,6 @@ WORKER = make_insz("1990-05-05", 63)
 LATER_WORKER = make_insz("1991-06-06", 64)
 PUPIL = make_insz("2015-07-07", 65)
 MOTIVATION = "Lotte heeft ondersteuning nodig bij het lezen."
-
-
-class Inbox:
-    """What the SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Any]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-@pytest.fixture
-def mailing_access(make_settings, issuer, smtp) -> Iterator[Access]:
-    settings = access_settings(
-        make_settings, smtp_host="127.0.0.1", smtp_port=smtp[1], access_url="https://access.test"
-    )
-    clock = Clock()
-    deps = bootstrap(settings, clock)
-    with TestClient(create_app(deps=deps)) as client:
-        yield Access(client, settings, clock, issuer, deps)
-
-
-def address(person: str) -> str:
-    return f"p{person[-4:]}@school.test"
-
-
-def sign_up(access: Access, person: str, enabled: bool = True, **claims: Any) -> None:
-    """The person's token carries their e-mail address, as a sign-in's does."""
-    answer = access.client.put(
-        "/v1/me/notifications",
-        json={"enabled": enabled},
-        headers=access.issuer.headers(person, email=address(person), **claims),
-    )
-    assert answer.status_code == 200, answer.text
 
 
 def world(access: Access) -> str:
