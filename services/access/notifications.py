@@ -290,13 +290,30 @@ def _person(principal: Principal) -> str:
     return principal.subject
 
 
-@router.get("/v1/me/notifications", response_model=NotificationsOut)
-def read_notifications(principal: CurrentPrincipal, session: DbSession) -> NotificationsOut:
-    """Whether IRIS e-mails you a daily digest, and at which address."""
+def preference(session: Session, principal: Principal) -> NotificationsOut:
+    """Whether this person gets the digest, and at which address."""
     row = session.get(MailRecipientRow, _person(principal))
     if row is None:
         return NotificationsOut(enabled=False, email=None)
     return NotificationsOut(enabled=not row.opted_out, email=row.email)
+
+
+def choose(session: Session, principal: Principal, enabled: bool) -> NotificationsOut:
+    """Opt this person out of the digest, or in again; 409 when their sign-in gives no
+    address. The caller commits."""
+    person = _person(principal)
+    remember(session, principal)
+    row = session.get(MailRecipientRow, person)
+    if row is None:
+        raise HTTPException(409, "email: your sign-in gives no e-mail address")
+    row.opted_out = not enabled
+    return NotificationsOut(enabled=enabled, email=row.email)
+
+
+@router.get("/v1/me/notifications", response_model=NotificationsOut)
+def read_notifications(principal: CurrentPrincipal, session: DbSession) -> NotificationsOut:
+    """Whether IRIS e-mails you a daily digest, and at which address."""
+    return preference(session, principal)
 
 
 @router.put("/v1/me/notifications", response_model=NotificationsOut)
@@ -304,14 +321,9 @@ def choose_notifications(
     body: NotificationsIn, principal: CurrentPrincipal, session: DbSession
 ) -> NotificationsOut:
     """Opt out of the daily digest, or in again (the address is your sign-in's)."""
-    person = _person(principal)
-    remember(session, principal)
-    row = session.get(MailRecipientRow, person)
-    if row is None:
-        raise HTTPException(409, "email: your sign-in gives no e-mail address")
-    row.opted_out = not body.enabled
+    chosen = choose(session, principal, body.enabled)
     session.commit()
-    return NotificationsOut(enabled=body.enabled, email=row.email)
+    return chosen
 
 
 def command(settings: Settings, today: date | None = None) -> int:

@@ -139,3 +139,43 @@ def test_iris_dev_keeps_the_e_mail_it_sends_in_a_folder(tmp_path):
         assert any(str(inbox) in line for line in said)
     finally:
         stack.stop()
+
+
+def test_a_person_turns_the_digest_off_and_on_on_a_page_in_their_language(
+    mailing_access: Access, smtp
+):
+    inbox, _port = smtp
+    access = mailing_access
+    school = world(access)
+    headers = {
+        **access.issuer.headers(RESPONSIBLE, email=address(RESPONSIBLE), school_admin_of=[school]),
+        "Accept": "text/html",
+        "Accept-Language": "nl",
+    }
+    page = access.client.get("/me/notifications", headers=headers)
+    assert page.status_code == 200
+    assert "Meldingen per e-mail" in page.text and address(RESPONSIBLE) in page.text
+    assert "U ontvangt de dagelijkse e-mail." in page.text
+
+    stopped = access.client.post("/me/notifications", data={"enabled": "false"}, headers=headers)
+    assert stopped.status_code == 200 and "De e-mails zijn stopgezet." in stopped.text
+    assert "U ontvangt de dagelijkse e-mail niet." in stopped.text
+    sessions = make_sessionmaker(make_engine(access.settings.database_url_for("access")))
+    send_digests(access.settings, sessions, TODAY)
+    assert inbox.to(address(RESPONSIBLE)) == []
+
+    english = {**headers, "Accept-Language": "en"}
+    again = access.client.post("/me/notifications", data={"enabled": "true"}, headers=english)
+    assert "You will receive the e-mails again." in again.text
+    assert "You receive the daily e-mail." in again.text
+    assert send_digests(access.settings, sessions, TODAY + timedelta(days=1)) >= 1
+    assert len(inbox.to(address(RESPONSIBLE))) == 1
+
+    nobody = make_insz("1995-01-01", 66)
+    nameless = {**access.issuer.headers(nobody), "Accept": "text/html", "Accept-Language": "en"}
+    without = access.client.get("/me/notifications", headers=nameless)
+    assert "Your sign-in gives no e-mail address" in without.text
+    network = access.client.get(
+        "/me/notifications", headers={**access.network("netwerk"), "Accept": "text/html"}
+    )
+    assert network.status_code == 403
