@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -336,8 +337,19 @@ def command(settings: Settings, today: date | None = None) -> int:
         count = send_digests(settings, make_sessionmaker(engine), day)
     finally:
         engine.dispose()
-    print(f"IRIS: {count} digest(s) sent")
+    print(f"IRIS: {count} digest(s) sent", flush=True)
     return 0
+
+
+def every(settings: Settings, seconds: float) -> int:
+    """`iris notify --every SECONDS` (what `iris dev` runs): the digests again and again, a
+    person still getting one a day at most; a failed run is told and the next one tries."""
+    while True:
+        try:
+            command(settings)
+        except Exception as exc:  # SMTP or database away: the next run tries again
+            log.warning("digests not sent", extra={"error": repr(exc)})
+        time.sleep(seconds)
 
 
 def install_notifications(app: Any, sessions: sessionmaker[Session]) -> None:

@@ -15,6 +15,7 @@ from services.access.notifications import send_digests
 from tests.access.conftest import TODAY, Access, school_id
 from tests.access.mail import address, sign_up
 from tests.conftest import settings_env
+from tests.support import iris_process, wait_until
 
 RESPONSIBLE = make_insz("1972-02-02", 61)
 OPTED_OUT = make_insz("1973-03-03", 62)
@@ -100,6 +101,26 @@ def test_iris_notify_sends_the_day_s_digests_from_the_environment_s_smtp_server(
     assert inbox.to(address(RESPONSIBLE))
 
 
+def test_iris_notify_every_few_seconds_still_sends_one_digest_a_person_a_day(
+    mailing_access: Access, smtp, tmp_path
+):
+    """What `iris dev` runs: the digests again and again; the second run on sends nothing."""
+    inbox, port = smtp
+    world(mailing_access)
+    env = {**settings_env(mailing_access.settings)}
+    env |= {"IRIS_SMTP_HOST": "127.0.0.1", "IRIS_SMTP_PORT": str(port)}
+    log = tmp_path / "notify.log"
+    with iris_process(["notify", "--every", "0.2"], env, log):
+        wait_until(
+            lambda: log.is_file() and log.read_text().count("digest(s) sent") >= 3,
+            timeout=60,
+            message="three runs of the digests",
+        )
+    assert "IRIS: 2 digest(s) sent" in log.read_text()
+    assert len(inbox.to(address(RESPONSIBLE))) == 1
+    assert len(inbox.messages) == 2
+
+
 def test_opting_out_and_in_again_is_the_person_s_own_choice(mailing_access: Access):
     access = mailing_access
     headers = access.issuer.headers(RESPONSIBLE, email=address(RESPONSIBLE))
@@ -121,7 +142,6 @@ def test_iris_dev_keeps_the_e_mail_it_sends_in_a_folder(tmp_path):
     from email.message import EmailMessage
 
     from iris.dev import Stack
-    from tests.support import wait_until
 
     said: list[str] = []
     stack = Stack(tmp_path, env={}, say=said.append)
