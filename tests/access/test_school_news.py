@@ -9,6 +9,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from iris.contracts import EnrolmentChanged, Forgotten, ReportIssued, ReportWithdrawn
 from iris.db import make_engine, make_sessionmaker, transaction
 from iris.insz import make_insz
@@ -192,3 +194,92 @@ def test_every_kind_of_news_comes_in_one_digest_a_day(mailing_access: Access, sm
     (mail,) = inbox.to(address(RESPONSIBLE))
     assert "access request(s) wait" in mail.get_content()
     assert "have a report that is new for you to see" in mail.get_content()
+
+
+def test_a_report_issued_in_the_reports_service_reaches_the_care_coordinator_by_e_mail(
+    mailing_access: Access, smtp, make_settings, issuer, infra, tmp_path
+):
+    """Through the real services: the reports API publishes the issue on
+    `iris.report.changes`, `iris worker access` folds it (and skips a value that is no
+    change), and the care coordinator's digest says there is something to see."""
+    from kafka import KafkaProducer
+
+    from iris.contracts import ENROLMENT_CHANGES, REPORT_CHANGES
+    from iris.registry import SERVICES
+    from services.reports.api import create_app as reports_app
+    from tests.access.conftest import upgrade
+    from tests.conftest import settings_env
+    from tests.reports.conftest import CLB, STAFF, report_body
+    from tests.support import iris_process, wait_until
+
+    inbox, _port = smtp
+    access, school, pupil = mailing_access, school_id(), make_insz("2016-02-02", 76)
+    coordinator_at(access, school)
+    producer = KafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    producer.send(REPORT_CHANGES.name, key=b"x:1", value=b'{"type": "ReportIssued"}')
+    producer.send(
+        ENROLMENT_CHANGES.name,
+        key=f"{pupil}:{school}".encode(),
+        value=registered(pupil, school).to_json(),
+    )
+    producer.flush()
+    producer.close()
+    reports_settings = make_settings("reports")
+    upgrade(SERVICES["reports"].migrations_dir, reports_settings.database_url_for("reports"))
+    log = tmp_path / "access-worker.log"
+    with (
+        iris_process(["worker", "access"], settings_env(access.settings), log),
+        TestClient(reports_app(reports_settings, clock=lambda: TODAY)) as reports,
+    ):
+        issued_now = reports.post(
+            f"/v1/pupils/{pupil}/reports",
+            json=report_body(),
+            headers=issuer.headers(STAFF, clb_staff_of=[CLB]),
+        )
+        assert issued_now.status_code == 201, issued_now.text
+        made = sessions(access)
+        wait_until(
+            lambda: send_digests(access.settings, made, TODAY) == 1,
+            timeout=90,
+            message="the worker to fold the report and the digest to go",
+        )
+    (mail,) = inbox.to(address(COORDINATOR))
+    text = mail.get_content()
+    assert f"1 pupil(s) at school {school}" in text
+    for secret in (pupil, NAME, *report_body()["content"].values()):
+        assert secret not in text
+    assert "change skipped" in log.read_text()
+
+
+def test_the_responsible_is_told_that_a_support_request_waits_and_not_of_its_question(
+    mailing_access: Access, smtp
+):
+    from services.access import schools
+
+    inbox, _port = smtp
+    access, school, network = mailing_access, school_id(), "netwerk-gent"
+    question = "Noor leest moeilijk (vertrouwelijk-4711)"
+    with transaction(sessions(access)) as session:
+        schools.import_schools(session, [schools.School(school, f"School {school}", "mainstream")])
+    fold(access, registered(NOOR, school))
+    sent = access.client.post(
+        f"/v1/schools/{school}/support-requests",
+        json={"pupil_id": NOOR, "support_network": network, "question": question},
+        headers=access.responsible(school),
+    )
+    assert sent.status_code == 201, sent.text
+    accepted = access.client.post(
+        f"/v1/support-networks/{network}/support-requests/{sent.json()['support_request_id']}"
+        "/accept",
+        json={"support_workers": [make_insz("1988-08-08", 77)]},
+        headers=access.network(network),
+    )
+    assert accepted.status_code == 200, accepted.text
+    sign_up(access, RESPONSIBLE, school_admin_of=[school])
+    assert send_digests(access.settings, sessions(access), TODAY) == 1
+    text = inbox.to(address(RESPONSIBLE))[0].get_content()
+    assert f"1 support request(s) wait for your decision at school {school}" in text
+    assert f"https://access.test/schools/{school}/support-requests" in text
+    assert "access request(s)" not in text  # the support request's own, told once
+    for secret in (NOOR, question, network, NAME):
+        assert secret not in text
