@@ -26,6 +26,7 @@ from services.access.models import EnrolmentCopyRow, ReportCopyRow, SchoolNewsRo
 
 ReportFact = ReportIssued | ReportWithdrawn | Forgotten
 REPORT_FACTS = (ReportIssued, ReportWithdrawn)
+CHUNK = 1000  # pupils a query names at most
 
 
 def _forget(session: Session, change: Forgotten) -> str:
@@ -72,16 +73,29 @@ def _current_versions(session: Session, pupils: Collection[str], today: date) ->
 def notice(session: Session, today: date, pupils: Collection[str] | None = None) -> int:
     """Record, per school, the pupils registered there (not ended) whose current report is
     one the school has not had; forget those without one, or whose enrolment ended.
-    `pupils`: only these (None: all). Returns how many news were recorded."""
-    query = select(EnrolmentCopyRow)
-    if pupils is not None:
-        query = query.where(EnrolmentCopyRow.pupil_id.in_(pupils))
-    enrolled = list(session.scalars(query))
-    current = _current_versions(session, {e.pupil_id for e in enrolled}, today)
+    `pupils`: only these (None: every pupil, CHUNK at a time). Returns how many news were
+    recorded."""
+    if pupils is None:
+        pupils = session.scalars(select(EnrolmentCopyRow.pupil_id).distinct()).all()
+    ordered, recorded = sorted(set(pupils)), 0
+    for start in range(0, len(ordered), CHUNK):
+        recorded += _notice_among(session, today, ordered[start : start + CHUNK])
+    return recorded
+
+
+def _notice_among(session: Session, today: date, pupils: list[str]) -> int:
+    enrolled = session.scalars(
+        select(EnrolmentCopyRow).where(EnrolmentCopyRow.pupil_id.in_(pupils))
+    ).all()
+    current = _current_versions(session, pupils, today)
+    known = {
+        (n.school_id, n.pupil_id): n
+        for n in session.scalars(select(SchoolNewsRow).where(SchoolNewsRow.pupil_id.in_(pupils)))
+    }
     now, recorded = datetime.now(UTC), 0
     for enrolment in enrolled:
         key = (enrolment.school_id, enrolment.pupil_id)
-        news, version = session.get(SchoolNewsRow, key), current.get(enrolment.pupil_id)
+        news, version = known.get(key), current.get(enrolment.pupil_id)
         if enrolment.end_date is not None and enrolment.end_date < today:
             version = None  # the school no longer sees the pupil's report
         if version is None:

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from iris.api_models import Body
@@ -224,6 +225,19 @@ def give_back(sessions: sessionmaker[Session], row: MailRecipientRow) -> None:
         )
 
 
+def notice_all(sessions: sessionmaker[Session], today: date, attempts: int = 3) -> None:
+    """Every school's news as of today (a future-dated report counts from its date). The
+    access worker may record one of the same news at the same moment: then again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with sessions.begin() as session:
+                news.notice(session, today)
+            return
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+
+
 def send_digests(
     settings: Settings,
     sessions: sessionmaker[Session],
@@ -232,8 +246,7 @@ def send_digests(
 ) -> int:
     """Send today's digests (one per person, only to those with something to see)."""
     send = send or smtp_sender(settings)
-    with sessions.begin() as session:
-        news.notice(session, today)  # a future-dated report counts from its date
+    notice_all(sessions, today)
     told_at = datetime.now(UTC)
     with sessions() as session:
         people = session.scalars(
