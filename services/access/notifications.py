@@ -44,6 +44,14 @@ from iris.auth import Principal
 from iris.settings import Settings
 from iris.web import CurrentPrincipal, DbSession
 from services.access import news
+from services.access.mail_text import (
+    ACCESS_REQUESTS_WAIT,
+    GRANT_ENDS,
+    REPORTS_NEW,
+    SUPPORT_REQUESTS_WAIT,
+    Line,
+    message,
+)
 from services.access.models import (
     AccessRequestRow,
     GrantRow,
@@ -90,7 +98,7 @@ def remembering(sessions: sessionmaker[Session]) -> Callable[[Principal], None]:
 @dataclass(frozen=True)
 class Digest:
     to: str
-    lines: tuple[str, ...]
+    lines: tuple[Line, ...]
     told_at: datetime  # the schools' news up to this moment are in it
 
 
@@ -98,10 +106,10 @@ def _count(session: Session, query: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def responsible_lines(session: Session, school: str, access_url: str) -> list[str]:
+def responsible_lines(session: Session, school: str, access_url: str) -> list[Line]:
     """What waits for a school's responsible: access requests a network filed on its own,
     and support requests whose support workers wait for the decision."""
-    lines = []
+    lines: list[Line] = []
     waiting = _count(
         session,
         select(AccessRequestRow.request_id).where(
@@ -111,10 +119,8 @@ def responsible_lines(session: Session, school: str, access_url: str) -> list[st
         ),
     )
     if waiting:
-        lines.append(
-            f"{waiting} access request(s) wait for your decision at school {school}: "
-            f"{access_url}/schools/{school}"
-        )
+        link = f"{access_url}/schools/{school}"
+        lines.append((ACCESS_REQUESTS_WAIT, {"count": waiting, "school": school, "link": link}))
     accepted = _count(
         session,
         select(SupportRequestRow.support_request_id).where(
@@ -122,14 +128,12 @@ def responsible_lines(session: Session, school: str, access_url: str) -> list[st
         ),
     )
     if accepted:
-        lines.append(
-            f"{accepted} support request(s) wait for your decision at school {school}: "
-            f"{access_url}/schools/{school}/support-requests"
-        )
+        link = f"{access_url}/schools/{school}/support-requests"
+        lines.append((SUPPORT_REQUESTS_WAIT, {"count": accepted, "school": school, "link": link}))
     return lines
 
 
-def grant_ending_lines(session: Session, person: str, today: date, access_url: str) -> list[str]:
+def grant_ending_lines(session: Session, person: str, today: date, access_url: str) -> list[Line]:
     ending = session.scalars(
         select(GrantRow).where(
             GrantRow.person_id == person,
@@ -140,15 +144,17 @@ def grant_ending_lines(session: Session, person: str, today: date, access_url: s
         )
     )
     return [
-        f"Your access at school {grant.school_id} ends on {grant.valid_until.isoformat()}; "
-        f"ask your support network to request it again if you still need it: {access_url}/"
-        for grant in ending
+        (
+            GRANT_ENDS,
+            {"school": g.school_id, "day": g.valid_until.isoformat(), "link": f"{access_url}/"},
+        )
+        for g in ending
     ]
 
 
 def care_coordinator_lines(
     session: Session, row: MailRecipientRow, today: date, viewer_url: str
-) -> list[str]:
+) -> list[Line]:
     """For a care coordinator: the pupils of their grant with a report new to see at the
     school since their last digest (at most NEWS_DAYS back)."""
     since = row.news_told_at or datetime.now(UTC) - timedelta(days=NEWS_DAYS)
@@ -161,7 +167,7 @@ def care_coordinator_lines(
             GrantRow.valid_until >= today,
         )
     )
-    lines = []
+    lines: list[Line] = []
     for grant in grants:
         query = select(SchoolNewsRow.pupil_id).where(
             SchoolNewsRow.school_id == grant.school_id, SchoolNewsRow.noticed_at > since
@@ -170,10 +176,8 @@ def care_coordinator_lines(
             query = query.where(SchoolNewsRow.pupil_id.in_(json.loads(grant.pupil_ids)))
         new = _count(session, query)
         if new:
-            lines.append(
-                f"{new} pupil(s) at school {grant.school_id} have a report that is new for "
-                f"you to see: {viewer_url}/schools/{grant.school_id}/pupils"
-            )
+            link = f"{viewer_url}/schools/{grant.school_id}/pupils"
+            lines.append((REPORTS_NEW, {"count": new, "school": grant.school_id, "link": link}))
     return lines
 
 
@@ -182,24 +186,12 @@ def digest_of(
 ) -> Digest:
     """What this person has to see today, of every kind in one digest: counts and links."""
     access_url, viewer_url = settings.access_url.rstrip("/"), settings.viewer_url.rstrip("/")
-    lines: list[str] = []
+    lines: list[Line] = []
     for school in json.loads(row.responsible_of or "[]"):
         lines += responsible_lines(session, school, access_url)
     lines += grant_ending_lines(session, row.person_id, today, access_url)
     lines += care_coordinator_lines(session, row, today, viewer_url)
     return Digest(row.email, tuple(lines), told_at)
-
-
-def message(settings: Settings, digest: Digest) -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"] = settings.mail_from
-    mail["To"] = digest.to
-    mail["Subject"] = "IRIS: there is something for you to see"
-    body = ["Hello,", "", "In IRIS:", ""] + [f"- {line}" for line in digest.lines]
-    body += ["", "Sign in to IRIS to see more. You can stop these e-mails in IRIS:"]
-    body += [f"{settings.access_url.rstrip('/')}/me/notifications"]
-    mail.set_content("\n".join(body))
-    return mail
 
 
 def claim(session: Session, row: MailRecipientRow, today: date, told_at: datetime) -> bool:
@@ -262,7 +254,7 @@ def send_digests(
             if not claim(session, row, today, told_at):
                 continue
         try:
-            send(message(settings, digest))
+            send(message(settings, digest.to, digest.lines))
             sent += 1
         except (OSError, smtplib.SMTPException) as exc:
             give_back(sessions, row)

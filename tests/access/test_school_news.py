@@ -112,6 +112,8 @@ def test_a_care_coordinator_gets_one_digest_when_a_report_is_issued_for_a_pupil_
     (mail,) = inbox.to(address(COORDINATOR))
     text = str(mail["Subject"]) + mail.get_content()
     assert f"1 pupil(s) at school {school} have a report that is new for you to see" in text
+    assert f"In school {school} hebben 1 leerling(en) een verslag dat nieuw is voor u" in text
+    assert text.index("Beste,") < text.index("Hello,")  # Dutch first, then English
     assert f"https://viewer.test/schools/{school}/pupils" in text
     assert "https://access.test/me/notifications" in text
     for secret in (NOOR, NAME, "Noor", COORDINATOR, "IAC", str(report.report_id)):
