@@ -287,7 +287,13 @@ ENROLMENT_CHANGES = Topic(
     ("viewer", "access"),
 )
 REPORT_CHANGES = Topic(
-    "iris.report.changes", "pupil_id:version", 6, True, ReportChange, "reports", ("viewer",)
+    "iris.report.changes",
+    "pupil_id:version",
+    6,
+    True,
+    ReportChange,
+    "reports",
+    ("viewer", "access"),
 )
 ACCESS_GRANTS = Topic(
     "iris.access.grants", "school_id:person_id", 6, True, GrantChanged, "access", ("viewer",)

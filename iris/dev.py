@@ -89,6 +89,7 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     infra: list[infra.Stoppable] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
+    mail_folder: Path | None = None  # where the dev's SMTP server keeps the e-mail
 
     @property
     def log_dir(self) -> Path:
@@ -117,7 +118,18 @@ class Stack:
             {"IRIS_ENV": "development"},
         )
         self._spawn_services(ports)
+        if self.mail_folder is not None and "access" in ports:
+            self._spawn_digests(env)
         self._wait_ready(ready_timeout)
+
+    def _spawn_digests(self, env: dict[str, str]) -> None:
+        """`iris notify` once a minute (`IRIS_DEV_DIGEST_SECONDS`), into the dev's SMTP server."""
+        period = env.get("IRIS_DEV_DIGEST_SECONDS", "60")
+        self._spawn("notify", ["notify", "--every", period], None, self.service_env("access"))
+        self.say(
+            f"IRIS: e-mail digests every {period} s (one a person a day) land in "
+            f"{self.mail_folder}/new"
+        )
 
     def _start_engines(self, env: dict[str, str]) -> None:
         if not env.get("IRIS_KAFKA_BOOTSTRAP"):
@@ -131,7 +143,8 @@ class Stack:
 
     def _start_mail(self, env: dict[str, str]) -> None:
         """An SMTP server (aiosmtpd, the `dev` extra) that keeps every e-mail IRIS sends
-        (`iris notify`) as a file in a Maildir under the data folder."""
+        (the digests of `iris notify`, which `start` runs every minute) as a file in a
+        Maildir under the data folder."""
         try:
             from aiosmtpd.controller import Controller
             from aiosmtpd.handlers import Mailbox
@@ -144,11 +157,9 @@ class Stack:
         server = Controller(Mailbox(folder), hostname="127.0.0.1", port=port)
         server.start()
         self.infra.append(MailServer(server))
+        self.mail_folder = folder
         env["IRIS_SMTP_HOST"], env["IRIS_SMTP_PORT"] = "127.0.0.1", str(port)
-        self.say(
-            f"IRIS: e-mail lands in {folder}/new; send the digests with "
-            f"IRIS_SMTP_HOST=127.0.0.1 IRIS_SMTP_PORT={port} iris notify"
-        )
+        self.say(f"IRIS: SMTP server at 127.0.0.1:{port}; e-mail lands in {folder}/new")
 
     def _prepare(self, settings: Settings) -> None:
         """Topics and migrations, before any service starts."""

@@ -31,11 +31,13 @@ def cmd_clients(args: argparse.Namespace) -> int:
         return 2
 
 
-def cmd_notify(_args: argparse.Namespace) -> int:
+def cmd_notify(args: argparse.Namespace) -> int:
     from services.access import notifications
 
     startup.check("migrate", "access")
     try:
+        if args.every:
+            return notifications.every(Settings(), args.every)
         return notifications.command(Settings())
     except RuntimeError as exc:
         print(f"iris notify: {exc}", file=sys.stderr)
@@ -72,4 +74,10 @@ def add_clients(sub: Subparsers) -> None:
 
 def add_notify(sub: Subparsers) -> None:
     notify = sub.add_parser("notify", help="send today's e-mail digests (access database)")
+    notify.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="keep running, once every SECONDS (one digest a person a day still holds)",
+    )
     notify.set_defaults(func=cmd_notify)

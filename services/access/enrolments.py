@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from iris.contracts import EnrolmentChanged, Forgotten
+from services.access import news
 from services.access.models import EnrolmentCopyRow, SchoolRow
 
 
@@ -22,6 +23,7 @@ def fold(session: Session, changes: list[EnrolmentChanged | Forgotten]) -> int:
     for change in changes:
         if isinstance(change, Forgotten):
             found = session.get(EnrolmentCopyRow, change.pair)
+            news.forget_enrolments(session, [change.pair])
             if found is not None:
                 session.delete(found)
                 session.flush()

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from iris.contracts import ACCESS_GRANTS, ACCESS_SUPPORT_REQUESTS
 from iris.erasure import ERASED, Role, drop_outbox, scrub
 from iris.outbox import add_event, add_tombstone
-from services.access import service, support
+from services.access import news, service, support
 from services.access.models import (
     AccessRequestRow,
     AuditRow,
     ClientRow,
     EnrolmentCopyRow,
     GrantRow,
+    MailRecipientRow,
     Outbox,
     SupportRequestRow,
 )
@@ -84,6 +85,7 @@ def _erase_pupil(session: Session, insz: str) -> tuple[dict[str, int], set[str]]
         "grants_narrowed": len(grants),
         "access_requests": len(asked),
         "support_requests": len(requests),
+        "report_copies": news.forget_pupil(session, insz),
     }
     return counts, schools
 
@@ -118,6 +120,7 @@ def _erase_person(session: Session, insz: str) -> tuple[dict[str, int], set[str]
         schools.add(found.school_id)
     scrub(session, ClientRow, ["created_by"], insz)
     scim_users = erase_person(session, insz)
+    session.execute(delete(MailRecipientRow).where(MailRecipientRow.person_id == insz))
     counts = {
         "grants": len(held),
         "grants_changed_by": len(made),

@@ -258,6 +258,34 @@ class MailRecipientRow(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     last_digest_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the moment their last digest looked at the schools' news (services/access/news.py)
+    news_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReportCopyRow(Base):
+    """The access service's copy of the reports' metadata, folded from
+    `iris.report.changes` by `iris worker access`: no content, only what tells which
+    version of a pupil's report is current."""
+
+    __tablename__ = "access_report_versions"
+
+    pupil_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+
+
+class SchoolNewsRow(Base):
+    """Something new to see at a school (services/access/news.py): the current report
+    version of a pupil registered there, and when the school first had it. No content and
+    no name; the care coordinators' digest counts these."""
+
+    __tablename__ = "access_school_news"
+
+    school_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    noticed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Outbox(OutboxMixin, Base):

@@ -1,17 +1,23 @@
-"""Notifications by e-mail: one digest a day at most per person, saying only that there is
-something to see and where (a link), never a name, an INSZ or any content.
+"""Notifications by e-mail: one digest a day at most per person, every kind of news in
+it, saying only that there is something to see and where (a link), never a name, an INSZ
+or any content.
 
 Who is told what, from the access service's own data:
 - a school's responsible, when access requests wait for their decision at the school
-  (those a support network files, on its own or by accepting a support request);
+  (those a support network files on its own), and when support requests wait (the
+  network accepted them; their support workers' access waits for the decision);
+- a care coordinator (an active `care_coordinator` grant), when pupils of their grant have
+  a report new to see at the school: a new current report, or a pupil with a report newly
+  registered there (services/access/news.py);
 - a support worker, from 30 days before their grant at a school ends.
 
 Addresses come from the sign-in: when a person signs in to the access service's pages,
 the `email` claim of their token is kept, with the schools where they are responsible
-(`school_admin_of`). A person opts out (and in again) with `PUT /v1/me/notifications`.
-`iris notify` sends the day's digests (run it daily, e.g. a CronJob); with two runs or
-replicas at once, a person's digest is claimed in the database before it is sent, so it
-goes once. SMTP settings come from the environment (`IRIS_SMTP_*`, `IRIS_MAIL_FROM`).
+(`school_admin_of`). A person opts out (and in again) on the page `/me/notifications` or
+with `PUT /v1/me/notifications`. `iris notify` sends the day's digests (run it daily, e.g.
+a CronJob; `iris dev` runs it every minute); with two runs or replicas at once, a person's
+digest is claimed in the database before it is sent, so it goes once. SMTP settings come
+from the environment (`IRIS_SMTP_*`, `IRIS_MAIL_FROM`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -29,18 +36,35 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from iris.api_models import Body
 from iris.auth import Principal
 from iris.settings import Settings
 from iris.web import CurrentPrincipal, DbSession
-from services.access.models import AccessRequestRow, GrantRow, MailRecipientRow
+from services.access import news
+from services.access.mail_text import (
+    ACCESS_REQUESTS_WAIT,
+    GRANT_ENDS,
+    REPORTS_NEW,
+    SUPPORT_REQUESTS_WAIT,
+    Line,
+    message,
+)
+from services.access.models import (
+    AccessRequestRow,
+    GrantRow,
+    MailRecipientRow,
+    SchoolNewsRow,
+    SupportRequestRow,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["notifications"])
 
 GRANT_ENDING_DAYS = 30
+NEWS_DAYS = 7  # a first digest tells of the news of the last week at most
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
@@ -74,62 +98,136 @@ def remembering(sessions: sessionmaker[Session]) -> Callable[[Principal], None]:
 @dataclass(frozen=True)
 class Digest:
     to: str
-    lines: tuple[str, ...]
+    lines: tuple[Line, ...]
+    told_at: datetime  # the schools' news up to this moment are in it
 
 
-def digest_of(session: Session, row: MailRecipientRow, today: date, access_url: str) -> Digest:
-    """What this person has to see today: counts and links only."""
-    lines: list[str] = []
-    for school in json.loads(row.responsible_of or "[]"):
-        waiting = session.scalar(
-            select(func.count())
-            .select_from(AccessRequestRow)
-            .where(AccessRequestRow.school_id == school, AccessRequestRow.status == "pending")
-        )
-        if waiting:
-            lines.append(
-                f"{waiting} access request(s) wait for your decision at school {school}: "
-                f"{access_url}/schools/{school}"
-            )
+def _count(session: Session, query: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def responsible_lines(session: Session, school: str, access_url: str) -> list[Line]:
+    """What waits for a school's responsible: access requests a network filed on its own,
+    and support requests whose support workers wait for the decision."""
+    lines: list[Line] = []
+    waiting = _count(
+        session,
+        select(AccessRequestRow.request_id).where(
+            AccessRequestRow.school_id == school,
+            AccessRequestRow.status == "pending",
+            AccessRequestRow.support_request_id.is_(None),
+        ),
+    )
+    if waiting:
+        link = f"{access_url}/schools/{school}"
+        lines.append((ACCESS_REQUESTS_WAIT, {"count": waiting, "school": school, "link": link}))
+    accepted = _count(
+        session,
+        select(SupportRequestRow.support_request_id).where(
+            SupportRequestRow.school_id == school, SupportRequestRow.status == "accepted"
+        ),
+    )
+    if accepted:
+        link = f"{access_url}/schools/{school}/support-requests"
+        lines.append((SUPPORT_REQUESTS_WAIT, {"count": accepted, "school": school, "link": link}))
+    return lines
+
+
+def grant_ending_lines(session: Session, person: str, today: date, access_url: str) -> list[Line]:
     ending = session.scalars(
         select(GrantRow).where(
-            GrantRow.person_id == row.person_id,
+            GrantRow.person_id == person,
             GrantRow.role == "support_worker",
             GrantRow.status == "active",
             GrantRow.valid_until >= today,
             GrantRow.valid_until <= today + timedelta(days=GRANT_ENDING_DAYS),
         )
     )
-    for grant in ending:
-        lines.append(
-            f"Your access at school {grant.school_id} ends on {grant.valid_until.isoformat()}; "
-            f"ask your support network to request it again if you still need it: {access_url}/"
+    return [
+        (
+            GRANT_ENDS,
+            {"school": g.school_id, "day": g.valid_until.isoformat(), "link": f"{access_url}/"},
         )
-    return Digest(row.email, tuple(lines))
+        for g in ending
+    ]
 
 
-def message(settings: Settings, digest: Digest) -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"] = settings.mail_from
-    mail["To"] = digest.to
-    mail["Subject"] = "IRIS: there is something for you to see"
-    body = ["Hello,", "", "In IRIS:", ""] + [f"- {line}" for line in digest.lines]
-    body += ["", "Sign in to IRIS to see more. You can stop these e-mails in IRIS."]
-    mail.set_content("\n".join(body))
-    return mail
+def care_coordinator_lines(
+    session: Session, row: MailRecipientRow, today: date, viewer_url: str
+) -> list[Line]:
+    """For a care coordinator: the pupils of their grant with a report new to see at the
+    school since their last digest (at most NEWS_DAYS back)."""
+    since = row.news_told_at or datetime.now(UTC) - timedelta(days=NEWS_DAYS)
+    grants = session.scalars(
+        select(GrantRow).where(
+            GrantRow.person_id == row.person_id,
+            GrantRow.role == "care_coordinator",
+            GrantRow.status == "active",
+            GrantRow.valid_from <= today,
+            GrantRow.valid_until >= today,
+        )
+    )
+    lines: list[Line] = []
+    for grant in grants:
+        query = select(SchoolNewsRow.pupil_id).where(
+            SchoolNewsRow.school_id == grant.school_id, SchoolNewsRow.noticed_at > since
+        )
+        if grant.pupil_ids is not None:
+            query = query.where(SchoolNewsRow.pupil_id.in_(json.loads(grant.pupil_ids)))
+        new = _count(session, query)
+        if new:
+            link = f"{viewer_url}/schools/{grant.school_id}/pupils"
+            lines.append((REPORTS_NEW, {"count": new, "school": grant.school_id, "link": link}))
+    return lines
 
 
-def claim(session: Session, person_id: str, today: date) -> bool:
+def digest_of(
+    session: Session, row: MailRecipientRow, today: date, settings: Settings, told_at: datetime
+) -> Digest:
+    """What this person has to see today, of every kind in one digest: counts and links."""
+    access_url, viewer_url = settings.access_url.rstrip("/"), settings.viewer_url.rstrip("/")
+    lines: list[Line] = []
+    for school in json.loads(row.responsible_of or "[]"):
+        lines += responsible_lines(session, school, access_url)
+    lines += grant_ending_lines(session, row.person_id, today, access_url)
+    lines += care_coordinator_lines(session, row, today, viewer_url)
+    return Digest(row.email, tuple(lines), told_at)
+
+
+def claim(session: Session, row: MailRecipientRow, today: date, told_at: datetime) -> bool:
     """Take today's digest of this person for this run; False when taken already."""
     taken = session.execute(
         update(MailRecipientRow)
         .where(
-            MailRecipientRow.person_id == person_id,
+            MailRecipientRow.person_id == row.person_id,
             or_(MailRecipientRow.last_digest_on.is_(None), MailRecipientRow.last_digest_on < today),
         )
-        .values(last_digest_on=today)
+        .values(last_digest_on=today, news_told_at=told_at)
     )
     return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def give_back(sessions: sessionmaker[Session], row: MailRecipientRow) -> None:
+    """A digest not sent: the next run tries again, with the same news."""
+    with sessions.begin() as session:
+        session.execute(
+            update(MailRecipientRow)
+            .where(MailRecipientRow.person_id == row.person_id)
+            .values(last_digest_on=row.last_digest_on, news_told_at=row.news_told_at)
+        )
+
+
+def notice_all(sessions: sessionmaker[Session], today: date, attempts: int = 3) -> None:
+    """Every school's news as of today (a future-dated report counts from its date). The
+    access worker may record one of the same news at the same moment: then again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with sessions.begin() as session:
+                news.notice(session, today)
+            return
+        except IntegrityError:
+            if attempt == attempts:
+                raise
 
 
 def send_digests(
@@ -140,29 +238,26 @@ def send_digests(
 ) -> int:
     """Send today's digests (one per person, only to those with something to see)."""
     send = send or smtp_sender(settings)
-    access_url = settings.access_url.rstrip("/")
+    notice_all(sessions, today)
+    told_at = datetime.now(UTC)
     with sessions() as session:
         people = session.scalars(
             select(MailRecipientRow).where(MailRecipientRow.opted_out.is_(False))
         ).all()
-        digests = [digest_of(session, row, today, access_url) for row in people]
+        digests = [digest_of(session, row, today, settings, told_at) for row in people]
+        session.expunge_all()
     sent = 0
     for row, digest in zip(people, digests, strict=True):
         if not digest.lines:
             continue
         with sessions.begin() as session:
-            if not claim(session, row.person_id, today):
+            if not claim(session, row, today, told_at):
                 continue
         try:
-            send(message(settings, digest))
+            send(message(settings, digest.to, digest.lines))
             sent += 1
         except (OSError, smtplib.SMTPException) as exc:
-            with sessions.begin() as session:  # give it back: the next run tries again
-                session.execute(
-                    update(MailRecipientRow)
-                    .where(MailRecipientRow.person_id == row.person_id)
-                    .values(last_digest_on=None)
-                )
+            give_back(sessions, row)
             log.warning("digest not sent", extra={"error": type(exc).__name__})
     log.info("digests sent", extra={"count": sent})
     return sent
@@ -201,13 +296,30 @@ def _person(principal: Principal) -> str:
     return principal.subject
 
 
-@router.get("/v1/me/notifications", response_model=NotificationsOut)
-def read_notifications(principal: CurrentPrincipal, session: DbSession) -> NotificationsOut:
-    """Whether IRIS e-mails you a daily digest, and at which address."""
+def preference(session: Session, principal: Principal) -> NotificationsOut:
+    """Whether this person gets the digest, and at which address."""
     row = session.get(MailRecipientRow, _person(principal))
     if row is None:
         return NotificationsOut(enabled=False, email=None)
     return NotificationsOut(enabled=not row.opted_out, email=row.email)
+
+
+def choose(session: Session, principal: Principal, enabled: bool) -> NotificationsOut:
+    """Opt this person out of the digest, or in again; 409 when their sign-in gives no
+    address. The caller commits."""
+    person = _person(principal)
+    remember(session, principal)
+    row = session.get(MailRecipientRow, person)
+    if row is None:
+        raise HTTPException(409, "email: your sign-in gives no e-mail address")
+    row.opted_out = not enabled
+    return NotificationsOut(enabled=enabled, email=row.email)
+
+
+@router.get("/v1/me/notifications", response_model=NotificationsOut)
+def read_notifications(principal: CurrentPrincipal, session: DbSession) -> NotificationsOut:
+    """Whether IRIS e-mails you a daily digest, and at which address."""
+    return preference(session, principal)
 
 
 @router.put("/v1/me/notifications", response_model=NotificationsOut)
@@ -215,14 +327,9 @@ def choose_notifications(
     body: NotificationsIn, principal: CurrentPrincipal, session: DbSession
 ) -> NotificationsOut:
     """Opt out of the daily digest, or in again (the address is your sign-in's)."""
-    person = _person(principal)
-    remember(session, principal)
-    row = session.get(MailRecipientRow, person)
-    if row is None:
-        raise HTTPException(409, "email: your sign-in gives no e-mail address")
-    row.opted_out = not body.enabled
+    chosen = choose(session, principal, body.enabled)
     session.commit()
-    return NotificationsOut(enabled=body.enabled, email=row.email)
+    return chosen
 
 
 def command(settings: Settings, today: date | None = None) -> int:
@@ -235,8 +342,19 @@ def command(settings: Settings, today: date | None = None) -> int:
         count = send_digests(settings, make_sessionmaker(engine), day)
     finally:
         engine.dispose()
-    print(f"IRIS: {count} digest(s) sent")
+    print(f"IRIS: {count} digest(s) sent", flush=True)
     return 0
+
+
+def every(settings: Settings, seconds: float) -> int:
+    """`iris notify --every SECONDS` (what `iris dev` runs): the digests again and again, a
+    person still getting one a day at most; a failed run is told and the next one tries."""
+    while True:
+        try:
+            command(settings)
+        except Exception as exc:  # SMTP or database away: the next run tries again
+            log.warning("digests not sent", extra={"error": repr(exc)})
+        time.sleep(seconds)
 
 
 def install_notifications(app: Any, sessions: sessionmaker[Session]) -> None:

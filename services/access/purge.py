@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from iris.contracts import ACCESS_GRANTS, ACCESS_SUPPORT_REQUESTS
 from iris.outbox import add_tombstone
 from iris.retention import Kind, outbox_kind, rows_past
-from services.access import models
+from services.access import models, news
 
 CLOSED_GRANT = ("revoked", "expired")
 CLOSED_SUPPORT_REQUEST = ("declined", "granted", "refused")
@@ -54,6 +54,7 @@ def _ended_enrolments(session: Session, cutoff: datetime, limit: int | None) -> 
 
 
 def _forget_enrolments(session: Session, rows: list[Any]) -> None:
+    news.forget_enrolments(session, [(found.pupil_id, found.school_id) for found in rows])
     for found in rows:
         session.execute(
             delete(models.EnrolmentCopyRow).where(

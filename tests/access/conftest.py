@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -22,6 +23,7 @@ from iris.kafka import ensure_topics
 from iris.settings import Settings
 from services.access.api import create_app
 from services.access.bootstrap import AccessDeps, bootstrap
+from tests.access.mail import Inbox
 from tests.support import Issuer, Message, ServiceTopic, wait_until
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "access" / "migrations"
@@ -157,3 +159,27 @@ def serve(app: FastAPI, port: int) -> Served:
 def stop(served: Served) -> None:
     served.server.should_exit = True
     served.thread.join(15)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def mailing_access(make_settings, issuer, smtp) -> Iterator[Access]:
+    settings = access_settings(
+        make_settings,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp[1],
+        access_url="https://access.test",
+        viewer_url="https://viewer.test",
+    )
+    clock = Clock()
+    deps = bootstrap(settings, clock)
+    with TestClient(create_app(deps=deps)) as client:
+        yield Access(client, settings, clock, issuer, deps)

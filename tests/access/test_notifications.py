@@ -7,22 +7,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from typing import Any
-
-import pytest
-from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 
 from iris.db import make_engine, make_sessionmaker
 from iris.insz import make_insz
-from services.access.api import create_app
-from services.access.bootstrap import bootstrap
 from services.access.notifications import send_digests
-from tests.access.conftest import TODAY, Access, Clock, access_settings, free_port, school_id
+from tests.access.conftest import TODAY, Access, school_id
+from tests.access.mail import address, sign_up
 from tests.conftest import settings_env
+from tests.support import iris_process, wait_until
 
 RESPONSIBLE = make_insz("1972-02-02", 61)
 OPTED_OUT = make_insz("1973-03-03", 62)
@@ -30,54 +23,6 @@ WORKER = make_insz("1990-05-05", 63)
 LATER_WORKER = make_insz("1991-06-06", 64)
 PUPIL = make_insz("2015-07-07", 65)
 MOTIVATION = "Lotte heeft ondersteuning nodig bij het lezen."
-
-
-class Inbox:
-    """What the SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Any]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-@pytest.fixture
-def mailing_access(make_settings, issuer, smtp) -> Iterator[Access]:
-    settings = access_settings(
-        make_settings, smtp_host="127.0.0.1", smtp_port=smtp[1], access_url="https://access.test"
-    )
-    clock = Clock()
-    deps = bootstrap(settings, clock)
-    with TestClient(create_app(deps=deps)) as client:
-        yield Access(client, settings, clock, issuer, deps)
-
-
-def address(person: str) -> str:
-    return f"p{person[-4:]}@school.test"
-
-
-def sign_up(access: Access, person: str, enabled: bool = True, **claims: Any) -> None:
-    """The person's token carries their e-mail address, as a sign-in's does."""
-    answer = access.client.put(
-        "/v1/me/notifications",
-        json={"enabled": enabled},
-        headers=access.issuer.headers(person, email=address(person), **claims),
-    )
-    assert answer.status_code == 200, answer.text
 
 
 def world(access: Access) -> str:
@@ -88,10 +33,10 @@ def world(access: Access) -> str:
             json={
                 "person_id": WORKER,
                 "pupil_ids": [PUPIL],
-                "support_network": "netwerk",
+                "support_network": "steunpunt-noord",
                 "motivation": MOTIVATION,
             },
-            headers=access.network("netwerk"),
+            headers=access.network("steunpunt-noord"),
         )
         assert filed.status_code == 201, filed.text
     for person, days in ((WORKER, 20), (LATER_WORKER, 60)):
@@ -128,7 +73,7 @@ def test_each_person_gets_one_digest_a_day_with_links_and_no_names_insz_or_conte
     assert (TODAY + timedelta(days=20)).isoformat() in ending
     for mail in inbox.messages:
         text = str(mail["Subject"]) + mail.get_content()
-        for secret in (PUPIL, WORKER, RESPONSIBLE, MOTIVATION, "netwerk"):
+        for secret in (PUPIL, WORKER, RESPONSIBLE, MOTIVATION, "steunpunt-noord"):
             assert secret not in text
 
     assert send_digests(access.settings, sessions, TODAY) == 0  # once a day
@@ -149,11 +94,31 @@ def test_iris_notify_sends_the_day_s_digests_from_the_environment_s_smtp_server(
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # a safety net only, not a measure of speed
     )
     assert done.returncode == 0, done.stderr
     assert "digest(s) sent" in done.stdout
     assert inbox.to(address(RESPONSIBLE))
+
+
+def test_iris_notify_every_few_seconds_still_sends_one_digest_a_person_a_day(
+    mailing_access: Access, smtp, tmp_path
+):
+    """What `iris dev` runs: the digests again and again; the second run on sends nothing."""
+    inbox, port = smtp
+    world(mailing_access)
+    env = {**settings_env(mailing_access.settings)}
+    env |= {"IRIS_SMTP_HOST": "127.0.0.1", "IRIS_SMTP_PORT": str(port)}
+    log = tmp_path / "notify.log"
+    with iris_process(["notify", "--every", "0.2"], env, log):
+        wait_until(
+            lambda: log.is_file() and log.read_text().count("digest(s) sent") >= 3,
+            timeout=60,
+            message="three runs of the digests",
+        )
+    assert "IRIS: 2 digest(s) sent" in log.read_text()
+    assert len(inbox.to(address(RESPONSIBLE))) == 1
+    assert len(inbox.messages) == 2
 
 
 def test_opting_out_and_in_again_is_the_person_s_own_choice(mailing_access: Access):
@@ -168,7 +133,7 @@ def test_opting_out_and_in_again_is_the_person_s_own_choice(mailing_access: Acce
         "/v1/me/notifications", json={"enabled": True}, headers=access.issuer.headers(WORKER)
     )
     assert no_address.status_code == 409
-    network = access.client.get("/v1/me/notifications", headers=access.network("netwerk"))
+    network = access.client.get("/v1/me/notifications", headers=access.network("steunpunt-noord"))
     assert network.status_code == 403
 
 
@@ -177,7 +142,6 @@ def test_iris_dev_keeps_the_e_mail_it_sends_in_a_folder(tmp_path):
     from email.message import EmailMessage
 
     from iris.dev import Stack
-    from tests.support import wait_until
 
     said: list[str] = []
     stack = Stack(tmp_path, env={}, say=said.append)
@@ -195,3 +159,43 @@ def test_iris_dev_keeps_the_e_mail_it_sends_in_a_folder(tmp_path):
         assert any(str(inbox) in line for line in said)
     finally:
         stack.stop()
+
+
+def test_a_person_turns_the_digest_off_and_on_on_a_page_in_their_language(
+    mailing_access: Access, smtp
+):
+    inbox, _port = smtp
+    access = mailing_access
+    school = world(access)
+    headers = {
+        **access.issuer.headers(RESPONSIBLE, email=address(RESPONSIBLE), school_admin_of=[school]),
+        "Accept": "text/html",
+        "Accept-Language": "nl",
+    }
+    page = access.client.get("/me/notifications", headers=headers)
+    assert page.status_code == 200
+    assert "Meldingen per e-mail" in page.text and address(RESPONSIBLE) in page.text
+    assert "U ontvangt de dagelijkse e-mail." in page.text
+
+    stopped = access.client.post("/me/notifications", data={"enabled": "false"}, headers=headers)
+    assert stopped.status_code == 200 and "De e-mails zijn stopgezet." in stopped.text
+    assert "U ontvangt de dagelijkse e-mail niet." in stopped.text
+    sessions = make_sessionmaker(make_engine(access.settings.database_url_for("access")))
+    send_digests(access.settings, sessions, TODAY)
+    assert inbox.to(address(RESPONSIBLE)) == []
+
+    english = {**headers, "Accept-Language": "en"}
+    again = access.client.post("/me/notifications", data={"enabled": "true"}, headers=english)
+    assert "You will receive the e-mails again." in again.text
+    assert "You receive the daily e-mail." in again.text
+    assert send_digests(access.settings, sessions, TODAY + timedelta(days=1)) >= 1
+    assert len(inbox.to(address(RESPONSIBLE))) == 1
+
+    nobody = make_insz("1995-01-01", 66)
+    nameless = {**access.issuer.headers(nobody), "Accept": "text/html", "Accept-Language": "en"}
+    without = access.client.get("/me/notifications", headers=nameless)
+    assert "Your sign-in gives no e-mail address" in without.text
+    network = access.client.get(
+        "/me/notifications", headers={**access.network("steunpunt-noord"), "Accept": "text/html"}
+    )
+    assert network.status_code == 403

@@ -1,5 +1,6 @@
 """The school responsible's pages: grants, support-network requests, school-software
-clients and the audit trail of their school, and the school staff's support requests.
+clients and the audit trail of their school, the school staff's support requests, and
+everyone's choice of the e-mail digest.
 
 Server-rendered with the shared look (`iris.ui`); every change is a form with the
 session's CSRF token, and every destructive one asks to confirm on a page of its own.
@@ -16,7 +17,16 @@ from fastapi import FastAPI
 from iris.settings import Settings
 from iris.ui import install_pages
 from services.access.bootstrap import SERVICE
-from services.access.pages import audit, clients, frame_origins, grants, home, requests, support
+from services.access.pages import (
+    audit,
+    clients,
+    frame_origins,
+    grants,
+    home,
+    notifications,
+    requests,
+    support,
+)
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 ROUTERS = [
@@ -26,6 +36,7 @@ ROUTERS = [
     clients.router,
     frame_origins.router,
     audit.router,
+    notifications.router,
 ]
 
 

@@ -17,13 +17,15 @@ router = APIRouter()
 
 
 def support_links(page: Page, principal: Principal, day: date) -> list[tuple[str, str]]:
-    """Care coordinators and pupil counsellors go on to their schools' support requests."""
+    """Care coordinators and pupil counsellors go on to their schools' support requests;
+    everyone to their choice of the e-mail digest."""
     with page.deps.reading() as repo:
         schools = service.schools_sending_support_requests(repo, principal.subject, day)
     label = page.gettext("Support requests of school %(school)s")
-    return [
+    links = [
         (f"/schools/{school}/support-requests", label % {"school": school}) for school in schools
     ]
+    return [*links, ("/me/notifications", page.gettext("E-mail notifications"))]
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
