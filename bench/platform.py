@@ -20,6 +20,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer
 from redis import asyncio as aioredis
 
+from bench import hops
 from bench.dataset import Dataset, GrantFact, ReportFact
 from bench.kafkabench import Options, assigned, partitions_of, watch
 from iris.auth import SigningKey, mint
@@ -365,6 +366,10 @@ async def revoke_to_deny(
     made: list[tuple[str, str, str, str]] = []  # person, pupil, school, grant_id
     on_topic: dict[str, float] = {}
     answered_at: dict[str, float] = {}
+    # wall-clock stamps for the per-hop split (bench/hops.py)
+    stamps: dict[str, dict[str, float]] = {
+        name: {} for name in ("answered", "produced", "received", "denied")
+    }
     try:
         async with http_session(16, timeout=30) as http:
 
@@ -394,7 +399,7 @@ async def revoke_to_deny(
                         ready.append(item)
                         break
                     await asyncio.sleep(0.01)
-            listening = asyncio.create_task(_listen_for_revocations(kafka, on_topic))
+            listening = asyncio.create_task(_listen_for_revocations(kafka, on_topic, stamps))
             await asyncio.sleep(1.0)  # the listener joins at the end of the topic
 
             async def revoke(item: tuple[str, str, str, str]) -> None:
@@ -407,12 +412,14 @@ async def revoke_to_deny(
                     headers=headers,
                 )
                 answered = answered_at[grant_id] = time.perf_counter()
+                stamps["answered"][grant_id] = time.time()
                 if answer is None or answer.status_code != 200:
                     lost += 1
                     return
                 while time.perf_counter() - answered < within:
                     if not (await cache.check(person, pupil, today)).allowed:
                         samples.append((time.perf_counter() - answered) * 1000)
+                        stamps["denied"][grant_id] = time.time()
                         return
                 lost += 1
 
@@ -426,14 +433,18 @@ async def revoke_to_deny(
     return {
         "revoke_to_topic_ms": topic_ms,
         "revoke_to_deny_ms": samples,
+        "hops_ms": hops.revoke_hops(**stamps),
         "granted": len(made),
         "allowed_before_revoking": len(ready),
         "not_denied_in_time": lost,
     }
 
 
-async def _listen_for_revocations(kafka: Options, seen: dict[str, float]) -> None:
-    """Note when each revoked grant's change reaches `iris.access.grants` (relay + broker)."""
+async def _listen_for_revocations(
+    kafka: Options, seen: dict[str, float], stamps: dict[str, dict[str, float]]
+) -> None:
+    """Note when each revoked grant's change reaches `iris.access.grants` (relay + broker),
+    and in `stamps` its record's timestamp and the wall-clock time it was received."""
     consumer = await assigned(kafka, ["iris.access.grants"], fetch_max_wait_ms=20, latest=True)
     try:
         while True:
@@ -443,7 +454,10 @@ async def _listen_for_revocations(kafka: Options, seen: dict[str, float]) -> Non
                 for r in records:
                     value = json.loads(r.value or b"{}")
                     if value.get("status") == "revoked":
-                        seen.setdefault(str(value.get("grant_id")), now)
+                        grant = str(value.get("grant_id"))
+                        seen.setdefault(grant, now)
+                        stamps["produced"].setdefault(grant, r.timestamp / 1000)
+                        stamps["received"].setdefault(grant, time.time())
     finally:
         await consumer.stop()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench import harness, kafkabench, platform
+from bench import harness, hops, kafkabench, platform
 from bench.dataset import Dataset, generate
 from iris import apache_kafka, infra, stage
 from iris.auth import dev_issuer_key, mint
@@ -418,12 +418,14 @@ def measure_platform(
                 "revoke_to_deny": deny,
                 "produce_to_consume": bare,
                 "revoke_to_topic": harness.percentiles(revoked["revoke_to_topic_ms"]),
+                "hops": hops.summarise(revoked["hops_ms"], harness.percentiles),
                 "granted": revoked["granted"],
                 "allowed_before_revoking": revoked["allowed_before_revoking"],
                 "not_denied_in_time": revoked["not_denied_in_time"],
                 "method": "8 revocations in flight at a time, each timed from the revoke "
                 "call's answer to the first denied check; "
-                "revoke_to_topic: to the revoked grant's change on iris.access.grants",
+                "revoke_to_topic: to the revoked grant's change on iris.access.grants; "
+                "hops: " + hops.HOPS,
             },
         ),
         revoke_to_deny_ms=revoked["revoke_to_deny_ms"],
