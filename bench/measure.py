@@ -9,7 +9,7 @@ import os
 import signal
 from pathlib import Path
 
-from bench import cachebench, harness, kafkabench, platform, revocation
+from bench import cachebench, harness, hops, kafkabench, platform, revocation
 from bench.dataset import Dataset
 from bench.kafkabench import Options
 from iris.auth import dev_issuer_key, mint
@@ -340,12 +340,14 @@ def _measure_revoke(
                 "revoke_to_deny": deny,
                 "produce_to_consume": bare,
                 "revoke_to_topic": harness.percentiles(revoked["revoke_to_topic_ms"]),
+                "hops": hops.summarise(revoked["hops_ms"], harness.percentiles),
                 "granted": revoked["granted"],
                 "allowed_before_revoking": revoked["allowed_before_revoking"],
                 "not_denied_in_time": revoked["not_denied_in_time"],
                 "method": "8 revocations in flight at a time, each timed from the revoke "
                 "call's answer to the first denied check; "
-                "revoke_to_topic: to the revoked grant's change on iris.access.grants",
+                "revoke_to_topic: to the revoked grant's change on iris.access.grants; "
+                "hops: " + hops.HOPS,
             },
         ),
         revoke_to_deny_ms=revoked["revoke_to_deny_ms"],

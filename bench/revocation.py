@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import hops
 from bench.kafkabench import Options, assigned
 from bench.platform import Tokens, call, http_session, pool, responsible_of
 from iris.insz import make_insz
@@ -36,10 +37,14 @@ async def revoke_to_deny(
     lost = 0
     on_topic: dict[str, float] = {}
     answered_at: dict[str, float] = {}
+    # wall-clock stamps for the per-hop split (bench/hops.py)
+    stamps: dict[str, dict[str, float]] = {
+        name: {} for name in ("answered", "produced", "received", "denied")
+    }
     try:
         async with http_session(16, timeout=30) as http:
             made, ready = await _grant_and_wait(http, urls, tokens, cache, pairs, count, today)
-            listening = asyncio.create_task(_listen_for_revocations(kafka, on_topic))
+            listening = asyncio.create_task(_listen_for_revocations(kafka, on_topic, stamps))
             await asyncio.sleep(1.0)  # the listener joins at the end of the topic
 
             async def revoke(item: tuple[str, str, str, str]) -> None:
@@ -52,12 +57,14 @@ async def revoke_to_deny(
                     headers=headers,
                 )
                 answered = answered_at[grant_id] = time.perf_counter()
+                stamps["answered"][grant_id] = time.time()
                 if answer is None or answer.status_code != 200:
                     lost += 1
                     return
                 while time.perf_counter() - answered < within:
                     if not (await cache.check(person, pupil, today)).allowed:
                         samples.append((time.perf_counter() - answered) * 1000)
+                        stamps["denied"][grant_id] = time.time()
                         return
                 lost += 1
 
@@ -71,6 +78,7 @@ async def revoke_to_deny(
     return {
         "revoke_to_topic_ms": topic_ms,
         "revoke_to_deny_ms": samples,
+        "hops_ms": hops.revoke_hops(**stamps),
         "granted": len(made),
         "allowed_before_revoking": len(ready),
         "not_denied_in_time": lost,
@@ -122,8 +130,11 @@ async def _grant_and_wait(
     return made, ready
 
 
-async def _listen_for_revocations(kafka: Options, seen: dict[str, float]) -> None:
-    """Note when each revoked grant's change reaches `iris.access.grants` (relay + broker)."""
+async def _listen_for_revocations(
+    kafka: Options, seen: dict[str, float], stamps: dict[str, dict[str, float]]
+) -> None:
+    """Note when each revoked grant's change reaches `iris.access.grants` (relay + broker),
+    and in `stamps` its record's timestamp and the wall-clock time it was received."""
     consumer = await assigned(kafka, ["iris.access.grants"], fetch_max_wait_ms=20, latest=True)
     try:
         while True:
@@ -133,6 +144,9 @@ async def _listen_for_revocations(kafka: Options, seen: dict[str, float]) -> Non
                 for r in records:
                     value = json.loads(r.value or b"{}")
                     if value.get("status") == "revoked":
-                        seen.setdefault(str(value.get("grant_id")), now)
+                        grant = str(value.get("grant_id"))
+                        seen.setdefault(grant, now)
+                        stamps["produced"].setdefault(grant, r.timestamp / 1000)
+                        stamps["received"].setdefault(grant, time.time())
     finally:
         await consumer.stop()
