@@ -81,7 +81,7 @@ def actor_shown(actor: str, names: Names, _: Callable[[str], str]) -> str:
         return names.person(actor)
     if actor.startswith("system:"):
         return _("IRIS (automatically)")
-    return actor
+    return actor.removeprefix("network:")
 
 
 def describe_change(

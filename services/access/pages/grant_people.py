@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from iris.insz import mask_insz
 from services.access import domain
-from services.access.models import EnrolmentCopyRow, GrantRow
+from services.access.models import AccessRequestRow, EnrolmentCopyRow, GrantRow
 from services.access.pages.support import pupil_label
 
 
@@ -31,12 +31,19 @@ class Names:
 
 
 def names_at(session: Session, school_id: str) -> Names:
-    """The names of the school's grant holders and of the pupils it registered."""
-    people = session.execute(
+    """The names of the school's grant holders (else as a network's request gave them)
+    and of the pupils it registered."""
+    asked = session.execute(
+        select(AccessRequestRow.person_id, AccessRequestRow.person_name).where(
+            AccessRequestRow.school_id == school_id, AccessRequestRow.person_name.is_not(None)
+        )
+    )
+    granted = session.execute(
         select(GrantRow.person_id, GrantRow.person_name).where(
             GrantRow.school_id == school_id, GrantRow.person_name.is_not(None)
         )
     )
+    people = [*asked, *granted]
     pupils = session.execute(
         select(EnrolmentCopyRow.pupil_id, EnrolmentCopyRow.display_name).where(
             EnrolmentCopyRow.school_id == school_id, EnrolmentCopyRow.display_name.is_not(None)
