@@ -168,15 +168,16 @@ def save(
 ) -> Response:
     """Save the posted form: a new grant (never replacing a running one) or a change of
     `grant` (only while it is active)."""
+    errors: dict[str, str] = {}
     if values.get("scope") == "school":
         values = {**values, "pupil_ids": ""}
     elif values.get("scope") == "pupils" and not split_pupils(values.get("pupil_ids", "")):
-        errors = {"pupil_ids": page.gettext(NO_PUPIL_TICKED)}
-        return grant_form(page, school_id, values, errors, grant, 422)
+        errors["pupil_ids"] = page.gettext(NO_PUPIL_TICKED)
     try:
         form = GrantForm.model_validate(values)
     except ValidationError as exc:
-        errors = errors_by_field(exc, page.request)
+        errors = {**errors_by_field(exc, page.request), **errors}
+    if errors:
         return grant_form(page, school_id, values, errors, grant, 422)
     intent: domain.GrantIntent = "new" if grant is None else "change"
     try:
