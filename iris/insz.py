@@ -8,9 +8,13 @@ the nine digits first. BIS numbers (month + 20 or + 40) use the same check.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator
+
+EXAMPLE = "85.07.30-123.35"
+"""A valid INSZ in its printed form, for the messages that say what is wrong."""
 
 
 class InvalidINSZ(ValueError):
@@ -20,11 +24,39 @@ class InvalidINSZ(ValueError):
 def insz_problem(value: str) -> str | None:
     """Why `value` is not a valid INSZ, or None when it is."""
     if not isinstance(value, str) or len(value) != 11 or not value.isascii() or not value.isdigit():
-        return "an INSZ has exactly 11 digits"
-    body, check = int(value[:9]), int(value[9:])
-    if check != 97 - body % 97 and check != 97 - (2_000_000_000 + body) % 97:
-        return "INSZ check digits do not match (mod 97)"
+        return f"an INSZ has exactly 11 digits, for example {EXAMPLE}"
+    if not _check_digits_match(value):
+        return (
+            "INSZ check digits (the last two) do not match the first nine (mod 97); "
+            f"a valid example: {EXAMPLE}"
+        )
     return None
+
+
+def _check_digits_match(value: str) -> bool:
+    body, check = int(value[:9]), int(value[9:])
+    return check == 97 - body % 97 or check == 97 - (2_000_000_000 + body) % 97
+
+
+def insz_digits(typed: str) -> str:
+    """The digits of an INSZ as people write it: 85.07.30-123.35, 160314 121 50, ..."""
+    return re.sub(r"[\s.\-/]", "", typed or "")
+
+
+def show_insz(insz: str) -> str:
+    """An INSZ the way it is printed on an eID card: 85.07.30-123.35."""
+    return f"{insz[:2]}.{insz[2:4]}.{insz[4:6]}-{insz[6:9]}.{insz[9:]}"
+
+
+def typed_insz_problem(typed: str) -> str | None:
+    """What is wrong with an INSZ typed in a form (dots, dashes and spaces allowed):
+    `missing`, `length` or `check`; None when its digits are a valid INSZ."""
+    digits = insz_digits(typed)
+    if not digits:
+        return "missing"
+    if not re.fullmatch(r"\d{11}", digits):
+        return "length"
+    return None if _check_digits_match(digits) else "check"
 
 
 def is_valid_insz(value: str) -> bool:

@@ -237,6 +237,7 @@ def seed_access(seeder: Seeder) -> None:
             seeder.as_person(responsible),
             json={
                 "person_id": person.insz,
+                "person_name": person.name,
                 "role": role,
                 "valid_from": SCHOOL_YEAR_START,
                 "pupil_ids": pupils,
@@ -259,6 +260,7 @@ def seed_access(seeder: Seeder) -> None:
         network,
         json={
             "person_id": SUPPORT_WORKER.insz,
+            "person_name": SUPPORT_WORKER.name,
             "pupil_ids": [PUPILS[0].insz, PUPILS[1].insz],
             "support_network": SUPPORT_NETWORK,
             "motivation": "Ondersteuning bij de overgang naar het eerste leerjaar.",

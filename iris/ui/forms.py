@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import Request
 
+from iris.insz import insz_digits, typed_insz_problem
 from iris.ui.i18n import N_, gettext_for
 
 MESSAGES = {
@@ -36,6 +37,15 @@ MESSAGES = {
     "int_parsing": N_("Enter a whole number."),
 }
 FALLBACK = N_("This value is not valid.")
+INSZ_MESSAGES = {
+    "missing": N_("Enter a national register number, for example 85.07.30-123.35."),
+    "length": N_("A national register number has 11 digits, for example 85.07.30-123.35."),
+    "check": N_(
+        "The check digits (the last two) do not match the first nine: check the number. "
+        "A valid number looks like 85.07.30-123.35."
+    ),
+}
+"""What a page says of a typed national register number that is not one."""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -78,3 +88,19 @@ def page_form(model: type[M], name: str, **read: Callable[[Any], Any]) -> type[M
     }
     namespace = {"model_config": ConfigDict(extra="ignore"), "__module__": model.__module__}
     return cast(type[M], type(name, (model,), {**namespace, **readers}))
+
+
+def insz_field(value: Any) -> str:
+    """A form's INSZ field as typed (dots, dashes, spaces allowed) to its 11 digits, or
+    a ValueError with the page's message: what is wrong, and a valid example."""
+    typed = str(value or "")
+    problem = typed_insz_problem(typed)
+    if problem is not None:
+        raise ValueError(INSZ_MESSAGES[problem])
+    return insz_digits(typed)
+
+
+def insz_error(typed: str, gettext: Callable[[str], str]) -> str | None:
+    """The translated message of `insz_field` for a page that reads the field itself."""
+    problem = typed_insz_problem(typed)
+    return None if problem is None else gettext(INSZ_MESSAGES[problem])

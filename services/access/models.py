@@ -33,6 +33,9 @@ class GrantRow(Base):
     grant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     school_id: Mapped[str] = mapped_column(String(12), index=True)
     person_id: Mapped[str] = mapped_column(String(11))
+    # the person's name as the responsible gave it or their sign-in's `name` claim; NULL:
+    # not known (pages then show the INSZ masked)
+    person_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
     pupil_ids: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL: the whole school
     valid_from: Mapped[date] = mapped_column(Date)
@@ -68,6 +71,7 @@ class AccessRequestRow(Base):
     support_network: Mapped[str] = mapped_column(String(200), index=True)
     requested_by: Mapped[str] = mapped_column(String(200))
     person_id: Mapped[str] = mapped_column(String(11))
+    person_name: Mapped[str | None] = mapped_column(String(200))  # as the network gave it
     pupil_ids: Mapped[str] = mapped_column(Text)  # JSON list
     motivation: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending/approved/rejected

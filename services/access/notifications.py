@@ -82,12 +82,25 @@ def remember(session: Session, principal: Principal) -> None:
     session.flush()
 
 
+def name_own_grants(session: Session, principal: Principal) -> None:
+    """Name the signed-in person's grants that have no name yet, from the `name` claim."""
+    name = " ".join(principal.name.split())[:200] if isinstance(principal.name, str) else ""
+    if not principal.is_person or not name:
+        return
+    session.execute(
+        update(GrantRow)
+        .where(GrantRow.person_id == principal.subject, GrantRow.person_name.is_(None))
+        .values(person_name=name)
+    )
+
+
 def remembering(sessions: sessionmaker[Session]) -> Callable[[Principal], None]:
     """The access pages' sign-in hook (`app.state.on_sign_in`)."""
 
     def hook(principal: Principal) -> None:
         try:
             with sessions.begin() as session:
+                name_own_grants(session, principal)
                 remember(session, principal)
         except Exception as exc:  # an address not kept must not fail the sign-in
             log.warning("e-mail address not kept", extra={"error": type(exc).__name__})

@@ -12,7 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from iris.contracts import ACCESS_GRANTS, GrantChanged
@@ -36,6 +36,10 @@ class AccessRepository(ABC):
     @abstractmethod
     def save_grant(self, grant: domain.Grant, actor: str) -> None:
         """Store the grant as it now reads, new or changed."""
+
+    @abstractmethod
+    def name_holder(self, school_id: str, person_id: str, name: str) -> None:
+        """Keep the name of the person of the school's grant to them."""
 
     @abstractmethod
     def queue(self, event: GrantChanged) -> None:
@@ -139,6 +143,13 @@ class SqlAccessRepository(AccessRepository):
         row.status, row.version, row.source = grant.status, grant.version, grant.source
         row.changed_by, row.updated_at = actor, datetime.now(UTC)
         self.session.flush()
+
+    def name_holder(self, school_id: str, person_id: str, name: str) -> None:
+        self.session.execute(
+            update(GrantRow)
+            .where(GrantRow.school_id == school_id, GrantRow.person_id == person_id)
+            .values(person_name=name)
+        )
 
     def queue(self, event: GrantChanged) -> None:
         key = f"{event.school_id}:{event.person_id}"

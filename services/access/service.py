@@ -106,7 +106,10 @@ def grant(
     today: date,
     intent: domain.GrantIntent = "grant",
     source: domain.Source = "iris",
+    person_name: str | None = None,
 ) -> Outcome:
+    """Grant (or change) the person's access; `person_name`, when given, is kept with the
+    grant so that pages name the person."""
     if role == "support_worker":
         domain.require_mainstream(repo.school_kind(school_id))
     current = repo.grant_of_person(school_id, person_id)
@@ -117,10 +120,13 @@ def grant(
     )
     if new is not None and new.source != source:
         new = replace(new, source=source)
+    if new is not None:
+        _store(repo, current, new, actor, "grant.created" if current is None else "grant.updated")
+    if person_name:
+        repo.name_holder(school_id, person_id, person_name)
     if new is None:
         assert current is not None
         return Outcome(current, False)
-    _store(repo, current, new, actor, "grant.created" if current is None else "grant.updated")
     return Outcome(new, True)
 
 
@@ -185,6 +191,7 @@ def file_request(
     person_id: str,
     pupil_ids: list[str],
     motivation: str,
+    person_name: str | None = None,
 ) -> AccessRequestRow:
     pupils = sorted(set(pupil_ids))
     row = AccessRequestRow(
@@ -193,6 +200,7 @@ def file_request(
         support_network=support_network,
         requested_by=requested_by,
         person_id=person_id,
+        person_name=person_name,
         pupil_ids=json.dumps(pupils),
         motivation=motivation,
         status="pending",
@@ -248,6 +256,8 @@ def approve(
     else:
         assert current is not None
         outcome = Outcome(current, False)
+    if row.person_name:
+        repo.name_holder(school_id, row.person_id, row.person_name)
     row.status, row.decided_by, row.decided_at = "approved", actor, _now()
     row.grant_id = str(outcome.grant.grant_id)
     _decided(repo, row, actor, {"status": "approved", "grant_id": row.grant_id})

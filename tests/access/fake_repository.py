@@ -23,6 +23,7 @@ class FakeAccessRepository(AccessRepository):
         self.decided: list[tuple[str, str]] = []
         self.clients: dict[str, ClientRow] = {}
         self.entries: list[AuditRow] = []
+        self.names: dict[tuple[str, str], str] = {}
 
     def grant_of_person(self, school_id: str, person_id: str) -> domain.Grant | None:
         found = [
@@ -40,6 +41,9 @@ class FakeAccessRepository(AccessRepository):
     def save_grant(self, grant: domain.Grant, actor: str) -> None:
         self.grants[grant.grant_id] = grant
         self.changed_by[grant.grant_id] = actor
+
+    def name_holder(self, school_id: str, person_id: str, name: str) -> None:
+        self.names[(school_id, person_id)] = name
 
     def queue(self, event: GrantChanged) -> None:
         self.events.append(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from iris.insz import show_insz
 from tests.access.conftest import person, published, pupil, school_id
 
 HTML = {"Accept": "text/html"}
@@ -19,7 +20,8 @@ def test_a_grant_made_with_the_form_is_published_limited_to_the_pupils_typed(acc
     answer = access.client.post(
         f"/schools/{school}/grants/new",
         data={
-            "person_id": teacher,
+            "person_name": "Sofie  Lambrechts",
+            "person_id": show_insz(teacher),
             "role": "teacher",
             "valid_from": "2026-09-01",
             "valid_until": "",
@@ -34,7 +36,32 @@ def test_a_grant_made_with_the_form_is_published_limited_to_the_pupils_typed(acc
     assert event["person_id"] == teacher
     assert event["pupil_ids"] == sorted([pupil(1), pupil(2)])
     listing = access.client.get(answer.headers["location"], headers=page_headers(access, school))
-    assert "De toegang is bewaard." in listing.text and teacher in listing.text
+    assert "De toegang is bewaard." in listing.text and "Sofie Lambrechts" in listing.text
+    assert teacher not in listing.text, "the list names the person, not their number"
+
+
+def test_pupils_are_ticked_by_name_and_none_ticked_says_what_to_do(access, grants_topic):
+    school, teacher = school_id(), person(14)
+    form = {"person_name": "Jan Peeters", "person_id": teacher, "role": "teacher"}
+    form |= {"valid_from": "2026-09-01", "scope": "pupils"}
+    refused = access.client.post(
+        f"/schools/{school}/grants/new", data=form, headers=page_headers(access, school, "en")
+    )
+    assert refused.status_code == 422
+    assert re.search(r'id="pupil_ids-error">.*Tick at least one pupil', refused.text)
+    answer = access.client.post(
+        f"/schools/{school}/grants/new",
+        data={**form, "pupil_ids": [pupil(3), pupil(4)]},
+        headers=page_headers(access, school),
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    [event] = published(grants_topic, school, 1)
+    assert event["pupil_ids"] == sorted([pupil(3), pupil(4)])
+    found = access.client.get(
+        f"/schools/{school}/grants/new?find=peeters", headers=page_headers(access, school)
+    )
+    assert "Jan Peeters kiezen" in found.text and teacher not in found.text
 
 
 def test_bad_values_come_back_next_to_their_field_in_the_visitors_language(access):
@@ -46,7 +73,7 @@ def test_bad_values_come_back_next_to_their_field_in_the_visitors_language(acces
     )
     assert answer.status_code == 422
     html = answer.text
-    assert re.search(r'id="person_id-error">.*Enter a national register number', html)
+    assert re.search(r'id="person_id-error">.*has 11 digits, for example 85.07.30-123.35', html)
     assert re.search(r'id="role-error">.*Choose one of the options', html)
     assert re.search(r'id="valid_from-error">.*This field is required', html)
     assert re.search(r'id="pupil_ids-error">.*one per line or separated by commas', html)
@@ -84,11 +111,16 @@ def test_only_the_schools_responsible_sees_its_pages(access):
 def test_a_grant_is_revoked_after_the_confirmation_page_and_filters_find_it(access):
     school, teacher = school_id(), person(13)
     grant_id = access.grant(
-        school, person_id=teacher, role="teacher", valid_from="2026-09-01"
+        school,
+        person_id=teacher,
+        person_name="Kris Verhoeven",
+        role="teacher",
+        valid_from="2026-09-01",
     ).json()["grant_id"]
     path = f"/schools/{school}/grants/{grant_id}/revoke"
     confirm = access.client.get(path, headers=page_headers(access, school))
     assert "Toegang intrekken" in confirm.text and f'action="{path}"' in confirm.text
+    assert "Kris Verhoeven" in confirm.text
     assert [g["status"] for g in access.grants(school)] == ["active"]
     done = access.client.post(path, headers=page_headers(access, school), follow_redirects=False)
     assert done.status_code == 303
@@ -99,7 +131,7 @@ def test_a_grant_is_revoked_after_the_confirmation_page_and_filters_find_it(acce
     active = access.client.get(
         f"/schools/{school}/grants?status=active", headers=page_headers(access, school)
     )
-    assert teacher in revoked.text and teacher not in active.text
+    assert "Kris Verhoeven" in revoked.text and "Kris Verhoeven" not in active.text
 
 
 def test_registered_school_software_sees_its_secret_once_and_it_buys_a_token(access):

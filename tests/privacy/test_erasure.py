@@ -45,6 +45,7 @@ from tests.viewer.events import enrolment as enrolled
 pytestmark = pytest.mark.integration
 
 SCHOOL = "410001"
+TEACHER_NAME = "Wannes Teacherman"
 DAY = date(2026, 3, 2)
 COMPACTED = (
     ENROLMENT_CHANGES,
@@ -119,6 +120,7 @@ class World:
                 grant_id=str(limited.grant_id),
                 school_id=SCHOOL,
                 person_id=teacher,
+                person_name=TEACHER_NAME,
                 role="teacher",
                 pupil_ids=json.dumps([pupil, other]),
                 valid_from=date(2020, 1, 1),
@@ -345,6 +347,8 @@ def test_after_an_erasure_no_table_topic_or_redis_key_holds_the_insz(
     folded_cache(infra.redis_url, infra.kafka_bootstrap)
 
     assert world.tables_holding(erased) == []
+    if role == "person":
+        assert world.tables_holding(TEACHER_NAME) == [], "the person's name goes too"
     assert keys_still_holding(infra.kafka_bootstrap, erased) == []
     assert redis_holding(infra.redis_url, erased) == []
     # the other pupil and the school's data stay

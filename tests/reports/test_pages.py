@@ -80,10 +80,11 @@ def test_finding_a_pupil_checks_the_number_and_leads_to_the_pupils_history(repor
 
     answer = reports.client.get("/clb/pupils", params={"insz": wrong}, headers=headers)
     assert answer.status_code == 422
-    assert "geen geldig rijksregisternummer" in error_next_to(page(answer.text), "insz")
+    said = error_next_to(page(answer.text), "insz")
+    assert "controlecijfers" in said and "85.07.30-123.35" in said
 
     answer = reports.client.get("/clb/pupils", params={"insz": "1234"}, headers=headers)
-    assert "11 cijfers" in error_next_to(page(answer.text), "insz")
+    assert "11 cijfers, bijvoorbeeld 85.07.30-123.35" in error_next_to(page(answer.text), "insz")
 
     typed = f"{pupil[:2]}.{pupil[2:4]}.{pupil[4:6]}-{pupil[6:9]}.{pupil[9:]}"
     answer = reports.client.get(

@@ -37,3 +37,34 @@ def test_masking_hides_the_serial_number():
 def test_a_pupil_beside_their_name_shows_two_digits_of_the_insz_at_most():
     assert last_two_digits("85073003328") == "…28"
     assert last_two_digits("123") == "…"
+
+
+def test_the_example_in_every_message_is_itself_a_valid_number():
+    from iris.insz import EXAMPLE, insz_digits
+
+    assert is_valid_insz(insz_digits(EXAMPLE))
+    assert EXAMPLE in (insz_problem("85073003329") or "")
+
+
+@pytest.mark.parametrize(
+    "typed, problem",
+    [
+        ("85.07.30-033.28", None),
+        ("850730 033 28", None),
+        ("", "missing"),
+        ("85.07.30-033", "length"),
+        ("85.07.30-033.29", "check"),
+    ],
+)
+def test_a_typed_number_may_carry_dots_dashes_and_spaces(typed, problem):
+    from iris.insz import typed_insz_problem
+
+    assert typed_insz_problem(typed) == problem
+
+
+def test_a_form_says_what_is_wrong_and_shows_a_valid_example():
+    from iris.ui.forms import insz_field
+
+    assert insz_field("85.07.30-033.28") == "85073003328"
+    with pytest.raises(ValueError, match=r"check digits .* 85\.07\.30-123\.35"):
+        insz_field("85.07.30-033.29")

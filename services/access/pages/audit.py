@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from iris.insz import mask_insz
+from iris.ui import PagePrincipal
 from iris.ui.i18n import N_
 from iris.ui.labels import ROLE_LABELS
 from services.access import domain, service
+from services.access.pages.grant_people import Names, names_at
 from services.access.pages.shared import (
     REQUEST_STATUS_LABELS,
     STATUS_LABELS,
@@ -50,25 +51,47 @@ CHANGE_FIELDS = {
 
 
 @router.get("/schools/{school_id}/audit", response_class=HTMLResponse)
-def audit_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
-    """Every change at the school, newest first."""
+def audit_page(
+    page: PageDep, school_id: str, responsible: SchoolResponsible, principal: PagePrincipal
+) -> HTMLResponse:
+    """Every change at the school, newest first: who acted and to whom by name."""
     _ = page.gettext
+    with page.deps.sessions() as session:
+        names = names_at(session, school_id)
+    if isinstance(principal.name, str) and principal.name:
+        names.people.setdefault(responsible, principal.name)
     with page.deps.reading() as repo:
         entries = [
             {
                 "at": r.at,
-                "actor": r.actor if not r.actor.isdigit() else mask_insz(r.actor),
+                "actor": actor_shown(r.actor, names, _),
                 "action": _(ACTION_LABELS.get(r.action, r.action)),
-                "person_id": r.person_id or "",
-                "change": describe_change(r.before, r.after, _),
+                "person_id": names.person(r.person_id) if r.person_id else "",
+                "change": describe_change(r.before, r.after, _, names),
             }
             for r in service.audit_at(repo, school_id, 500)
         ]
     return page.render("access_audit.html", school_id, "audit", {"entries": entries})
 
 
-def describe_change(before: str | None, after: str | None, _: Callable[[str], str]) -> str:
-    """What changed, as `field: old → new` for the fields that changed, translated."""
+def actor_shown(actor: str, names: Names, _: Callable[[str], str]) -> str:
+    """Who acted: a person by name (their INSZ masked where no name is known), IRIS
+    itself in words, a support network by its name."""
+    if actor.isdigit():
+        return names.person(actor)
+    if actor.startswith("system:"):
+        return _("IRIS (automatically)")
+    return actor.removeprefix("network:")
+
+
+def describe_change(
+    before: str | None,
+    after: str | None,
+    _: Callable[[str], str],
+    names: Names | None = None,
+) -> str:
+    """What changed, as `field: old → new` for the fields that changed, translated; the
+    pupils by the names the school registered."""
     old = json.loads(before) if before else {}
     new = json.loads(after) if after else {}
     parts = []
@@ -76,15 +99,15 @@ def describe_change(before: str | None, after: str | None, _: Callable[[str], st
         if key == "version" or old.get(key) == new.get(key):
             continue
         label = _(CHANGE_FIELDS[key]) if key in CHANGE_FIELDS else key
-        now = _shown(key, new.get(key), _)
+        now = _shown(key, new.get(key), _, names)
         if key not in old:
             parts.append(f"{label}: {now}")
         else:
-            parts.append(f"{label}: {_shown(key, old[key], _)} → {now}")
+            parts.append(f"{label}: {_shown(key, old[key], _, names)} → {now}")
     return "; ".join(parts)
 
 
-def _shown(key: str, value: Any, _: Callable[[str], str]) -> str:
+def _shown(key: str, value: Any, _: Callable[[str], str], names: Names | None) -> str:
     if value is None:
         return _("Whole school") if key == "pupil_ids" else "-"
     if key == "valid_until" and value == domain.OPEN_ENDED.isoformat():
@@ -92,6 +115,8 @@ def _shown(key: str, value: Any, _: Callable[[str], str]) -> str:
     labels = {**ROLE_LABELS, **STATUS_LABELS, **REQUEST_STATUS_LABELS}
     if key in ("role", "status") and value in labels:
         return _(labels[value])
+    if isinstance(value, list) and names is not None and key == "pupil_ids":
+        return ", ".join(names.pupil(str(v)) for v in value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)

@@ -9,11 +9,18 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict, ValidationError, field_validator
 
-from iris.insz import is_valid_insz
-from iris.ui.forms import errors_by_field
+from iris.insz import insz_digits, is_valid_insz, mask_insz
+from iris.ui.forms import errors_by_field, insz_field
 from iris.ui.i18n import N_
 from iris.ui.labels import ROLE_LABELS
 from services.access import domain, service
+from services.access.pages.grant_people import (
+    grant_row_view,
+    known_person,
+    names_at,
+    people_named,
+    pupil_choices,
+)
 from services.access.pages.shared import (
     RULE_MESSAGES,
     STATUS_LABELS,
@@ -34,7 +41,7 @@ router = APIRouter()
 PUPILS_INVALID = N_(
     "Enter national register numbers of 11 digits, one per line or separated by commas."
 )
-PERSON_INVALID = N_("Enter a national register number of 11 digits.")
+NO_PUPIL_TICKED = N_("Tick at least one pupil, or give access to the whole school.")
 
 
 def split_pupils(text: str) -> list[str]:
@@ -49,12 +56,7 @@ class GrantForm(GrantIn):
     @field_validator("person_id", mode="before")
     @classmethod
     def _person(cls, value: Any) -> str:
-        text = str(value or "").strip().replace(".", "").replace("-", "").replace(" ", "")
-        if not text:
-            raise ValueError(N_("This field is required."))
-        if not is_valid_insz(text):
-            raise ValueError(PERSON_INVALID)
-        return text
+        return insz_field(value)
 
     @field_validator("valid_from", mode="before")
     @classmethod
@@ -71,7 +73,7 @@ class GrantForm(GrantIn):
     @field_validator("pupil_ids", mode="before")
     @classmethod
     def _pupils(cls, value: Any) -> list[str] | None:
-        pupils = split_pupils(str(value or ""))
+        pupils = [insz_digits(p) for p in split_pupils(str(value or ""))]
         if not pupils:
             return None
         if len(pupils) > 2000 or not all(is_valid_insz(p) for p in pupils):
@@ -79,24 +81,11 @@ class GrantForm(GrantIn):
         return pupils
 
 
-def grant_row_view(grant: domain.Grant) -> dict[str, Any]:
-    return {
-        "grant_id": str(grant.grant_id),
-        "person_id": grant.person_id,
-        "role": grant.role,
-        "pupils": list(grant.pupil_ids) if grant.pupil_ids is not None else None,
-        "valid_from": grant.valid_from.isoformat(),
-        "valid_until": (
-            None if grant.valid_until == domain.OPEN_ENDED else grant.valid_until.isoformat()
-        ),
-        "status": grant.status,
-        "source": grant.source,
-    }
-
-
 def existing_grant(page: Page, school_id: str, grant_id: str) -> dict[str, Any]:
     with page.deps.reading() as repo:
-        return grant_row_view(service.grant_at(repo, school_id, grant_id))
+        grant = service.grant_at(repo, school_id, grant_id)
+    with page.deps.sessions() as session:
+        return grant_row_view(grant, names_at(session, school_id))
 
 
 @router.get("/schools/{school_id}/grants", response_class=HTMLResponse)
@@ -108,8 +97,11 @@ def grants_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -
     status = status if status in STATUS_LABELS else None
     with page.deps.reading() as repo:
         grants = service.grants_at(repo, school_id, role, status)
+    with page.deps.sessions() as session:
+        names = names_at(session, school_id)
+    grants.sort(key=lambda g: names.person(g.person_id).casefold())
     values = {
-        "grants": [grant_row_view(g) for g in grants],
+        "grants": [grant_row_view(g, names) for g in grants],
         "role": role or "",
         "status": status or "",
     }
@@ -124,10 +116,26 @@ def grant_form(
     grant: dict[str, Any] | None = None,
     status_code: int = 200,
     existing: dict[str, Any] | None = None,
+    found: list[dict[str, Any]] | None = None,
 ) -> HTMLResponse:
     """The form to grant (`grant` None) or to change `grant`; `existing` is the access the
-    person already holds, shown when "grant" would have replaced it."""
-    context = {"values": values, "errors": errors, "grant": grant, "existing": existing}
+    person already holds, shown when "grant" would have replaced it; `found`, the people
+    a name search found."""
+    chosen = [insz_digits(p) for p in split_pupils(values.get("pupil_ids", ""))]
+    person = insz_digits(values.get("person_id", ""))
+    with page.deps.sessions() as session:
+        pupils = pupil_choices(session, school_id, chosen, page.deps.today())
+    scope = values.get("scope") or ("pupils" if chosen else "school")
+    context = {
+        "values": values,
+        "errors": errors,
+        "grant": grant,
+        "existing": existing,
+        "pupil_choices": pupils,
+        "scope": scope,
+        "found": found,
+        "person_masked": mask_insz(person) if is_valid_insz(person) else "",
+    }
     return page.render("access_grant_form.html", school_id, "grants", context, status_code)
 
 
@@ -146,7 +154,9 @@ def refused(
     if exc.code == "already_granted":
         with page.deps.reading() as repo:
             held = repo.grant_of_person(school_id, person_id)
-        existing = grant_row_view(held) if held is not None else None
+        with page.deps.sessions() as session:
+            names = names_at(session, school_id)
+        existing = grant_row_view(held, names) if held is not None else None
     return grant_form(page, school_id, values, errors, grant, exc.status, existing)
 
 
@@ -159,10 +169,16 @@ def save(
 ) -> Response:
     """Save the posted form: a new grant (never replacing a running one) or a change of
     `grant` (only while it is active)."""
+    errors: dict[str, str] = {}
+    if values.get("scope") == "school":
+        values = {**values, "pupil_ids": ""}
+    elif values.get("scope") == "pupils" and not split_pupils(values.get("pupil_ids", "")):
+        errors["pupil_ids"] = page.gettext(NO_PUPIL_TICKED)
     try:
         form = GrantForm.model_validate(values)
     except ValidationError as exc:
-        errors = errors_by_field(exc, page.request)
+        errors = {**errors_by_field(exc, page.request), **errors}
+    if errors:
         return grant_form(page, school_id, values, errors, grant, 422)
     intent: domain.GrantIntent = "new" if grant is None else "change"
     try:
@@ -174,12 +190,19 @@ def save(
 
 @router.get("/schools/{school_id}/grants/new", response_class=HTMLResponse)
 def new_grant_page(page: PageDep, school_id: str, responsible: SchoolResponsible) -> HTMLResponse:
-    """The form to grant a person access (the person filled in when granting anew)."""
+    """The form to grant a person access: the person found by name among the people the
+    school's grants name (`find`), chosen (`known`, a grant of theirs), or typed."""
     values = {"role": "teacher", "valid_from": page.deps.today().isoformat()}
-    person = page.request.query_params.get("person_id", "")
-    if is_valid_insz(person):
-        values["person_id"] = person
-    return grant_form(page, school_id, values, {})
+    query = page.request.query_params
+    with page.deps.sessions() as session:
+        known = known_person(session, school_id, query.get("known", ""))
+        found = people_named(session, school_id, query.get("find", "")[:100])
+    if known is not None:
+        values.update(person_id=known["person_id"], person_name=known["person_name"])
+        values["known"] = query.get("known", "")
+    if "find" in query:
+        values["find"] = query.get("find", "")[:100]
+    return grant_form(page, school_id, values, {}, found=found if "find" in query else None)
 
 
 @form_post(router, "/schools/{school_id}/grants/new")
@@ -195,6 +218,7 @@ def edit_grant_page(
     grant = existing_grant(page, school_id, grant_id)
     values = {
         "person_id": grant["person_id"],
+        "person_name": "",
         "role": grant["role"],
         "valid_from": grant["valid_from"],
         "valid_until": grant["valid_until"] or "",
@@ -229,7 +253,7 @@ def revoke_grant_page(
             "Revoke the access of %(person)s at school %(school)s? "
             "They lose sight of every report at once.",
         )
-        % {"person": grant["person_id"], "school": school_id},
+        % {"person": grant["person"], "school": school_id},
         f"/schools/{school_id}/grants/{grant_id}",
     )
 

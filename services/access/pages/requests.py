@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from iris.insz import mask_insz
 from iris.ui.forms import page_form, validated
 from iris.ui.i18n import N_
 from services.access import domain, service
 from services.access.models import AccessRequestRow
+from services.access.pages.grant_people import Names, names_at
 from services.access.pages.shared import (
     FormState,
     Page,
@@ -38,12 +40,13 @@ RejectForm = page_form(
 )
 
 
-def request_view(row: AccessRequestRow) -> dict[str, Any]:
+def request_view(row: AccessRequestRow, names: Names) -> dict[str, Any]:
     return {
         "request_id": row.request_id,
         "support_network": row.support_network,
-        "person_id": row.person_id,
-        "pupils": json.loads(row.pupil_ids),
+        "person": row.person_name or names.person(row.person_id),
+        "person_masked": mask_insz(row.person_id),
+        "pupils": [names.pupil(p) for p in json.loads(row.pupil_ids)],
         "motivation": row.motivation,
         "status": row.status,
         "reason": row.reason,
@@ -59,8 +62,10 @@ def requests_list(
 ) -> HTMLResponse:
     with page.deps.reading() as repo:
         rows = service.requests_at(repo, school_id)
-    pending = [request_view(r) for r in rows if r.status == "pending"]
-    decided = [request_view(r) for r in rows if r.status != "pending"]
+    with page.deps.sessions() as session:
+        names = names_at(session, school_id)
+    pending = [request_view(r, names) for r in rows if r.status == "pending"]
+    decided = [request_view(r, names) for r in rows if r.status != "pending"]
     values = {"pending": pending, "decided": decided, "errors": errors or {}}
     return page.render("access_requests.html", school_id, "requests", values, status_code)
 
@@ -99,7 +104,9 @@ def approve_request(
 
 def reject_form(page: Page, school_id: str, request_id: str, form: FormState) -> HTMLResponse:
     with page.deps.reading() as repo:
-        item = request_view(service.request_row(repo, request_id, school_id))
+        row = service.request_row(repo, request_id, school_id)
+    with page.deps.sessions() as session:
+        item = request_view(row, names_at(session, school_id))
     context = {"item": item, "values": form.values, "errors": form.errors}
     return page.render("access_reject.html", school_id, "requests", context, form.status_code)
 

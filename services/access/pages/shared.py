@@ -80,7 +80,13 @@ def rule_message(exc: RuleBroken) -> str:
 
 
 def form_values(form: Any) -> dict[str, str]:
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    """The posted text fields; a field posted more than once (ticked boxes) one value per
+    line."""
+    return {
+        k: "\n".join(v for v in form.getlist(k) if isinstance(v, str))
+        for k in form.keys()
+        if k != "csrf_token"
+    }
 
 
 def blank_to_none(value: Any) -> Any:

@@ -99,7 +99,7 @@ def request_view(session: Session, row: SupportRequestRow) -> dict[str, Any]:
         "status": row.status,
         "decline_reason": row.decline_reason,
         "workers": [
-            {"person": last_two_digits(r.person_id), "status": r.status}
+            {"person": r.person_name or last_two_digits(r.person_id), "status": r.status}
             for r in support.access_requests_of(session, row.support_request_id)
         ],
         "named": json.loads(row.support_workers or "[]"),

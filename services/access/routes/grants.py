@@ -28,6 +28,17 @@ class GrantIn(Body):
     pupil_ids: list[INSZ] | None = Field(
         None, max_length=2000, description="limit the grant to these pupils; null: whole school"
     )
+    person_name: str | None = Field(
+        None,
+        max_length=200,
+        description="the person's name, kept with the grant and shown instead of the INSZ; "
+        "null: keep the name known",
+    )
+
+    @field_validator("person_name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return (" ".join(value.split()) or None) if isinstance(value, str) else value
 
 
 class GrantOut(FromRow):
@@ -80,6 +91,7 @@ def save_grant(
             actor,
             today,
             intent,
+            person_name=body.person_name,
         )
     )
 

@@ -30,6 +30,14 @@ class AccessRequestIn(Body):
     pupil_ids: list[INSZ] = Field(min_length=1, max_length=500)
     support_network: Annotated[str, Field(min_length=1, max_length=200)]
     motivation: Annotated[str, Field(min_length=1, max_length=4000)]
+    person_name: str | None = Field(
+        None, max_length=200, description="the support worker's name, shown to the school"
+    )
+
+    @field_validator("person_name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return (" ".join(value.split()) or None) if isinstance(value, str) else value
 
 
 class ApproveIn(Body):
@@ -47,6 +55,7 @@ class AccessRequestOut(FromRow):
     school_id: str
     support_network: str
     person_id: str
+    person_name: str | None = None
     pupil_ids: list[str]
     motivation: str
     status: str
@@ -96,6 +105,7 @@ def file_access_request(
             body.person_id,
             body.pupil_ids,
             body.motivation,
+            body.person_name,
         )
     )
     return request_out(row)

@@ -9,16 +9,15 @@ the register's own rules (see `forms.py`).
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from iris.auth import Principal
 from iris.contracts import utcnow
-from iris.insz import insz_problem
+from iris.insz import insz_digits, show_insz
 from iris.ui import CsrfProtected, OptionalPrincipal, PagePrincipal, Pages
+from iris.ui.forms import insz_error
 from iris.ui.home import roles_of
 from iris.ui.i18n import gettext_for
 from services.reports import domain, metrics, service
@@ -28,10 +27,8 @@ from services.reports.pages.forms import (
     check_issue_form,
     form_values,
     history_rows,
-    normalise_insz,
     pupil_or_404,
     require_clb_staff,
-    show_insz,
 )
 from services.reports.pages.pupil_identity import CONFIRM_FIELD, identity_of
 from services.reports.pages.review import CHANGE_STEP, ISSUE_STEP, STEP_FIELD, review_values
@@ -58,15 +55,11 @@ def find_pupil(
     _ = gettext_for(request).gettext
     errors: dict[str, str] = {}
     if insz is not None:
-        digits = normalise_insz(insz)
-        if not digits:
-            errors["insz"] = _("Enter the pupil's national register number.")
-        elif not re.fullmatch(r"\d{11}", digits):
-            errors["insz"] = _("A national register number has 11 digits.")
-        elif insz_problem(digits) is not None:
-            errors["insz"] = _("This is not a valid national register number: check the digits.")
+        problem = insz_error(insz, _)
+        if problem is not None:
+            errors["insz"] = problem
         else:
-            return RedirectResponse(f"/clb/pupils/{digits}", status_code=303)
+            return RedirectResponse(f"/clb/pupils/{insz_digits(insz)}", status_code=303)
     return pages.render(
         request,
         "clb_find.html",

@@ -4,7 +4,6 @@ own rules (`domain.check_placement`, the API's `Section`), and the version histo
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from iris.auth import Principal
 from iris.contracts import IsoDate
-from iris.insz import insz_problem, mask_insz
+from iris.insz import insz_problem, mask_insz, show_insz
 from iris.ui.dates import belgian_date, brussels_moment, typed_date
 from iris.ui.forms import errors_by_field
 from iris.ui.i18n import N_, gettext_for, language_of
@@ -117,16 +116,6 @@ def check_issue_form(
 
 
 # -- what the pages show --------------------------------------------------------------------
-
-
-def normalise_insz(typed: str) -> str:
-    """The digits of an INSZ as people write it: 16.03.14-121.50, 160314 121 50, ..."""
-    return re.sub(r"[\s.\-/]", "", typed)
-
-
-def show_insz(insz: str) -> str:
-    """An INSZ the way it is printed on an eID card: 16.03.14-121.50."""
-    return f"{insz[:2]}.{insz[2:4]}.{insz[4:6]}-{insz[6:9]}.{insz[9:]}"
 
 
 def require_clb_staff(principal: Principal) -> None:

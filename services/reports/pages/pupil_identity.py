@@ -30,6 +30,11 @@ class Identity:
     def needs_confirmation(self) -> bool:
         return not self.registrations
 
+    @property
+    def name(self) -> str:
+        """The name the schools registered the pupil under ("" when none did)."""
+        return next((r["name"] for r in self.registrations if r["name"]), "")
+
 
 def birth_of(insz: str) -> tuple[int, date | None]:
     """The birth year an INSZ encodes, and the birth date where it names one (a BIS number
@@ -64,7 +69,7 @@ def identity_of(
         return Identity([], year, adult, checked=False)
     registrations = [
         {
-            "name": str(r["display_name"]),
+            "name": str(r["display_name"] or ""),
             "school": f"{r['school_name']} ({r['school_id']})",
         }
         for r in found

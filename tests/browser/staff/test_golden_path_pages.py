@@ -20,6 +20,10 @@ LOTTE, EMMA = PUPILS[0], PUPILS[2]
 NEW_NEEDS = "Lotte heeft dit schooljaar vooral nood aan vaste rustmomenten in de klas."
 
 
+def pupil_box(page, pupil):
+    return page.get_by_role("checkbox", name=re.compile(f"^{pupil.name}"))
+
+
 def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_parent_sees_it(
     platform, new_page, steps
 ):
@@ -60,17 +64,22 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     shots.shot("the responsible's grants")
 
     # the teacher already has access to the whole school: that access is changed
-    responsible.get_by_role("link", name=f"Wijzigen {TEACHER.insz}").click()
+    responsible.get_by_role("link", name=f"Wijzigen {TEACHER.name}", exact=True).click()
     expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegang wijzigen")
+    expect(responsible.get_by_role("main")).to_contain_text(TEACHER.name)
     responsible.get_by_label("Rol").select_option(label="Leraar")
-    responsible.get_by_label("Enkel deze leerlingen").fill(LOTTE.insz)
+    responsible.get_by_label("Enkel de leerlingen die hieronder aangevinkt zijn").check()
+    expect(pupil_box(responsible, LOTTE)).to_be_checked()
+    pupil_box(responsible, EMMA).uncheck()
     shots.shot("the grant form filled in")
     responsible.get_by_role("button", name="Toegang bewaren").click()
     expect(responsible.get_by_role("status")).to_have_text("De toegang is bewaard.")
-    teacher_row = responsible.get_by_role("row").filter(has_text=TEACHER.insz)
-    expect(teacher_row).to_contain_text(LOTTE.insz)
-    expect(teacher_row).not_to_contain_text(EMMA.insz)
+    teacher_row = responsible.get_by_role("row").filter(has_text=TEACHER.name)
+    expect(teacher_row).to_contain_text(LOTTE.name)
+    expect(teacher_row).not_to_contain_text(EMMA.name)
     expect(teacher_row).to_contain_text("Actief")
+    expect(responsible.get_by_role("main")).not_to_contain_text(TEACHER.insz)
+    expect(responsible.get_by_role("main")).not_to_contain_text(LOTTE.insz)
     shots.shot("the teacher limited to one pupil")
 
     # The teacher signs in, picks the school and reads that pupil's report.
@@ -110,15 +119,27 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     responsible.get_by_label("Rol").select_option(label="Leraar")
     responsible.get_by_role("button", name="Tonen").click()
     expect(responsible).to_have_url(re.compile(r"role=teacher"))
-    responsible.get_by_role("link", name=f"Intrekken {TEACHER.insz}").click()
+    responsible.get_by_role("link", name=f"Intrekken {TEACHER.name}", exact=True).click()
+    expect(responsible.get_by_role("main")).to_contain_text(TEACHER.name)
     expect(responsible.get_by_role("heading", level=1)).to_have_text("Toegang intrekken")
     shots.shot("asked to confirm the revoke")
     responsible.get_by_role("button", name="Toegang intrekken").click()
     expect(responsible.get_by_role("status")).to_have_text("De toegang is ingetrokken.")
-    expect(responsible.get_by_role("row").filter(has_text=TEACHER.insz)).to_contain_text(
+    expect(responsible.get_by_role("row").filter(has_text=TEACHER.name)).to_contain_text(
         "Ingetrokken"
     )
     shots.shot("the grant revoked")
+
+    # The audit trail names who acted, to whom, and what changed, in words.
+    responsible.get_by_role("navigation").get_by_role("link", name="Auditspoor").click()
+    revoked_entry = responsible.get_by_role("row").filter(has_text="Toegang ingetrokken").first
+    expect(revoked_entry).to_contain_text(RESPONSIBLE_A.name)
+    expect(revoked_entry).to_contain_text(TEACHER.name)
+    expect(revoked_entry).to_contain_text("Status: Actief → Ingetrokken")
+    changed_entry = responsible.get_by_role("row").filter(has_text="Toegang gewijzigd").first
+    expect(changed_entry).to_contain_text(LOTTE.name)
+    expect(responsible.get_by_role("main")).not_to_contain_text(TEACHER.insz)
+    shots.shot("the audit trail in names and words")
 
     # The teacher's next attempt is refused; her other school is not this pupil's.
     refused = teacher.get_by_role("heading", name="Geen verslag om te tonen")

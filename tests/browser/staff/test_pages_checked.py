@@ -80,6 +80,11 @@ def in_main(page: Any) -> Any:
     return page.get_by_role("main")
 
 
+def dotted(insz: str) -> str:
+    """An INSZ as printed on an identity card."""
+    return f"{insz[:2]}.{insz[2:4]}.{insz[4:6]}-{insz[6:9]}.{insz[9:]}"
+
+
 @pytest.mark.parametrize("locale", ["nl-BE", "en-GB"])
 def test_every_page_of_the_responsible_staff_and_parent_has_no_serious_accessibility_violation(
     platform, new_page, steps, axe, locale
@@ -100,15 +105,15 @@ def test_every_page_of_the_responsible_staff_and_parent_has_no_serious_accessibi
     accessible(page, axe, shots, "grant form with errors")
     page.go_back()
     page.go_back()
-    in_main(page).get_by_role("link", name=f"{words['change']} {CARE_COORDINATOR.insz}").click()
+    in_main(page).get_by_role("link", name=f"{words['change']} {CARE_COORDINATOR.name}").click()
     accessible(page, axe, shots, "change a grant")
     page.go_back()
-    in_main(page).get_by_role("link", name=f"{words['revoke']} {CARE_COORDINATOR.insz}").click()
+    in_main(page).get_by_role("link", name=f"{words['revoke']} {CARE_COORDINATOR.name}").click()
     accessible(page, axe, shots, "confirm a revoke")
     in_main(page).get_by_role("link", name=words["cancel"]).click()
     page.get_by_role("navigation").get_by_role("link", name=words["requests"]).click()
     accessible(page, axe, shots, "requests")
-    in_main(page).get_by_role("link", name=f"{words['reject']} {SUPPORT_WORKER.insz}").click()
+    in_main(page).get_by_role("link", name=f"{words['reject']} {SUPPORT_WORKER.name}").click()
     accessible(page, axe, shots, "reject a request")
     page.get_by_role("navigation").get_by_role("link", name=words["software"]).click()
     accessible(page, axe, shots, "school software")
@@ -160,6 +165,7 @@ def test_the_school_picker_of_staff_granted_at_two_schools_is_accessible_in_both
     responsible.goto(platform.access + "/schools")
     sign_in_as(responsible, RESPONSIBLE_B.name)
     responsible.get_by_role("main").get_by_role("link", name="Toegang verlenen", exact=True).click()
+    responsible.get_by_label("Naam van de persoon").fill(CARE_COORDINATOR.name)
     responsible.get_by_label("Rijksregisternummer van de persoon").fill(CARE_COORDINATOR.insz)
     responsible.get_by_label("Rol").select_option(label="Zorgcoördinator")
     responsible.get_by_role("button", name="Toegang bewaren").click()
@@ -194,8 +200,8 @@ def test_every_form_refuses_a_post_without_its_csrf_token(platform, new_page, st
     grants = page.url
     forms = [
         ("Toegang verlenen", "Toegang bewaren"),
-        (f"Wijzigen {CARE_COORDINATOR.insz}", "Toegang bewaren"),
-        (f"Intrekken {CARE_COORDINATOR.insz}", "Toegang intrekken"),
+        (f"Wijzigen {CARE_COORDINATOR.name}", "Toegang bewaren"),
+        (f"Intrekken {CARE_COORDINATOR.name}", "Toegang intrekken"),
     ]
     for link, button in forms:
         page.goto(grants)
@@ -204,20 +210,20 @@ def test_every_form_refuses_a_post_without_its_csrf_token(platform, new_page, st
         expect(page.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
         shots.shot(f"refused: {button}")
     page.goto(grants)
-    row = page.get_by_role("row").filter(has_text=CARE_COORDINATOR.insz)
+    row = page.get_by_role("row").filter(has_text=CARE_COORDINATOR.name)
     expect(row).to_contain_text("Actief")
 
     page.goto(platform.access + f"/schools/{SCHOOL_A}/requests")
-    without_csrf_token(page, f"Goedkeuren {SUPPORT_WORKER.insz}")
+    without_csrf_token(page, f"Goedkeuren {SUPPORT_WORKER.name}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
     page.goto(platform.access + f"/schools/{SCHOOL_A}/requests")
-    page.get_by_role("link", name=f"Weigeren {SUPPORT_WORKER.insz}").click()
+    page.get_by_role("link", name=f"Weigeren {SUPPORT_WORKER.name}").click()
     page.get_by_label("Reden").fill("Geen leerling van deze school.")
     without_csrf_token(page, "Weigeren")
     expect(page.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
     page.goto(platform.access + f"/schools/{SCHOOL_A}/requests")
     expect(page.get_by_role("heading", name="Wachten op uw beslissing")).to_be_visible()
-    expect(page.get_by_role("button", name=f"Goedkeuren {SUPPORT_WORKER.insz}")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Goedkeuren {SUPPORT_WORKER.name}")).to_be_visible()
 
     page.goto(platform.access + f"/schools/{SCHOOL_A}/clients")
     page.get_by_label("Naam van de software").fill("Vervalst")
@@ -256,31 +262,38 @@ def test_every_form_shows_the_servers_errors_next_to_the_field(platform, new_pag
     page.get_by_role("main").get_by_role("link", name="Toegang verlenen", exact=True).click()
     page.get_by_label("Rijksregisternummer van de persoon").fill("12345")
     page.get_by_label("Vanaf").fill("")
-    page.get_by_label("Enkel deze leerlingen").fill(f"{LOTTE.insz}, 999")
     page.get_by_role("button", name="Toegang bewaren").click()
     expect(error_of(page, "Rijksregisternummer van de persoon (verplicht)")).to_have_text(
-        "Fout: Vul een rijksregisternummer van 11 cijfers in."
+        "Fout: Een rijksregisternummer heeft 11 cijfers, bijvoorbeeld 85.07.30-123.35."
     )
     expect(error_of(page, "Vanaf (verplicht)")).to_contain_text("Dit veld is verplicht.")
-    expect(error_of(page, "Enkel deze leerlingen")).to_contain_text("één per regel")
-    expect(page.get_by_label("Enkel deze leerlingen")).to_have_value(f"{LOTTE.insz}, 999")
     shots.shot("the grant form's errors next to each field")
 
-    page.get_by_label("Rijksregisternummer van de persoon").fill(SUPPORT_WORKER.insz)
+    wrong_check = SUPPORT_WORKER.insz[:-1] + str((int(SUPPORT_WORKER.insz[-1]) + 1) % 10)
+    page.get_by_label("Rijksregisternummer van de persoon").fill(dotted(wrong_check))
     page.get_by_label("Vanaf").fill("2026-09-01")
+    page.get_by_label("Enkel de leerlingen die hieronder aangevinkt zijn").check()
+    page.get_by_role("button", name="Toegang bewaren").click()
+    expect(error_of(page, "Rijksregisternummer van de persoon (verplicht)")).to_contain_text(
+        "controlecijfers (de laatste twee) passen niet"
+    )
+    expect(page.locator("[id='pupil_ids-error']")).to_contain_text("Vink minstens één leerling")
+    shots.shot("a wrong check digit and no pupil ticked")
+
+    page.get_by_label("Rijksregisternummer van de persoon").fill(dotted(SUPPORT_WORKER.insz))
     page.get_by_label("Tot").fill("2026-08-01")
-    page.get_by_label("Enkel deze leerlingen").fill(LOTTE.insz)
+    page.get_by_role("checkbox", name=re.compile(f"^{LOTTE.name}")).check()
     page.get_by_role("button", name="Toegang bewaren").click()
     expect(error_of(page, "Tot")).to_contain_text("De einddatum ligt voor de begindatum.")
     shots.shot("an access rule broken, next to the end date")
 
     page.goto(platform.access + f"/schools/{SCHOOL_A}/requests")
     page.get_by_label("Toegang tot").first.fill("2020-01-01")
-    page.get_by_role("button", name=f"Goedkeuren {SUPPORT_WORKER.insz}").click()
+    page.get_by_role("button", name=f"Goedkeuren {SUPPORT_WORKER.name}").click()
     expect(error_of(page, "Toegang tot")).to_contain_text("De einddatum ligt voor de begindatum.")
     shots.shot("the approval's error next to the end date")
 
-    page.get_by_role("link", name=f"Weigeren {SUPPORT_WORKER.insz}").click()
+    page.get_by_role("link", name=f"Weigeren {SUPPORT_WORKER.name}").click()
     page.get_by_role("button", name="Weigeren").click()
     expect(error_of(page, "Reden (verplicht)")).to_contain_text("Geef de reden")
     shots.shot("the rejection needs a reason")
