@@ -12,9 +12,12 @@ from typing import Any
 from babel.dates import format_date, format_time
 
 from iris.clock import BRUSSELS
+from iris.ui.i18n import N_
 
 LOCALES = {"nl": "nl_BE", "en": "en_GB"}
 TYPED_DATE = re.compile(r"^\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})\s*$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NOT_A_DATE = N_("Enter a date as day/month/year, for example 01/09/2026.")
 
 
 def _as_date(value: date | str) -> date:
@@ -39,11 +42,14 @@ def brussels_moment(value: datetime | str, language: str) -> str:
 
 
 def typed_date(value: Any) -> Any:
-    """A date as a date picker shows it (01/09/2026, 1.9.2026) in ISO form; anything else
-    unchanged, for the field's own parsing to accept or refuse."""
+    """A date as a date picker shows it (01/09/2026, 1.9.2026) in ISO form; ISO text and
+    what is not text unchanged, for the field's own parsing; other text refused in the
+    words a page shows."""
     if isinstance(value, str):
         found = TYPED_DATE.match(value)
         if found:
             day, month, year = (int(part) for part in found.groups())
             return f"{year:04d}-{month:02d}-{day:02d}"
+        if value.strip() and not ISO_DATE.match(value.strip()):
+            raise ValueError(NOT_A_DATE)
     return value

@@ -23,15 +23,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import Request
 
 from iris.insz import insz_digits, typed_insz_problem
+from iris.ui.dates import NOT_A_DATE
 from iris.ui.i18n import N_, gettext_for
 
 MESSAGES = {
     "missing": N_("This field is required."),
     "string_too_short": N_("This field is required."),
     "string_too_long": N_("This text is too long."),
-    "date_parsing": N_("Enter a date as day/month/year, for example 01/09/2026."),
-    "date_from_datetime_parsing": N_("Enter a date as day/month/year, for example 01/09/2026."),
-    "date_type": N_("Enter a date as day/month/year, for example 01/09/2026."),
+    "date_parsing": NOT_A_DATE,
+    "date_from_datetime_parsing": NOT_A_DATE,
+    "date_type": NOT_A_DATE,
     "enum": N_("Choose one of the options."),
     "literal_error": N_("Choose one of the options."),
     "int_parsing": N_("Enter a whole number."),

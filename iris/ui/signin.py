@@ -33,6 +33,19 @@ from iris.web import app_verifier
 
 log = logging.getLogger(__name__)
 NEXT_KEY = "next"
+
+
+def _issuer_unreachable() -> tuple[type[Exception], ...]:
+    """The errors of the HTTP client authlib talks to the issuer with: httpx2 where it is
+    installed (authlib prefers it), else httpx."""
+    try:
+        import httpx2
+    except ImportError:
+        return (httpx.HTTPError,)
+    return (httpx.HTTPError, httpx2.HTTPError)
+
+
+ISSUER_UNREACHABLE = _issuer_unreachable()
 CLIENT = "iris"
 
 
@@ -78,7 +91,7 @@ def signin_router(settings: Settings, service: str, pages: Pages) -> APIRouter:
         redirect_uri = str(request.url_for("auth_callback"))
         try:
             response: Response = await client.authorize_redirect(request, redirect_uri)
-        except httpx.HTTPError as exc:
+        except ISSUER_UNREACHABLE as exc:
             log.warning("the sign-in service did not answer: %s", type(exc).__name__)
             _ = gettext_for(request).gettext
             return await error_page(

@@ -41,10 +41,11 @@ def provision(
     wanted: dict[str, domain.Role],
     actor: str,
     today: date,
+    name: str | None = None,
 ) -> list[service.Outcome]:
     """Make the person's SCIM grants read as `wanted`: grant or change where a school is
     wanted, revoke the SCIM grants at schools no longer wanted. IRIS's running grants are
-    left as they are."""
+    left as they are. `name`, the user's display name, is kept with the grants."""
     held = {g.school_id for g in repo.active_grants_of(person_id, ALL_ROLES)}
     outcomes = []
     for school_id in sorted(set(wanted) | held):
@@ -61,7 +62,18 @@ def provision(
         since = current.valid_from if current is not None and running else today
         outcomes.append(
             service.grant(
-                repo, school_id, person_id, role, since, None, None, actor, today, "grant", "scim"
+                repo,
+                school_id,
+                person_id,
+                role,
+                since,
+                None,
+                None,
+                actor,
+                today,
+                "grant",
+                "scim",
+                person_name=name,
             )
         )
     return outcomes

@@ -269,9 +269,20 @@ class SqlScimStorage(ScimStorage):
             ).all()
             wanted = provisioning.wanted_grants((s, cast(domain.Role, r)) for s, r in memberships)
             try:
-                provisioning.provision(repo, person, wanted, self.actor, self.today)
+                provisioning.provision(
+                    repo, person, wanted, self.actor, self.today, self._display_name(person)
+                )
             except domain.AccessRuleBroken as exc:
                 raise _invalid(exc) from exc
+
+    def _display_name(self, person: str) -> str | None:
+        document = self.session.scalar(
+            select(ScimUserRow.document).where(
+                ScimUserRow.directory == self.directory, ScimUserRow.user_name == person
+            )
+        )
+        name = json.loads(document).get("displayName") if document else None
+        return str(name)[:200] if name else None
 
 
 def leave_groups(session: Session, user_id: str) -> None:

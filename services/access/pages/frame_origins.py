@@ -27,17 +27,13 @@ def render(
             raise HTTPException(404, "client_id: no such client") from exc
         name, current = row.name, origins_of(row)
     values: dict[str, Any] = {
-        "school_id": school_id,
-        "section": "clients",
-        "viewer_url": page.viewer_url,
-        "notice": "",
         "client_id": client_id,
         "client_name": name,
         "origins_text": "\n".join(current) if text is None else text,
         "error": error,
         "saved": page.request.query_params.get("saved") == "1",
     }
-    return page.pages.render(page.request, "access_frame_origins.html", values, status_code=status)
+    return page.render("access_frame_origins.html", school_id, "clients", values, status)
 
 
 @router.get("/schools/{school_id}/clients/{client_id}/frame-origins", response_class=HTMLResponse)
