@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic import ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from iris.insz import insz_digits, is_valid_insz, mask_insz
 from iris.ui.forms import errors_by_field, insz_field
@@ -58,16 +58,12 @@ class GrantForm(GrantIn):
     def _person(cls, value: Any) -> str:
         return insz_field(value)
 
-    @field_validator("valid_from", mode="before")
+    @field_validator("valid_from", "valid_until", mode="before")
     @classmethod
-    def _from(cls, value: Any) -> Any:
-        if blank_to_none(value) is None:
+    def _dates(cls, value: Any, info: ValidationInfo) -> Any:
+        """A typed day; only the end may be left empty (no end date)."""
+        if info.field_name == "valid_from" and blank_to_none(value) is None:
             raise ValueError(N_("This field is required."))
-        return form_date(value)
-
-    @field_validator("valid_until", mode="before")
-    @classmethod
-    def _until(cls, value: Any) -> Any:
         return form_date(value)
 
     @field_validator("pupil_ids", mode="before")
