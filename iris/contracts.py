@@ -8,7 +8,6 @@ a field needs a new schema version.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -393,18 +392,3 @@ def describe_error(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"] if not str(p)[:1].isupper()) or "value"
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts)
-
-
-def json_schemas() -> dict[str, dict[str, Any]]:
-    """JSON Schema for every event model, keyed by its type."""
-    schemas = {}
-    for model in EVENT_MODELS:
-        schema = model.model_json_schema(mode="serialization")
-        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"https://iris.example/schemas/{model.__name__}.v1.json"
-        schemas[model.__name__] = schema
-    return schemas
-
-
-def dumps_schema(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -23,7 +23,7 @@ def cmd_kafka_acls(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from iris.contracts import dumps_schema, json_schemas
+    from iris.event_schemas import dumps_schema, json_schemas
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,8 @@ from iris.contracts import (
     TOPICS,
     EnrolmentRegistered,
     describe_error,
-    dumps_schema,
-    json_schemas,
 )
+from iris.event_schemas import dumps_schema, json_schemas
 from iris.insz import make_insz
 
 PUPIL = make_insz("2013-05-06", 12)
