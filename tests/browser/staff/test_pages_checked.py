@@ -158,6 +158,7 @@ def test_every_page_of_the_responsible_staff_and_parent_has_no_serious_accessibi
     accessible(parent, axe, parent_shots, "who looked at the report")
 
 
+@pytest.mark.xfail(reason=MERGED_WALK, strict=False)
 def test_the_school_picker_of_staff_granted_at_two_schools_is_accessible_in_both_languages(
     platform, new_page, steps, axe
 ):
