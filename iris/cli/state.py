@@ -54,12 +54,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     spec = SERVICES[args.service]
     startup.check("migrate", spec.name)
     url = Settings().database_url_for(spec.name)
-    deadline = time.monotonic() + args.wait
+    deadline: float | None = None  # `--wait` seconds from the first refusal
     while True:
         try:
             upgrade(spec.migrations_dir, url)
             break
         except OperationalError as exc:  # the database server is not accepting connections yet
+            deadline = deadline or time.monotonic() + args.wait
             if time.monotonic() >= deadline:
                 print(f"iris migrate: database unreachable: {exc.orig!r}", file=sys.stderr)
                 return 1

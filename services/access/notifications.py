@@ -39,6 +39,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from iris import logs
 from iris.api_models import Body
 from iris.auth import Principal
 from iris.settings import Settings
@@ -345,26 +346,31 @@ def choose_notifications(
     return chosen
 
 
-def command(settings: Settings, today: date | None = None) -> int:
-    """`iris notify`: today's digests from the access database."""
+def send_today(settings: Settings, today: date | None = None) -> int:
+    """Today's digests from the access database; how many went out."""
     from iris.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings.database_url_for("access"))
     try:
         day = today or datetime.now(BRUSSELS).date()
-        count = send_digests(settings, make_sessionmaker(engine), day)
+        return send_digests(settings, make_sessionmaker(engine), day)
     finally:
         engine.dispose()
-    print(f"IRIS: {count} digest(s) sent", flush=True)
+
+
+def command(settings: Settings, today: date | None = None) -> int:
+    """`iris notify`: today's digests, and how many, told to the operator."""
+    print(f"IRIS: {send_today(settings, today)} digest(s) sent", flush=True)
     return 0
 
 
 def every(settings: Settings, seconds: float) -> int:
     """`iris notify --every SECONDS` (what `iris dev` runs): the digests again and again, a
-    person still getting one a day at most; a failed run is told and the next one tries."""
+    person still getting one a day at most; each run and each failure is a JSON log line."""
+    logs.configure("notify", settings.log_level)
     while True:
         try:
-            command(settings)
+            send_today(settings)  # which logs what it sent
         except Exception as exc:  # SMTP or database away: the next run tries again
             log.warning("digests not sent", extra={"error": repr(exc)})
         time.sleep(seconds)
