@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 
 from iris.errors import RuleBroken
@@ -58,15 +58,27 @@ def check_horizon(
         )
 
 
+@dataclass(frozen=True)
+class Statement:
+    """What a school states when it registers a pupil: the period in full, the pupil's
+    name if it gives one, and whether the enrolment is one half of a combination."""
+
+    pupil_id: str
+    school_id: str
+    start_date: date
+    end_date: date | None = None
+    display_name: str | None = None
+    combination: bool = False
+
+
+def stated_in(registration: object) -> Statement:
+    """The statement a registration makes (a request body or an event, which name the
+    statement's fields alike)."""
+    return Statement(*(getattr(registration, field.name) for field in fields(Statement)))
+
+
 def register(
-    current: Enrolment | None,
-    pupil_id: str,
-    school_id: str,
-    start_date: date,
-    end_date: date | None,
-    display_name: str | None,
-    combination: bool = False,
-    ended_by_school_change: bool = False,
+    current: Enrolment | None, stated: Statement, ended_by_school_change: bool = False
 ) -> Enrolment | None:
     """The enrolment after a registration, or None when nothing changes.
 
@@ -74,13 +86,22 @@ def register(
     dates changes the period. A missing display name keeps the known one. Only an
     end that a school change set may lie before the start (it never took effect).
     """
+    start_date, end_date = stated.start_date, stated.end_date
     if end_date is not None and end_date < start_date and not ended_by_school_change:
         raise EnrolmentRuleBroken("end_date", "end_date lies before start_date")
-    name = display_name if display_name is not None else (current.display_name if current else None)
-    facts = (start_date, end_date, name, combination, ended_by_school_change)
+    known_name = current.display_name if current else None
+    name = stated.display_name if stated.display_name is not None else known_name
+    facts = (start_date, end_date, name, stated.combination, ended_by_school_change)
     if current is None:
         return Enrolment(
-            pupil_id, school_id, start_date, end_date, name, 1, combination, ended_by_school_change
+            stated.pupil_id,
+            stated.school_id,
+            start_date,
+            end_date,
+            name,
+            1,
+            stated.combination,
+            ended_by_school_change,
         )
     known = (
         current.start_date,
@@ -96,7 +117,7 @@ def register(
         start_date=start_date,
         end_date=end_date,
         display_name=name,
-        combination=combination,
+        combination=stated.combination,
         ended_by_school_change=ended_by_school_change,
         version=current.version + 1,
     )
@@ -110,15 +131,7 @@ class Registration:
     changed: list[Enrolment]  # every enrolment that changes, the registered one first
 
 
-def register_at(
-    enrolments: list[Enrolment],
-    pupil_id: str,
-    school_id: str,
-    start_date: date,
-    end_date: date | None,
-    display_name: str | None,
-    combination: bool = False,
-) -> Registration:
+def register_at(enrolments: list[Enrolment], stated: Statement) -> Registration:
     """A registration in the light of the pupil's other schools.
 
     A pupil is enrolled at one school at a time: a registration ends every other
@@ -129,34 +142,24 @@ def register_at(
     the other enrolment alone. Restating an enrolment that a school change ended
     keeps that end and ends nothing.
     """
+    start_date, end_date = stated.start_date, stated.end_date
     if end_date is not None and end_date < start_date:
         raise EnrolmentRuleBroken("end_date", "end_date lies before start_date")
-    current = next((e for e in enrolments if e.school_id == school_id), None)
-    others = [e for e in enrolments if e.school_id != school_id]
+    current = next((e for e in enrolments if e.school_id == stated.school_id), None)
+    others = [e for e in enrolments if e.school_id != stated.school_id]
     if _restates_a_moved_enrolment(current, start_date):
         assert current is not None and current.end_date is not None
         end = current.end_date if end_date is None else min(end_date, current.end_date)
-        new = register(
-            current, pupil_id, school_id, start_date, end, display_name, combination, True
-        )
+        new = register(current, replace(stated, end_date=end), True)
         return Registration(new or current, [new] if new else [])
     ended_by_change = False
-    if not combination:
+    if not stated.combination:
         later = [o.start_date for o in others if not o.combination and o.start_date > start_date]
         if later and (end_date is None or end_date >= min(later)):
             end_date, ended_by_change = min(later) - timedelta(days=1), True
-    new = register(
-        current,
-        pupil_id,
-        school_id,
-        start_date,
-        end_date,
-        display_name,
-        combination,
-        ended_by_change,
-    )
+    new = register(current, replace(stated, end_date=end_date), ended_by_change)
     changed = [new] if new else []
-    if not combination:
+    if not stated.combination:
         changed += [e for e in (end_for_school_change(o, start_date) for o in others) if e]
     return Registration(new or current, changed)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, UniqueConstraint, false
+from sqlalchemy import Boolean, Date, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from iris.columns import Moment, PupilId, RowId, SchoolId, Version
 from iris.outbox import OutboxMixin
 from services.enrolment.domain import Enrolment
 
@@ -20,13 +21,13 @@ class EnrolmentRow(Base):
     __table_args__ = (UniqueConstraint("pupil_id", "school_id", name="uq_enrolments_pupil_school"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    pupil_id: Mapped[str] = mapped_column(String(11), index=True)
-    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    pupil_id: Mapped[PupilId] = mapped_column(index=True)
+    school_id: Mapped[SchoolId] = mapped_column(index=True)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     display_name: Mapped[str | None] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[Version]
+    updated_at: Mapped[Moment]
     combination: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ended_by_school_change: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
@@ -50,8 +51,8 @@ class SeenEvent(Base):
 
     __tablename__ = "enrolment_seen_events"
 
-    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_id: Mapped[RowId]
+    seen_at: Mapped[Moment]
 
 
 class Outbox(OutboxMixin, Base):

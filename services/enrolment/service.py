@@ -27,23 +27,16 @@ def belgian_today() -> date:
 
 def register(
     repo: EnrolmentRepository,
-    pupil_id: str,
-    school_id: str,
-    start_date: date,
-    end_date: date | None,
-    display_name: str | None,
-    combination: bool,
+    stated: domain.Statement,
     today: date,
     school_years_ahead: int = domain.DEFAULT_SCHOOL_YEARS_AHEAD,
 ) -> Outcome:
     """Register at a school; the pupil's other open enrolments end unless it is a combination."""
-    domain.check_horizon(start_date, today, school_years_ahead)
-    held = repo.lock_pupils([pupil_id]).get(pupil_id, {})
-    registration = domain.register_at(
-        list(held.values()), pupil_id, school_id, start_date, end_date, display_name, combination
-    )
+    domain.check_horizon(stated.start_date, today, school_years_ahead)
+    held = repo.lock_pupils([stated.pupil_id]).get(stated.pupil_id, {})
+    registration = domain.register_at(list(held.values()), stated)
     repo.save(registration.changed, [], datetime.now(UTC))
-    changed = any(e.school_id == school_id for e in registration.changed)
+    changed = any(e.school_id == stated.school_id for e in registration.changed)
     return Outcome(registration.enrolment, changed)
 
 
@@ -66,15 +59,7 @@ def _decide(
     """The enrolment at the event's school afterwards, and every enrolment that changes."""
     if isinstance(event, EnrolmentRegistered):
         domain.check_horizon(event.start_date, today, school_years_ahead)
-        registration = domain.register_at(
-            list(pupil.values()),
-            event.pupil_id,
-            event.school_id,
-            event.start_date,
-            event.end_date,
-            event.display_name,
-            event.combination,
-        )
+        registration = domain.register_at(list(pupil.values()), domain.stated_in(event))
         return registration.enrolment, registration.changed
     before = pupil.get(event.school_id)
     new = domain.end(before, event.end_date)

@@ -9,25 +9,33 @@ PUPIL = "13050601212"
 
 
 def test_a_first_registration_creates_version_one():
-    new = domain.register(None, PUPIL, "100", date(2026, 9, 1), None, "Lotte")
+    new = domain.register(None, domain.Statement(PUPIL, "100", date(2026, 9, 1), None, "Lotte"))
     assert new == Enrolment(PUPIL, "100", date(2026, 9, 1), None, "Lotte", 1)
 
 
 def test_the_same_facts_again_change_nothing():
     current = Enrolment(PUPIL, "100", date(2026, 9, 1), None, "Lotte", 3)
-    assert domain.register(current, PUPIL, "100", date(2026, 9, 1), None, "Lotte") is None
-    assert domain.register(current, PUPIL, "100", date(2026, 9, 1), None, None) is None
+    assert (
+        domain.register(current, domain.Statement(PUPIL, "100", date(2026, 9, 1), None, "Lotte"))
+        is None
+    )
+    assert (
+        domain.register(current, domain.Statement(PUPIL, "100", date(2026, 9, 1), None, None))
+        is None
+    )
 
 
 def test_a_changed_period_raises_the_version():
     current = Enrolment(PUPIL, "100", date(2026, 9, 1), None, "Lotte", 3)
-    new = domain.register(current, PUPIL, "100", date(2026, 9, 2), None, None)
+    new = domain.register(current, domain.Statement(PUPIL, "100", date(2026, 9, 2), None, None))
     assert new is not None and new.version == 4 and new.display_name == "Lotte"
 
 
 def test_an_end_before_the_start_is_refused_naming_end_date():
     with pytest.raises(EnrolmentRuleBroken) as caught:
-        domain.register(None, PUPIL, "100", date(2026, 9, 1), date(2026, 8, 31), None)
+        domain.register(
+            None, domain.Statement(PUPIL, "100", date(2026, 9, 1), date(2026, 8, 31), None)
+        )
     assert caught.value.field == "end_date"
     current = Enrolment(PUPIL, "100", date(2026, 9, 1), None, None, 1)
     with pytest.raises(EnrolmentRuleBroken):

@@ -30,8 +30,12 @@ def registered(school: str, start: str, **fields: object) -> EnrolmentRegistered
 
 def test_a_registration_elsewhere_ends_the_old_enrolment_the_day_before() -> None:
     repo = FakeEnrolmentRepository()
-    service.register(repo, PUPIL, OLD, date(2025, 9, 1), None, "Jan", False, TODAY)
-    outcome = service.register(repo, PUPIL, NEW, date(2026, 9, 1), None, "Jan", False, TODAY)
+    service.register(
+        repo, domain.Statement(PUPIL, OLD, date(2025, 9, 1), None, "Jan", False), TODAY
+    )
+    outcome = service.register(
+        repo, domain.Statement(PUPIL, NEW, date(2026, 9, 1), None, "Jan", False), TODAY
+    )
     assert outcome.changed and outcome.enrolment is not None
     old = repo.enrolments_of(PUPIL, OLD)[0]
     assert old.end_date == date(2026, 8, 31) and old.ended_by_school_change
@@ -40,28 +44,32 @@ def test_a_registration_elsewhere_ends_the_old_enrolment_the_day_before() -> Non
 
 def test_a_combination_ends_nothing() -> None:
     repo = FakeEnrolmentRepository()
-    service.register(repo, PUPIL, OLD, date(2025, 9, 1), None, None, False, TODAY)
-    service.register(repo, PUPIL, NEW, date(2026, 9, 1), None, None, True, TODAY)
+    service.register(repo, domain.Statement(PUPIL, OLD, date(2025, 9, 1), None, None, False), TODAY)
+    service.register(repo, domain.Statement(PUPIL, NEW, date(2026, 9, 1), None, None, True), TODAY)
     assert all(e.end_date is None for e in repo.enrolments_of(PUPIL))
 
 
 def test_restating_a_registration_changes_nothing_and_publishes_nothing() -> None:
     repo = FakeEnrolmentRepository()
-    service.register(repo, PUPIL, OLD, date(2025, 9, 1), None, None, False, TODAY)
-    again = service.register(repo, PUPIL, OLD, date(2025, 9, 1), None, None, False, TODAY)
+    service.register(repo, domain.Statement(PUPIL, OLD, date(2025, 9, 1), None, None, False), TODAY)
+    again = service.register(
+        repo, domain.Statement(PUPIL, OLD, date(2025, 9, 1), None, None, False), TODAY
+    )
     assert not again.changed and len(repo.changes) == 1
 
 
 def test_a_start_beyond_the_next_school_year_is_refused_naming_start_date() -> None:
     repo = FakeEnrolmentRepository()
     with pytest.raises(domain.EnrolmentRuleBroken) as refused:
-        service.register(repo, PUPIL, OLD, date(2028, 9, 1), None, None, False, TODAY)
+        service.register(
+            repo, domain.Statement(PUPIL, OLD, date(2028, 9, 1), None, None, False), TODAY
+        )
     assert refused.value.field == "start_date" and repo.changes == []
 
 
 def test_ending_twice_changes_once() -> None:
     repo = FakeEnrolmentRepository()
-    service.register(repo, PUPIL, OLD, date(2025, 9, 1), None, None, False, TODAY)
+    service.register(repo, domain.Statement(PUPIL, OLD, date(2025, 9, 1), None, None, False), TODAY)
     first = service.end(repo, PUPIL, OLD, date(2026, 6, 30))
     second = service.end(repo, PUPIL, OLD, date(2026, 6, 30))
     assert first.changed and not second.changed
@@ -90,8 +98,8 @@ def test_a_batch_applies_each_submission_once_and_marks_only_the_broken_one() ->
 
 def test_republish_queues_every_enrolment_as_it_stands() -> None:
     repo = FakeEnrolmentRepository()
-    service.register(repo, PUPIL, OLD, date(2025, 9, 1), None, None, False, TODAY)
-    service.register(repo, PUPIL, NEW, date(2026, 9, 1), None, None, False, TODAY)
+    service.register(repo, domain.Statement(PUPIL, OLD, date(2025, 9, 1), None, None, False), TODAY)
+    service.register(repo, domain.Statement(PUPIL, NEW, date(2026, 9, 1), None, None, False), TODAY)
     repo.changes.clear()
     assert service.republish(repo) == 2
     assert sorted((c.school_id, c.version) for c in repo.changes) == [(OLD, 2), (NEW, 1)]

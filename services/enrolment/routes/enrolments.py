@@ -32,12 +32,7 @@ def register_enrolment(body: EnrolmentIn, principal: CurrentPrincipal, deps: Dep
     outcome = deps.write(
         lambda repo: service.register(
             repo,
-            body.pupil_id,
-            body.school_id,
-            body.start_date,
-            body.end_date,
-            body.display_name,
-            body.combination,
+            domain.stated_in(body),
             deps.clock(),
             deps.settings.enrolment_school_years_ahead,
         )
