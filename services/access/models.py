@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from iris.columns import Moment, PupilId, RowId, SchoolId, Version
 from iris.outbox import OutboxMixin
 from services.access.domain import Grant
 
@@ -30,9 +31,9 @@ class GrantRow(Base):
     __tablename__ = "access_grants"
     __table_args__ = (UniqueConstraint("school_id", "person_id", name="uq_access_grants_person"),)
 
-    grant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    school_id: Mapped[str] = mapped_column(String(12), index=True)
-    person_id: Mapped[str] = mapped_column(String(11))
+    grant_id: Mapped[RowId]
+    school_id: Mapped[SchoolId] = mapped_column(index=True)
+    person_id: Mapped[PupilId]
     # the person's name as the responsible gave it or their sign-in's `name` claim; NULL:
     # not known (pages then show the INSZ masked)
     person_name: Mapped[str | None] = mapped_column(String(200))
@@ -41,9 +42,9 @@ class GrantRow(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[Version]
     changed_by: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[Moment]
     # iris: made in IRIS's pages or API; scim: kept by a school's user management
     source: Mapped[str] = mapped_column(String(8), default="iris", server_default="iris")
 
@@ -66,11 +67,11 @@ class GrantRow(Base):
 class AccessRequestRow(Base):
     __tablename__ = "access_requests"
 
-    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    request_id: Mapped[RowId]
+    school_id: Mapped[SchoolId] = mapped_column(index=True)
     support_network: Mapped[str] = mapped_column(String(200), index=True)
     requested_by: Mapped[str] = mapped_column(String(200))
-    person_id: Mapped[str] = mapped_column(String(11))
+    person_id: Mapped[PupilId]
     person_name: Mapped[str | None] = mapped_column(String(200))  # as the network gave it
     pupil_ids: Mapped[str] = mapped_column(Text)  # JSON list
     motivation: Mapped[str] = mapped_column(Text)
@@ -78,7 +79,7 @@ class AccessRequestRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     grant_id: Mapped[str | None] = mapped_column(String(36))
     decided_by: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[Moment]
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # set when the network filed it by accepting a school's support request
     support_request_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -90,12 +91,12 @@ class ClientRow(Base):
     __tablename__ = "access_clients"
 
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    school_id: Mapped[SchoolId] = mapped_column(index=True)
     name: Mapped[str] = mapped_column(String(200))
     secret_hash: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16))  # active/revoked
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[Moment]
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # JSON list of the origins whose pages may frame the viewer's /embed pages for this
     # school (services/access/client_frames.py); NULL: none
@@ -112,7 +113,7 @@ class ServiceClientRow(Base):
     service: Mapped[str] = mapped_column(String(40), index=True)
     secret_hash: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16))  # active/revoked
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[Moment]
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # set for a support network's software (service `support-network`): the network named
     # in its tokens' `support_network` claim
@@ -132,15 +133,15 @@ class ScimUserRow(Base):
         UniqueConstraint("directory", "user_name", name="uq_access_scim_users_user_name"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[RowId]
     directory: Mapped[str] = mapped_column(String(200))
     user_name: Mapped[str] = mapped_column(String(11), index=True)  # the person's INSZ
     external_id: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     document: Mapped[str] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[Version]
+    created_at: Mapped[Moment]
+    updated_at: Mapped[Moment]
 
 
 class ScimGroupRow(Base):
@@ -149,16 +150,16 @@ class ScimGroupRow(Base):
 
     __tablename__ = "access_scim_groups"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[RowId]
     directory: Mapped[str] = mapped_column(String(200), index=True)
     display_name: Mapped[str] = mapped_column(String(300))
     external_id: Mapped[str | None] = mapped_column(String(200))
-    school_id: Mapped[str] = mapped_column(String(12))
+    school_id: Mapped[SchoolId]
     role: Mapped[str] = mapped_column(String(40))
     document: Mapped[str] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[Version]
+    created_at: Mapped[Moment]
+    updated_at: Mapped[Moment]
 
 
 class ScimMemberRow(Base):
@@ -166,7 +167,7 @@ class ScimMemberRow(Base):
 
     __tablename__ = "access_scim_members"
 
-    group_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    group_id: Mapped[RowId]
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
 
 
@@ -177,11 +178,11 @@ class LaunchTicketRow(Base):
     __tablename__ = "access_launch_tickets"
 
     ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    school_id: Mapped[str] = mapped_column(String(12))
-    pupil_id: Mapped[str] = mapped_column(String(11))
+    school_id: Mapped[SchoolId]
+    pupil_id: Mapped[PupilId]
     client_id: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[Moment]
+    expires_at: Mapped[Moment] = mapped_column(index=True)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -193,8 +194,8 @@ class AuditRow(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    school_id: Mapped[str] = mapped_column(String(12), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    school_id: Mapped[SchoolId] = mapped_column(index=True)
+    at: Mapped[Moment]
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(64))  # grant, request or client id
@@ -208,7 +209,7 @@ class SchoolRow(Base):
 
     __tablename__ = "access_schools"
 
-    school_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    school_id: Mapped[SchoolId] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(16))  # mainstream/special
     address: Mapped[str | None] = mapped_column(String(500))
@@ -221,12 +222,12 @@ class EnrolmentCopyRow(Base):
 
     __tablename__ = "access_enrolments"
 
-    pupil_id: Mapped[str] = mapped_column(String(11), primary_key=True)
-    school_id: Mapped[str] = mapped_column(String(12), primary_key=True, index=True)
+    pupil_id: Mapped[PupilId] = mapped_column(primary_key=True)
+    school_id: Mapped[SchoolId] = mapped_column(primary_key=True, index=True)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     display_name: Mapped[str | None] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[Version]
 
 
 class SupportRequestRow(Base):
@@ -234,9 +235,9 @@ class SupportRequestRow(Base):
 
     __tablename__ = "access_support_requests"
 
-    support_request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    school_id: Mapped[str] = mapped_column(String(12), index=True)
-    pupil_id: Mapped[str] = mapped_column(String(11))
+    support_request_id: Mapped[RowId]
+    school_id: Mapped[SchoolId] = mapped_column(index=True)
+    pupil_id: Mapped[PupilId]
     support_network: Mapped[str] = mapped_column(String(200), index=True)
     question: Mapped[str] = mapped_column(Text)  # free text: stays in this database
     sent_by: Mapped[str] = mapped_column(String(64))
@@ -244,9 +245,9 @@ class SupportRequestRow(Base):
     support_workers: Mapped[str | None] = mapped_column(Text)  # JSON list, once accepted
     decline_reason: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[Version]
+    created_at: Mapped[Moment]
+    updated_at: Mapped[Moment]
 
 
 class MailRecipientRow(Base):
@@ -256,12 +257,12 @@ class MailRecipientRow(Base):
 
     __tablename__ = "access_mail_recipients"
 
-    person_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    person_id: Mapped[PupilId] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     responsible_of: Mapped[str | None] = mapped_column(Text)  # JSON list of school ids
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     last_digest_on: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[Moment]
     # the moment their last digest looked at the schools' news (services/access/news.py)
     news_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -273,7 +274,7 @@ class ReportCopyRow(Base):
 
     __tablename__ = "access_report_versions"
 
-    pupil_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    pupil_id: Mapped[PupilId] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     valid_from: Mapped[date] = mapped_column(Date)
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
@@ -286,10 +287,10 @@ class SchoolNewsRow(Base):
 
     __tablename__ = "access_school_news"
 
-    school_id: Mapped[str] = mapped_column(String(12), primary_key=True)
-    pupil_id: Mapped[str] = mapped_column(String(11), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
-    noticed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    school_id: Mapped[SchoolId] = mapped_column(primary_key=True)
+    pupil_id: Mapped[PupilId] = mapped_column(primary_key=True)
+    version: Mapped[Version]
+    noticed_at: Mapped[Moment] = mapped_column(index=True)
 
 
 class Outbox(OutboxMixin, Base):

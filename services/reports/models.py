@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from iris.columns import Moment, PupilId, SchoolId, Version
 from iris.outbox import OutboxMixin
 from services.reports.domain import Head, ReportVersion
 
@@ -37,7 +38,7 @@ class ReportHead(Base):
 
     __tablename__ = "report_heads"
 
-    pupil_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    pupil_id: Mapped[PupilId] = mapped_column(primary_key=True)
     last_version: Mapped[int] = mapped_column(Integer, default=0)
     last_sequence: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -57,14 +58,14 @@ class ReportRow(Base):
     pupil_id: Mapped[str] = mapped_column(
         String(11), ForeignKey("report_heads.pupil_id"), index=True
     )
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[Version]
     kind: Mapped[str] = mapped_column(String(8))
-    clb_id: Mapped[str] = mapped_column(String(12), index=True)
+    clb_id: Mapped[SchoolId] = mapped_column(index=True)
     valid_from: Mapped[date] = mapped_column(Date)
     type: Mapped[str | None] = mapped_column(String(16))
     opleidingsvorm: Mapped[int | None] = mapped_column(SmallInteger)
     level: Mapped[str | None] = mapped_column(String(16))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[Moment]
     issued_by: Mapped[str] = mapped_column(String(200))
     issued_by_name: Mapped[str | None] = mapped_column(String(200))
     issue_sequence: Mapped[int] = mapped_column(Integer)

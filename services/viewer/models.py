@@ -3,11 +3,10 @@ topic, and its outbox."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from iris.columns import Moment, PupilId, RowId, SchoolId, Version
 from iris.outbox import OutboxMixin
 
 
@@ -20,16 +19,16 @@ class ViewRow(Base):
 
     __tablename__ = "views"
 
-    view_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    pupil_id: Mapped[str] = mapped_column(String(11), index=True)
+    view_id: Mapped[RowId]
+    pupil_id: Mapped[PupilId] = mapped_column(index=True)
     person_id: Mapped[str] = mapped_column(String(100))
     person_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(50))
-    school_id: Mapped[str] = mapped_column(String(12), index=True)
+    school_id: Mapped[SchoolId] = mapped_column(index=True)
     report_id: Mapped[str] = mapped_column(String(36))
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[Version]
     channel: Mapped[str] = mapped_column(String(20))
-    viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    viewed_at: Mapped[Moment]
 
 
 class DenialRow(Base):
@@ -41,7 +40,7 @@ class DenialRow(Base):
     denial_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the event_id
     pupil_id: Mapped[str] = mapped_column(Text, index=True)  # as asked: maybe no INSZ
     person_id: Mapped[str] = mapped_column(Text, index=True)
-    denied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    denied_at: Mapped[Moment] = mapped_column(index=True)
 
 
 class Outbox(OutboxMixin, Base):
