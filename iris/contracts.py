@@ -137,28 +137,30 @@ ReportSequence = Annotated[
 ]
 
 
-class ReportIssued(Event):
-    type: Literal["ReportIssued"] = "ReportIssued"
+class ReportVersionEvent(Event):
+    """What every change of a report version names: the version, and its place in the
+    pupil's order of changes."""
+
     report_id: uuid.UUID
     pupil_id: INSZ
     version: Annotated[int, Field(ge=1)]
+    sequence: ReportSequence
+
+
+class ReportIssued(ReportVersionEvent):
+    type: Literal["ReportIssued"] = "ReportIssued"
     kind: ReportKind
     clb_id: InstitutionNumber
     issued_at: AwareDatetime
     valid_from: IsoDate
-    sequence: ReportSequence
 
 
-class ReportWithdrawn(Event):
+class ReportWithdrawn(ReportVersionEvent):
     type: Literal["ReportWithdrawn"] = "ReportWithdrawn"
-    report_id: uuid.UUID
-    pupil_id: INSZ
-    version: Annotated[int, Field(ge=1)]
     withdrawn_at: AwareDatetime
     # The reports service's date of the withdrawal. Withdrawn before the version's
     # valid_from, the version is cancelled: it never takes effect.
     withdrawn_on: IsoDate
-    sequence: ReportSequence
     # What the withdrawn version's ReportIssued said: once compaction has kept only this
     # withdrawal of the version's key, a consumer still knows the version it lifts.
     kind: ReportKind | None = None
