@@ -4,13 +4,14 @@ import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from iris.kafka import ensure_topics
 from iris.settings import Settings
 from tests.infra import Infrastructure, infrastructure
-from tests.platforms import Platforms, last_users, together
+from tests.platforms import GroupScheduling, Platforms, last_users, together
 from tests.support import Issuer
 
 TEST_PARTITIONS = 3
@@ -32,6 +33,14 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
         settings = Settings(kafka_bootstrap=found.kafka_bootstrap, topic_partitions=TEST_PARTITIONS)
         asyncio.run(ensure_topics(settings))
         yield found
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With `--dist loadscope`, the scopes are the groups of tests/platforms.py."""
+    if config.getvalue("dist") == "loadscope":
+        return GroupScheduling(config, log)
+    return None
 
 
 @pytest.hookimpl(trylast=True)
@@ -80,7 +89,7 @@ def make_settings(infra: Infrastructure, issuer: Issuer, tmp_path: Path) -> Call
             "oidc_issuer": issuer.issuer,
             "oidc_jwks_url": issuer.jwks_url,
             "client_issuer": None,
-            "outbox_poll_seconds": 0.05,
+            "outbox_poll_seconds": 0.2,
             "topic_partitions": TEST_PARTITIONS,
         }
         values.update(overrides)

