@@ -100,6 +100,6 @@ def stage_stack(database_server: str | None, data_dir: Path) -> Stage:
 
 COMMON = {
     "IRIS_LOG_LEVEL": "INFO",
-    "IRIS_OUTBOX_POLL_SECONDS": "0.05",
+    "IRIS_OUTBOX_POLL_SECONDS": "0.2",
     "IRIS_ACCESS_EXPIRY_PERIOD_SECONDS": "1",
 }

@@ -58,7 +58,7 @@ def platform(
         "IRIS_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "IRIS_REDIS_URL": infra.redis_url,
         "IRIS_TOPIC_PARTITIONS": "3",
-        "IRIS_OUTBOX_POLL_SECONDS": "0.05",
+        "IRIS_OUTBOX_POLL_SECONDS": "0.2",
         "IRIS_REPORTS_PORT": str(local.free_port()),
         "IRIS_REPORTS_DATABASE_URL": infra.database_url("reports"),
         "IRIS_ISSUER_PORT": str(local.free_port()),
