@@ -15,12 +15,6 @@ from iris.dev import Stack
 from tests.platforms import KINDS, Platforms
 from tests.support import wait_until
 
-MERGED_WALK = (
-    "known failure: this walk fails on the merged tree of the names and navigation pages "
-    "(issue 19, left open); marked until the walk is mended, not a passing check"
-)
-
-
 @dataclass
 class Platform:
     stack: Stack

@@ -22,7 +22,7 @@ from iris.seed import (
     SUPPORT_WORKER,
 )
 from tests.browser.rig import describe, printed_text
-from tests.browser.staff.conftest import MERGED_WALK, reload_until, sign_in_as
+from tests.browser.staff.conftest import reload_until, sign_in_as
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +85,6 @@ def dotted(insz: str) -> str:
     return f"{insz[:2]}.{insz[2:4]}.{insz[4:6]}-{insz[6:9]}.{insz[9:]}"
 
 
-@pytest.mark.xfail(reason=MERGED_WALK, strict=False)
 @pytest.mark.parametrize("locale", ["nl-BE", "en-GB"])
 def test_every_page_of_the_responsible_staff_and_parent_has_no_serious_accessibility_violation(
     platform, new_page, steps, axe, locale
@@ -158,7 +157,6 @@ def test_every_page_of_the_responsible_staff_and_parent_has_no_serious_accessibi
     accessible(parent, axe, parent_shots, "who looked at the report")
 
 
-@pytest.mark.xfail(reason=MERGED_WALK, strict=False)
 def test_the_school_picker_of_staff_granted_at_two_schools_is_accessible_in_both_languages(
     platform, new_page, steps, axe
 ):
@@ -256,7 +254,6 @@ def error_of(page: Any, label: str) -> Any:
     return page.locator(f"[id='{error_id}']")
 
 
-@pytest.mark.xfail(reason=MERGED_WALK, strict=False)
 def test_every_form_shows_the_servers_errors_next_to_the_field(platform, new_page, steps):
     page = new_page("nl-BE")
     shots = steps(page)
@@ -278,7 +275,7 @@ def test_every_form_shows_the_servers_errors_next_to_the_field(platform, new_pag
     page.get_by_label("Enkel de leerlingen die hieronder aangevinkt zijn").check()
     page.get_by_role("button", name="Toegang bewaren").click()
     expect(error_of(page, "Rijksregisternummer van de persoon (verplicht)")).to_contain_text(
-        "controlecijfers (de laatste twee) passen niet"
+        "controlecijfers (de laatste twee) kloppen niet"
     )
     expect(page.locator("[id='pupil_ids-error']")).to_contain_text("Vink minstens één leerling")
     shots.shot("a wrong check digit and no pupil ticked")
