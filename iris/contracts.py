@@ -67,12 +67,17 @@ class Event(BaseModel):
 # -- iris.enrolment.submitted (published by school software, untrusted) -------------
 
 
-class EnrolmentRegistered(Event):
-    type: Literal["EnrolmentRegistered"] = "EnrolmentRegistered"
+class EnrolmentPeriod(Event):
+    """A pupil's period at a school, as a registration states it and the register keeps it."""
+
     pupil_id: INSZ
     school_id: InstitutionNumber
     start_date: IsoDate
     end_date: IsoDate | None = None
+
+
+class EnrolmentRegistered(EnrolmentPeriod):
+    type: Literal["EnrolmentRegistered"] = "EnrolmentRegistered"
     display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     source: Annotated[str, Field(min_length=1, max_length=100)]
     combination: bool = Field(
@@ -114,12 +119,8 @@ class Rejected(Event):
 # -- iris.enrolment.changes ------------------------------------------------------------
 
 
-class EnrolmentChanged(Event):
+class EnrolmentChanged(EnrolmentPeriod):
     type: Literal["EnrolmentChanged"] = "EnrolmentChanged"
-    pupil_id: INSZ
-    school_id: InstitutionNumber
-    start_date: IsoDate
-    end_date: IsoDate | None = None
     display_name: str | None = None
     version: Annotated[int, Field(ge=1)]
 
