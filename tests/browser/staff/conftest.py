@@ -15,6 +15,7 @@ from iris.dev import Stack
 from tests.platforms import KINDS, Platforms
 from tests.support import wait_until
 
+
 @dataclass
 class Platform:
     stack: Stack
