@@ -1,6 +1,7 @@
 """The grant forms cannot hurt: a revoked grant cannot be saved back to life from a form
 that was open before the revoke, and "Grant access" for a person who already has access
-shows that access and the way to change it instead of replacing it."""
+shows that access and the way to change it instead of replacing it. The pupils of a
+pupil-limited grant are picked from a checklist that a name filters."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ REVOKED_TEACHER = make_insz("1991-04-09", 417)
 REVOKED_NAME = "Ruben Claessens"
 LIMITED_TEACHER = make_insz("1993-10-21", 263)
 LIMITED_NAME = "Lien Vandenberghe"
+FILTERING_TEACHER = make_insz("1994-02-14", 381)
+FILTERING_NAME = "Jana Verbeke"
 
 
 def row_of(page, name: str):
@@ -128,3 +131,42 @@ def test_granting_a_person_who_has_access_shows_that_access_instead_of_replacing
         expect(row).to_contain_text(pupil.name)
     expect(row).to_contain_text("1 september 2026")
     shots.shot("Noah added by changing the access")
+
+
+def test_the_pupil_checklist_is_filtered_by_name_and_keeps_what_was_ticked(
+    platform, new_page, steps, axe
+):
+    page = new_page("nl-BE")
+    shots = steps(page, role="school-responsible")
+    page.goto(platform.access + "/schools")
+    sign_in_as(page, RESPONSIBLE_A.name)
+    page.get_by_role("main").get_by_role("link", name="Toegang verlenen", exact=True).click()
+    page.get_by_label("Naam van de persoon").fill(FILTERING_NAME)
+    page.get_by_label("Rijksregisternummer van de persoon").fill(dotted(FILTERING_TEACHER))
+    page.get_by_label("Rol").select_option(label="Leraar")
+    page.get_by_label("Enkel de leerlingen die hieronder aangevinkt zijn").check()
+
+    def pupil(who):
+        return page.get_by_role("checkbox", name=re.compile(f"^{who.name}"))
+
+    page.get_by_label("Een leerling zoeken op naam").fill("emma")
+    expect(pupil(EMMA)).to_be_visible()
+    expect(pupil(LOTTE)).to_be_hidden()
+    expect(page.locator("[data-pupil-filter] [role=status]")).to_have_text(
+        re.compile(r"^1 van de \d+ leerlingen getoond$")
+    )
+    pupil(EMMA).check()
+    assert axe(page) == []
+    shots.shot("the pupil checklist filtered by name")
+
+    page.get_by_label("Een leerling zoeken op naam").fill("noah")
+    expect(pupil(EMMA)).to_be_hidden()
+    pupil(NOAH).check()
+    page.get_by_label("Een leerling zoeken op naam").fill("")
+    expect(pupil(LOTTE)).to_be_visible()
+    expect(pupil(EMMA)).to_be_checked()
+    page.get_by_role("button", name="Toegang bewaren").click()
+    row = row_of(page, FILTERING_NAME)
+    expect(row).to_contain_text(EMMA.name)
+    expect(row).to_contain_text(NOAH.name)
+    expect(row).not_to_contain_text(LOTTE.name)
