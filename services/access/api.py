@@ -29,6 +29,7 @@ from services.access.routes import (
     launch_tickets,
     network_clients,
     requests,
+    school_names,
     scim,
     support,
     tokens,
@@ -46,6 +47,7 @@ ROUTERS = [
     launch_tickets.router,
     network_clients.router,
     scim.router,
+    school_names.router,
 ]
 
 

@@ -53,6 +53,8 @@ EMBED_COOKIE = "iris_embed"
 SESSION_SECONDS = 8 * 3600
 HANDOFF_SECONDS = 120
 ORIGINS_SECONDS = 30.0
+NAMES_SECONDS = 300.0
+"""How long a school's name, from the register of schools, is kept before it is asked again."""
 SCRIPT_POLICY = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'"
@@ -75,6 +77,8 @@ class Embedding:
         self.http = http
         self.token = ServiceToken(settings, http)
         self._origins: dict[str, tuple[float, list[str]]] = {}
+        self._names: dict[str, tuple[float, str]] = {}
+        self._names_refused_at = -ORIGINS_SECONDS  # asked in vain: not again for a while
 
     # -- the frame's session ---------------------------------------------------------------
 
@@ -160,6 +164,26 @@ class Embedding:
             return self.global_origins
         self._origins[school_id] = (time.monotonic(), origins)
         return self.global_origins + origins
+
+    async def school_names(self, schools: list[str]) -> dict[str, str]:
+        """The register's names of these schools, those it knows; none while the access
+        service cannot say (a page then names a school by its number)."""
+        now = time.monotonic()
+        fresh = {s: n for s, (at, n) in self._names.items() if now - at < NAMES_SECONDS}
+        wanted = sorted(set(schools) - fresh.keys())
+        if wanted and now - self._names_refused_at >= ORIGINS_SECONDS:
+            try:
+                answer = await self._ask(
+                    "GET", "/internal/school-names", params={"school_id": wanted}
+                )
+                answer.raise_for_status()
+                names = {str(k): str(v) for k, v in answer.json()["names"].items()}
+            except (httpx.HTTPError, TokenUnavailable, ValueError, KeyError) as exc:
+                log.warning("school names unavailable", extra={"error": type(exc).__name__})
+                self._names_refused_at, names = now, {}
+            self._names.update({s: (now, n) for s, n in names.items()})
+            fresh.update(names)
+        return {s: fresh[s] for s in schools if s in fresh}
 
 
 def embedding(request: Request) -> Embedding:

@@ -79,3 +79,29 @@ def test_a_file_that_does_not_fit_the_layout_is_refused_naming_the_line(access: 
     loaded = import_file(access, tmp_path, "institution_number,name,kind\n12345,School,kleuter\n")
     assert loaded.returncode == 2
     assert "line 2" in loaded.stderr and "kind" in loaded.stderr
+
+
+def test_the_viewer_reads_the_names_of_the_schools_it_shows_and_no_one_else_may(
+    access: Access, tmp_path
+):
+    named, unknown = school_id(), school_id()
+    loaded = import_file(
+        access, tmp_path, f"institution_number,name,kind,address\n{named},Atheneum Brugge,gewoon,\n"
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    asked = {"school_id": [named, unknown]}
+    answer = access.client.get(
+        "/internal/school-names", params=asked, headers=access.issuer.service("viewer")
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"names": {named: "Atheneum Brugge"}}
+    for other in (access.issuer.service("reports"), access.issuer.headers(WORKER)):
+        refused = access.client.get("/internal/school-names", params=asked, headers=other)
+        assert refused.status_code in (401, 403), refused.text
+    not_a_number = access.client.get(
+        "/internal/school-names",
+        params={"school_id": ["not-a-school"]},
+        headers=access.issuer.service("viewer"),
+    )
+    assert not_a_number.status_code == 422
+    assert "school_id" in not_a_number.text

@@ -38,3 +38,11 @@ def page_school(school_id: str) -> str:
     if not SCHOOL_ID.match(school_id):
         raise HTTPException(404, "school_id: no such school")
     return school_id
+
+
+async def school_names(request: Request, schools: list[str]) -> dict[str, str]:
+    """The names of the schools a page speaks of, from the register of schools (the access
+    service, asked through services/viewer/embed.py); a school it does not name is shown by
+    its number."""
+    names: dict[str, str] = await request.app.state.embedding.school_names(schools)
+    return names

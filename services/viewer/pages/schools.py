@@ -18,7 +18,7 @@ from services.viewer import domain
 from services.viewer.bootstrap import Dependencies
 from services.viewer.cache import CacheNotReady
 from services.viewer.deps import Deps, PagesDep, StaffPrincipal
-from services.viewer.pages.common import page_school, unavailable
+from services.viewer.pages.common import page_school, school_names, unavailable
 
 router = APIRouter()
 
@@ -60,6 +60,9 @@ async def home(
         "viewer_home.html",
         {
             "schools": schools,
+            "school_names": await school_names(
+                request, schools + sorted(principal.school_admin_of)
+            ),
             "responsible_of": sorted(principal.school_admin_of),
             "parent_of": bool(principal.parent_of),
             "access_url": deps.settings.access_url.rstrip("/"),
@@ -79,7 +82,11 @@ async def schools_page(
         pages.render,
         request,
         "viewer_schools.html",
-        {"schools": schools, "access_url": deps.settings.access_url.rstrip("/")},
+        {
+            "schools": schools,
+            "school_names": await school_names(request, schools),
+            "access_url": deps.settings.access_url.rstrip("/"),
+        },
     )
 
 
@@ -124,6 +131,7 @@ async def pupils_page(
         "viewer_pupils.html",
         {
             "school_id": school_id,
+            "school_names": await school_names(request, [school_id]),
             "pupils": pupils,
             "q": query,
             "role": _(ROLE_LABELS.get(held.role, held.role)),

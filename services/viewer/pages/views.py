@@ -18,7 +18,7 @@ from services.viewer import service
 from services.viewer.bootstrap import Dependencies
 from services.viewer.cache import CacheNotReady
 from services.viewer.deps import Deps, PagesDep, StaffPrincipal
-from services.viewer.pages.common import page_school, unavailable
+from services.viewer.pages.common import page_school, school_names, unavailable
 from services.viewer.visibility import who_can_see
 
 router = APIRouter()
@@ -66,6 +66,7 @@ async def school_views_page(
         {
             "school_id": school_id,
             "views": view_rows(request, views, names),
+            "school_names": await school_names(request, [school_id]),
             "access_url": deps.settings.access_url.rstrip("/"),
         },
     )
@@ -138,6 +139,14 @@ async def my_views_page(
             section["sights"] = await sight_rows(request, deps, str(section["pupil_id"]))
     except CacheNotReady:
         return await run_in_threadpool(unavailable, pages, request)
+    schools = sorted(
+        {sight["school_id"] for section in sections for sight in section["sights"]}
+        | {view["school_id"] for section in sections for view in section["views"]}
+    )
+    names = await school_names(request, schools)
     return await run_in_threadpool(
-        pages.render, request, "viewer_my_views.html", {"sections": sections}
+        pages.render,
+        request,
+        "viewer_my_views.html",
+        {"sections": sections, "school_names": names},
     )

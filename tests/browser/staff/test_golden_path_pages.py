@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from iris.seed import CLB_STAFF, PARENT, PUPILS, RESPONSIBLE_A, SCHOOL_A, SCHOOL_B, TEACHER
+from iris.seed import CLB_STAFF, PARENT, PUPILS, RESPONSIBLE_A, SCHOOL_A, SCHOOL_B, SCHOOLS, TEACHER
 from tests.browser.staff.conftest import reload_until, sign_in_as
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     teacher.goto(platform.viewer + "/")
     sign_in_as(teacher, TEACHER.name)
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Welkom bij IRIS")
-    teacher.get_by_role("link", name="Leerlingen met een verslag bij school 031112").click()
+    teacher.get_by_role("link", name=f"Leerlingen met een verslag bij {SCHOOLS[SCHOOL_A]}").click()
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Leerlingen met een verslag")
     links = teacher.get_by_role("table").get_by_role("link")
     reload_until(teacher, lambda: links.count() == 1)
@@ -115,7 +115,7 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     expect(view_row.first).to_contain_text(LOTTE.name)
     shots.shot("who viewed reports at the school")
 
-    responsible.get_by_role("link", name=f"Toegang beheren bij school {SCHOOL_A}").click()
+    responsible.get_by_role("link", name=f"Toegang beheren bij {SCHOOLS[SCHOOL_A]}").click()
     responsible.get_by_label("Rol").select_option(label="Leraar")
     responsible.get_by_role("button", name="Tonen").click()
     expect(responsible).to_have_url(re.compile(r"role=teacher"))
@@ -150,10 +150,10 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Niet toegestaan")
     teacher_shots.shot("the school's pupils refused too")
     teacher.goto(platform.viewer + "/")
-    school_b = f"Leerlingen met een verslag bij school {SCHOOL_B}"
+    school_b = f"Leerlingen met een verslag bij {SCHOOLS[SCHOOL_B]}"
     expect(teacher.get_by_role("link", name=school_b)).to_be_visible()
     expect(
-        teacher.get_by_role("link", name=f"Leerlingen met een verslag bij school {SCHOOL_A}")
+        teacher.get_by_role("link", name=f"Leerlingen met een verslag bij {SCHOOLS[SCHOOL_A]}")
     ).to_have_count(0)
 
     # The parent sees the teacher's view listed.
@@ -166,5 +166,5 @@ def test_a_teacher_limited_to_one_pupil_reads_the_report_until_revoked_and_the_p
     expect(parent.get_by_role("heading", level=2)).to_have_text(LOTTE.name)
     row = parent.get_by_role("row").filter(has_text=TEACHER.name)
     expect(row.first).to_contain_text("Leraar")
-    expect(row.first).to_contain_text(SCHOOL_A)
+    expect(row.first).to_contain_text(SCHOOLS[SCHOOL_A])
     parent_shots.shot("the parent sees who looked")

@@ -18,6 +18,7 @@ from iris.seed import (
     PUPILS,
     RESPONSIBLE_A,
     SCHOOL_B,
+    SCHOOLS,
     SUPPORT_WORKER,
     TEACHER,
 )
@@ -74,7 +75,7 @@ def go(platform: Any, page: Any, label: str, name: str) -> None:
 def to_school_b(page: Any) -> None:
     """On from "Pupils with a report" to school B's pupils: through the school picker while
     the teacher is granted at both schools, straight there once only at school B."""
-    picker = page.get_by_role("link", name=f"School {SCHOOL_B}", exact=True)
+    picker = page.get_by_role("link", name=SCHOOLS[SCHOOL_B], exact=True)
     if page.get_by_role("heading", level=1, name="Kies een school").count():
         picker.click()
     expect(page.get_by_role("link", name=MILA.name)).to_be_visible()

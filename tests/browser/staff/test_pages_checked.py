@@ -19,6 +19,7 @@ from iris.seed import (
     RESPONSIBLE_B,
     SCHOOL_A,
     SCHOOL_B,
+    SCHOOLS,
     SUPPORT_WORKER,
 )
 from tests.browser.rig import describe, printed_text
@@ -45,8 +46,8 @@ WORDS = {
         "register": "Registreren",
         "software_name": "Naam van de software",
         "audit": "Auditspoor",
-        "pupils_link": f"Leerlingen met een verslag bij school {SCHOOL_A}",
-        "views_link": f"Wie verslagen inzag bij school {SCHOOL_A}",
+        "pupils_link": f"Leerlingen met een verslag bij {SCHOOLS[SCHOOL_A]}",
+        "views_link": f"Wie verslagen inzag bij {SCHOOLS[SCHOOL_A]}",
         "mine_link": "Wie het verslag inzag",
         "refused": "Niet toegestaan",
         "cancel": "Annuleren",
@@ -61,8 +62,8 @@ WORDS = {
         "register": "Register",
         "software_name": "Name of the software",
         "audit": "Audit trail",
-        "pupils_link": f"Pupils with a report at school {SCHOOL_A}",
-        "views_link": f"Who viewed reports at school {SCHOOL_A}",
+        "pupils_link": f"Pupils with a report at {SCHOOLS[SCHOOL_A]}",
+        "views_link": f"Who viewed reports at {SCHOOLS[SCHOOL_A]}",
         "mine_link": "Who looked at the report",
         "refused": "Not allowed",
         "cancel": "Cancel",
@@ -176,12 +177,12 @@ def test_the_school_picker_of_staff_granted_at_two_schools_is_accessible_in_both
     staff.goto(platform.viewer + "/schools")
     sign_in_as(staff, CARE_COORDINATOR.name)
     reload_until(staff, lambda: staff.get_by_role("heading", name="Kies een school").count() == 1)
-    expect(staff.get_by_role("link", name=f"School {SCHOOL_B}")).to_be_visible()
+    expect(staff.get_by_role("link", name=SCHOOLS[SCHOOL_B])).to_be_visible()
     accessible(staff, axe, shots, "the staff's school picker in Dutch")
     staff.get_by_role("link", name="English").click()
     expect(staff.get_by_role("heading", level=1)).to_have_text("Choose a school")
     accessible(staff, axe, shots, "the staff's school picker in English")
-    staff.get_by_role("link", name=f"School {SCHOOL_A}").click()
+    staff.get_by_role("link", name=SCHOOLS[SCHOOL_A]).click()
     expect(staff.get_by_role("heading", level=1)).to_have_text("Pupils with a report")
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from iris.seed import CARE_COORDINATOR, PUPILS, SCHOOL_A
+from iris.seed import CARE_COORDINATOR, PUPILS, SCHOOL_A, SCHOOLS
 from tests.browser.staff.conftest import sign_in_as
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,9 @@ def test_signing_out_of_the_viewer_leaves_the_page_for_a_signed_out_page(
         pupils = "Leerlingen met een verslag" if dutch else "Pupils with a report"
         page.get_by_role(
             "link",
-            name=f"{pupils} bij school {SCHOOL_A}" if dutch else f"{pupils} at school {SCHOOL_A}",
+            name=f"{pupils} bij {SCHOOLS[SCHOOL_A]}"
+            if dutch
+            else f"{pupils} at {SCHOOLS[SCHOOL_A]}",
         ).click()
         expect(page.get_by_role("link", name=LOTTE.name)).to_be_visible()
         shots.shot("the pupils of the school, signed in")
