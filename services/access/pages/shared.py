@@ -24,6 +24,7 @@ from services.access import service
 from services.access.bootstrap import AccessDeps
 from services.access.deps import Deps, PagesDep, responsible_at
 from services.access.repository import AccessRepository
+from services.access.schools import school_named
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
@@ -183,6 +184,12 @@ class Page:
         with self.deps.reading() as repo:
             return len(service.requests_at(repo, school_id, "pending"))
 
+    def school_name(self, school_id: str) -> str | None:
+        """The school's name in the register of schools, where it has one."""
+        with self.deps.sessions() as session:
+            found = school_named(session, school_id)
+        return found.name if found else None
+
     def render(
         self,
         template: str,
@@ -197,6 +204,7 @@ class Page:
             template,
             {
                 "school_id": school_id,
+                "school_name": self.school_name(school_id),
                 "section": section,
                 "viewer_url": self.viewer_url,
                 "waiting": self.waiting(school_id),
