@@ -103,7 +103,7 @@ def test_the_clb_sees_which_schools_see_its_current_report_and_who(world, issuer
     headers = staff(issuer, CLB)
     page = client.get(f"/clb/pupils/{pupil}", headers=headers)
     assert page.status_code == 200
-    assert f"School {INTRUDER}, enrolled since 2026-11-27" in page.text
+    assert f"School {INTRUDER}, enrolled since 27 November 2026" in page.text
     assert mask_insz(SELF_GRANTED) in page.text and SELF_GRANTED not in page.text
     assert viewer.seen[-1] == headers["Authorization"]  # asked as the signed-in person
 

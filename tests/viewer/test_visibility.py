@@ -72,6 +72,6 @@ def test_the_parents_page_names_the_schools_and_the_people_masked(viewer, issuer
     page = viewer.get("/my/views", headers=headers)
     assert page.status_code == 200
     assert "Who can see the report now" in page.text
-    assert f"School {INTRUDER}, enrolled since 2025-01-06" in page.text
+    assert f"School {INTRUDER}, enrolled since 6 January 2025" in page.text
     assert mask_insz(SELF_GRANTED) in page.text and SELF_GRANTED not in page.text
     assert f"School {FORMER}" not in page.text
