@@ -90,3 +90,11 @@ def school_named(session: Session, school_id: str) -> School | None:
     if row is None:
         return None
     return School(row.school_id, row.name, row.kind, row.address, row.clb_id)
+
+
+def names_of(session: Session, school_ids: list[str]) -> dict[str, str]:
+    """The register's name of each of these schools that it knows."""
+    rows = session.execute(
+        select(SchoolRow.school_id, SchoolRow.name).where(SchoolRow.school_id.in_(school_ids))
+    )
+    return {school: name for school, name in rows}

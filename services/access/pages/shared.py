@@ -24,7 +24,7 @@ from services.access import service
 from services.access.bootstrap import AccessDeps
 from services.access.deps import Deps, PagesDep, responsible_at
 from services.access.repository import AccessRepository
-from services.access.schools import school_named
+from services.access.schools import names_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCHOOL_ID = re.compile(r"^\d{1,12}$")
@@ -184,11 +184,11 @@ class Page:
         with self.deps.reading() as repo:
             return len(service.requests_at(repo, school_id, "pending"))
 
-    def school_name(self, school_id: str) -> str | None:
-        """The school's name in the register of schools, where it has one."""
+    def school_names(self, school_id: str) -> dict[str, str]:
+        """The school's name in the register of schools, where it has one (for the
+        shared school_names.html macros)."""
         with self.deps.sessions() as session:
-            found = school_named(session, school_id)
-        return found.name if found else None
+            return names_of(session, [school_id])
 
     def render(
         self,
@@ -204,7 +204,7 @@ class Page:
             template,
             {
                 "school_id": school_id,
-                "school_name": self.school_name(school_id),
+                "school_names": self.school_names(school_id),
                 "section": section,
                 "viewer_url": self.viewer_url,
                 "waiting": self.waiting(school_id),

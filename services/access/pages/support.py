@@ -124,7 +124,7 @@ def render_page(
         "access_support_requests.html",
         {
             "school_id": school_id,
-            "school_name": page.school_name(school_id),
+            "school_names": page.school_names(school_id),
             "section": "support",
             "responsible": responsible,
             "viewer_url": page.viewer_url,

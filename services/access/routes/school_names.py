@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from iris.insz import InstitutionNumber
 from iris.web import DbSession
 from services.access.deps import ViewerService
-from services.access.models import SchoolRow
+from services.access.schools import names_of
 
 router = APIRouter(tags=["schools"])
 
@@ -28,7 +27,4 @@ def read_school_names(
     school_id: Annotated[list[InstitutionNumber], Query(max_length=100)],
 ) -> SchoolNames:
     """For the viewer: the register's name of each school asked for that it knows."""
-    rows = session.execute(
-        select(SchoolRow.school_id, SchoolRow.name).where(SchoolRow.school_id.in_(school_id))
-    )
-    return SchoolNames(names={school: name for school, name in rows})
+    return SchoolNames(names=names_of(session, school_id))
