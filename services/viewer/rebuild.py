@@ -179,7 +179,7 @@ async def _rebuild_holding(
     try:
         read = await _read_to_end(cache, settings, consumer, batch, holding)
     finally:
-        await consumer.stop()
+        await _stop(consumer)
     if read is None:
         return Outcome.NOT_READY
     ends, folded = read
@@ -195,6 +195,25 @@ async def _rebuild_holding(
         extra={"events": folded, "seconds": round(time.monotonic() - started, 3)},
     )
     return Outcome.READY if ready else Outcome.NOT_READY
+
+
+async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> float:
+    """The consumer's position on `tp`; minus infinity while it cannot say within a second
+    (it waits for ever for a position the fetcher never resets), which counts as no
+    progress, so that such a partition ends in the rebuild's stall."""
+    try:
+        return float(await asyncio.wait_for(consumer.position(tp), timeout=1.0))
+    except TimeoutError:
+        return float("-inf")
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop the rebuild's consumer, leaving it behind after STALL_SECONDS: a consumer that
+    does not stop must not keep the worker from rebuilding again."""
+    stopping = asyncio.ensure_future(consumer.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=STALL_SECONDS)
+    if not done:
+        log.warning("the rebuild's Kafka consumer did not stop; left behind")
 
 
 async def _read_to_end(
@@ -224,7 +243,7 @@ async def _read_to_end(
     try:
         while True:
             for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
+                if (await _position(consumer, tp)) >= ends[tp]:
                     pending.discard(tp)
             if not pending or holding.done():
                 break

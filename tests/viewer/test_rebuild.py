@@ -4,6 +4,7 @@ others wait for its marker, and the cache then agrees with the reference model."
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import random
@@ -86,19 +87,41 @@ async def one_round(redis_url: str, settings: Any) -> dict[str, Any]:
         for cache, ready in zip(caches, built, strict=True)
     ]
     try:
-        await asyncio.wait_for(asyncio.gather(*(b.wait() for b in built)), timeout=120)
+        waiting = asyncio.gather(*(b.wait() for b in built))
+        await asyncio.wait_for(waiting, timeout=120)
         all_ready = time.monotonic()
+    except TimeoutError:
+        raise AssertionError(f"not every worker ready within 120 s:\n{stacks(loops)}") from None
     finally:
         for task in loops:
             task.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
+        _, stuck = await asyncio.wait(loops, timeout=30)
         for cache in caches:
             await cache.close()
+    assert not stuck, f"rebuild loops that did not stop when cancelled:\n{stacks(stuck)}"
     return {
         "rebuilds": len(notes["claimed"]),
         "rebuild_seconds": round(notes["finished"][0] - notes["claimed"][0], 3),
         "all_ready_seconds": round(all_ready - began, 3),
     }
+
+
+def stacks(tasks: Any) -> str:
+    """Where each task waits, for a failure's message."""
+    out = io.StringIO()
+    for task in tasks:
+        task.print_stack(file=out)
+    return out.getvalue()
+
+
+def run_round(redis_url: str, settings: Any) -> dict[str, Any]:
+    """One round in an event loop of its own, closed without waiting for the rebuild loops
+    again: one that ignores its cancellation fails the round instead of hanging the run."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(one_round(redis_url, settings))
+    finally:
+        loop.close()
 
 
 def test_three_workers_facing_an_empty_redis_rebuild_once_and_agree_with_the_reference(
@@ -119,7 +142,7 @@ def test_three_workers_facing_an_empty_redis_rebuild_once_and_agree_with_the_ref
     try:
         for _ in range(ROUNDS):
             client.flushdb()
-            found = asyncio.run(one_round(infra.redis_url, viewer_settings))
+            found = run_round(infra.redis_url, viewer_settings)
             log.info("three workers against an empty Redis", extra=found)
             rounds.append(found)
             assert found["rebuilds"] == 1, found
