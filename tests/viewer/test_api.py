@@ -4,6 +4,7 @@ the reports service's internal content API."""
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -106,24 +107,25 @@ def test_a_denial_looks_the_same_whether_the_pupil_is_unknown_unreported_or_not_
 
 
 def test_every_denial_and_every_view_is_published_on_the_audit_topic(viewer, issuer, world, infra):
+    since = int(time.time() * 1000)  # the records of this test's requests, not earlier tests'
     viewer.get(f"/pupils/{OTHER_PUPIL}/report", headers=teacher(issuer))
     viewer.get(f"/pupils/{PUPIL}/report", headers=teacher(issuer))
     reader = TopicReader(infra.kafka_bootstrap, VIEWER_AUDIT.name)
     try:
         messages = reader.read_until(
             lambda ms: (
-                {m.value["type"] for m in ms if _about(m, PUPIL, OTHER_PUPIL)}
+                {m.value["type"] for m in ms if _about(m, PUPIL, OTHER_PUPIL, since=since)}
                 >= {"ReportViewed", "AccessDenied"}
             ),
             message="a view and a denial on the audit topic",
         )
     finally:
         reader.close()
-    denial = next(m for m in messages if _about(m, OTHER_PUPIL, kind="AccessDenied"))
+    denial = next(m for m in messages if _about(m, OTHER_PUPIL, kind="AccessDenied", since=since))
     assert denial.key == denial.value["event_id"]  # one key per record, no INSZ in it
     assert denial.value["person_id"] == TEACHER
     assert denial.value["reason"] == "grant does not cover this pupil"
-    viewed = next(m for m in messages if _about(m, PUPIL, kind="ReportViewed"))
+    viewed = next(m for m in messages if _about(m, PUPIL, kind="ReportViewed", since=since))
     assert viewed.key == viewed.value["view_id"]
     view = viewed.value
     assert (view["school_id"], view["role"], view["version"], view["channel"]) == (
@@ -327,10 +329,15 @@ def _view_of(message, view) -> bool:
     return _about(message, PUPIL, kind="ReportViewed") and message.key == view["view_id"]
 
 
-def _about(message, *pupils: str, kind: str | None = None) -> bool:
-    """An audit record about one of these pupils (of this type); a tombstone is none."""
+def _about(message, *pupils: str, kind: str | None = None, since: float = 0) -> bool:
+    """An audit record about one of these pupils (of this type, produced at or after
+    `since`, in ms); a tombstone is none."""
     value = message.value
-    return value.get("pupil_id") in pupils and kind in (None, value.get("type"))
+    return (
+        value.get("pupil_id") in pupils
+        and kind in (None, value.get("type"))
+        and message.timestamp_ms >= since
+    )
 
 
 def test_a_school_that_registers_a_pupil_for_next_school_year_sees_the_report_now(
