@@ -206,6 +206,7 @@ class Stack:
         self.infra.append(broker)
         env["IRIS_KAFKA_BOOTSTRAP"] = broker.url
         env["IRIS_KAFKA_IDEMPOTENCE"] = "false"  # Tansu has no idempotent producer
+        env.setdefault("IRIS_KAFKA_FETCH_MAX_WAIT_MS", "100")  # nor answers a fetch early
         self.say(f"IRIS: embedded Tansu broker at {broker.url}")
 
     def settings(self) -> Settings:
@@ -235,18 +236,23 @@ class Stack:
     def child(self, name: str) -> Child:
         return next(c for c in self.children if c.name == name)
 
-    def restart(self, name: str, ready_timeout: float = 120.0) -> None:
-        """Stop one process as an orchestrator would (SIGTERM, then SIGKILL after 15 s),
-        start it again and wait until it is ready: one step of a rolling restart."""
-        child = self.child(name)
-        child.process.send_signal(signal.SIGTERM)
-        try:
-            child.process.wait(15)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
-        child.launch()
-        self._wait_for([child], ready_timeout)
+    def restart(self, *names: str, ready_timeout: float = 120.0) -> None:
+        """Stop processes as an orchestrator would (SIGTERM, then SIGKILL after 15 s), start
+        them again and wait until they are ready: one step of a rolling restart, which may
+        take one replica of several services at once."""
+        children = [self.child(name) for name in names]
+        for child in children:
+            child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        for child in children:
+            child.launch()
+        self._wait_for(children, ready_timeout)
 
     def _announce(self, child: Child) -> None:
         """`<service> ready at <url>` for each API; a second replica says it is one."""
@@ -317,6 +323,9 @@ def run(stack: Stack, seed: bool = True, what: str = "the embedded platform") ->
         stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
+    # Ctrl-C stops the platform even where the shell that started it ignores SIGINT for
+    # its background jobs (a non-interactive `iris dev &`), which Python would inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         print(f"IRIS: starting {what} (state and logs under {stack.data_dir})", flush=True)
         stack.start()
