@@ -15,6 +15,7 @@ from tests.platforms import GroupScheduling, Platforms, last_users, together
 from tests.support import Issuer
 
 TEST_PARTITIONS = 3
+TANSU_FETCH_WAIT_MS = 100  # the embedded broker answers a fetch only when its wait ends
 LAST_USERS = pytest.StashKey[dict[str, str]]()
 SHARED = pytest.StashKey[Platforms]()
 ARTIFACTS = Path(os.environ.get("IRIS_TEST_ARTIFACTS", "test-artifacts")).resolve()
@@ -77,19 +78,21 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
 
 @pytest.fixture
 def make_settings(infra: Infrastructure, issuer: Issuer, tmp_path: Path) -> Callable[..., Settings]:
-    """Settings for a service under test: the test infrastructure, a fresh database."""
+    """Settings for a service under test: the test infrastructure, a fresh database at the
+    service's newest migration (empty with `migrated=False`)."""
 
-    def build(service: str, **overrides: object) -> Settings:
+    def build(service: str, migrated: bool = True, **overrides: object) -> Settings:
         values: dict[str, object] = {
             "env": "test",
             "data_dir": tmp_path / "data",
             "kafka_bootstrap": infra.kafka_bootstrap,
             "redis_url": infra.redis_url,
-            "database_url": infra.database_url(service),
+            "database_url": infra.database_url(service, migrated),
             "oidc_issuer": issuer.issuer,
             "oidc_jwks_url": issuer.jwks_url,
             "client_issuer": None,
             "outbox_poll_seconds": 0.2,
+            "kafka_fetch_max_wait_ms": TANSU_FETCH_WAIT_MS,
             "topic_partitions": TEST_PARTITIONS,
         }
         values.update(overrides)
@@ -105,6 +108,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "IRIS_DATA_DIR": str(settings.data_dir),
         "IRIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "IRIS_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower(),
+        "IRIS_KAFKA_FETCH_MAX_WAIT_MS": str(settings.kafka_fetch_max_wait_ms),
         "IRIS_REDIS_URL": settings.redis_url,
         "IRIS_OIDC_ISSUER": settings.oidc_issuer,
         "IRIS_OIDC_JWKS_URL": settings.oidc_jwks_url or "",
