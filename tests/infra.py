@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from iris import infra
-from iris.db import normalise_url
+from iris.db import normalise_url, upgrade
+from iris.registry import SERVICES
 
 
 def docker_available() -> bool:
@@ -42,20 +44,49 @@ class Infrastructure:
     origin: dict[str, str] = field(default_factory=dict)
     _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _databases: list[str] = field(default_factory=list)
+    _templates: dict[str, str] = field(default_factory=dict)  # service: migrated database
 
-    def database_url(self, name: str) -> str:
-        """A fresh, empty database for one service."""
+    def database_url(self, name: str, migrated: bool = True) -> str:
+        """A fresh database for one service: at the service's newest migration (a copy of
+        one database migrated once for the session), or empty (`migrated=False`) for the
+        tests of migrating itself. A name that is no service's gets an empty database."""
+        template = self._template(name) if migrated and name in SERVICES else None
         if self.database_server is None:
             path = self.sqlite_dir / f"{name}-{uuid.uuid4().hex[:8]}.sqlite3"
+            if template is not None:
+                shutil.copyfile(template, path)
             return f"sqlite:///{path}"
         db_name = f"iris_t_{name}_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(normalise_url(self.database_server), isolation_level="AUTOCOMMIT")
+        self._create(db_name, f' TEMPLATE "{template}"' if template else "")
+        return self._url_of(db_name)
+
+    def _template(self, name: str) -> str:
+        """The session's migrated database of a service, made on first use: a database name
+        on PostgreSQL, a file on SQLite."""
+        if name not in self._templates:
+            if self.database_server is None:
+                path = self.sqlite_dir / f"{name}-template.sqlite3"
+                upgrade(SERVICES[name].migrations_dir, f"sqlite:///{path}")
+                self._templates[name] = str(path)
+            else:
+                db_name = f"iris_t_{name}_template_{uuid.uuid4().hex[:10]}"
+                self._create(db_name, "")
+                upgrade(SERVICES[name].migrations_dir, self._url_of(db_name))
+                self._templates[name] = db_name
+        return self._templates[name]
+
+    def _create(self, db_name: str, options: str) -> None:
+        admin = create_engine(
+            normalise_url(str(self.database_server)), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+            conn.execute(text(f'CREATE DATABASE "{db_name}"{options}'))
         admin.dispose()
         self._databases.append(db_name)
+
+    def _url_of(self, db_name: str) -> str:
         return (
-            make_url(normalise_url(self.database_server))
+            make_url(normalise_url(str(self.database_server)))
             .set(database=db_name)
             .render_as_string(hide_password=False)
         )

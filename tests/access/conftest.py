@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from iris.contracts import ACCESS_GRANTS
-from iris.db import upgrade
 from iris.insz import make_insz
 from iris.kafka import ensure_topics
 from iris.settings import Settings
@@ -101,7 +100,6 @@ def access_settings(make_settings: Callable[..., Settings], **overrides: Any) ->
     }
     values.update(overrides)
     settings = make_settings("access", **values)
-    upgrade(MIGRATIONS, settings.database_url_for("access"))
     asyncio.run(ensure_topics(settings))
     return settings
 

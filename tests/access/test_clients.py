@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from iris.auth import SigningKey
-from iris.db import make_engine, upgrade
+from iris.db import make_engine
 from iris.insz import make_insz
 from iris.settings import Settings
 from services.access.api import create_app
@@ -171,7 +171,6 @@ def test_a_client_token_for_one_school_is_refused_by_the_enrolment_api_for_anoth
         bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
 
         enrolment_settings = make_settings("enrolment", client_issuer=url, outbox_relay=False)
-        upgrade(ENROLMENT_MIGRATIONS, enrolment_settings.database_url_for("enrolment"))
         with TestClient(create_enrolment_app(enrolment_settings)) as enrolment:
             pupil = make_insz("2014-05-06", 40)
             body = {"pupil_id": pupil, "start_date": "2026-09-01"}

@@ -8,13 +8,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from iris.db import make_engine, make_sessionmaker, upgrade
+from iris.db import make_engine, make_sessionmaker
 from iris.insz import make_insz
 from iris.settings import Settings
 from services.access import service
 from services.access.repository import AccessRepository, SqlAccessRepository
 from services.access.schools import School, import_schools
-from tests.access.conftest import MIGRATIONS
 from tests.access.fake_repository import FakeAccessRepository
 
 TODAY = date(2026, 11, 28)
@@ -29,7 +28,6 @@ def repo(request: pytest.FixtureRequest) -> Iterator[AccessRepository]:
         return
     make_settings: Callable[..., Settings] = request.getfixturevalue("make_settings")
     url = make_settings("access").database_url_for("access")
-    upgrade(MIGRATIONS, url)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
         import_schools(

@@ -207,9 +207,7 @@ def test_a_report_issued_in_the_reports_service_reaches_the_care_coordinator_by_
     from kafka import KafkaProducer
 
     from iris.contracts import ENROLMENT_CHANGES, REPORT_CHANGES
-    from iris.registry import SERVICES
     from services.reports.api import create_app as reports_app
-    from tests.access.conftest import upgrade
     from tests.conftest import settings_env
     from tests.reports.conftest import CLB, STAFF, report_body
     from tests.support import iris_process, wait_until
@@ -227,7 +225,6 @@ def test_a_report_issued_in_the_reports_service_reaches_the_care_coordinator_by_
     producer.flush()
     producer.close()
     reports_settings = make_settings("reports")
-    upgrade(SERVICES["reports"].migrations_dir, reports_settings.database_url_for("reports"))
     log = tmp_path / "access-worker.log"
     with (
         iris_process(["worker", "access"], settings_env(access.settings), log),

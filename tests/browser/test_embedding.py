@@ -26,10 +26,8 @@ import redis
 from playwright.sync_api import expect
 
 from iris.auth import dev_issuer_key, mint
-from iris.db import upgrade
 from iris.issuer import CALLBACK_PATH
 from iris.issuer import create_app as create_issuer
-from iris.registry import SERVICES
 from iris.seed import TEACHER
 from iris.settings import Settings
 from services.access.api import create_app as create_access
@@ -110,8 +108,6 @@ def platform(make_settings: Callable[..., Settings], infra: Any) -> Iterator[Pla
         service_token=viewer_token,
         client_issuer=urls["access"],
     )
-    for name, settings in (("access", access_settings), ("viewer", viewer_settings)):
-        upgrade(SERVICES[name].migrations_dir, settings.database_url_for(name))
     redis.Redis.from_url(infra.redis_url).flushdb()
     fold_into_cache(infra.redis_url, enrolment(PUPIL, SCHOOL), REPORT, grant(SCHOOL, TEACHER.insz))
     issuer = create_issuer(issuer_settings, clients={"viewer": urls["viewer"] + CALLBACK_PATH})

@@ -15,8 +15,6 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from iris.db import upgrade
-from iris.registry import SERVICES
 from iris.settings import Settings
 from tests.deploy.conftest import _QuietHandler
 from tests.deploy.stack import free_port
@@ -76,7 +74,6 @@ def test_the_sign_in_redirect_is_https_when_the_proxy_is_believed(
     scheme: str,
 ) -> None:
     settings = make_settings("reports")
-    upgrade(SERVICES["reports"].migrations_dir, settings.database_url_for("reports"))
     port = free_port()
     env = {
         "IRIS_ENV": "production",

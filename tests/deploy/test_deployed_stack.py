@@ -57,7 +57,7 @@ def cluster_secrets(infra: Infrastructure, redis_index: int) -> dict[str, str]:
     """What an operator puts in the secrets, pointing at the tests' infrastructure."""
     redis_url = re.sub(r"/\d+$", "", infra.redis_url.rstrip("/")) + f"/{redis_index}"
     redis.Redis.from_url(redis_url).flushdb()
-    values = {f"{s}_database_url": infra.database_url(s) for s in SERVICES}
+    values = {f"{s}_database_url": infra.database_url(s, migrated=False) for s in SERVICES}
     return values | {
         "redis_url": redis_url,
         "session_secret": secrets.token_urlsafe(32),

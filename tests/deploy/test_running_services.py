@@ -270,7 +270,7 @@ def check_topics(settings: Settings) -> None:
 def test_iris_migrate_waits_for_its_database_then_migrates_it(
     make_settings: Callable[..., Settings],
 ) -> None:
-    settings = make_settings("enrolment")
+    settings = make_settings("enrolment", migrated=False)
     unreachable = {"IRIS_DATABASE_URL": f"postgresql://iris@127.0.0.1:{free_port()}/none"}
     gave_up = subprocess.run(
         [sys.executable, "-m", "iris.cli", "migrate", "enrolment", "--wait", "1"],

@@ -18,11 +18,8 @@ OTHER_SCHOOL = "41559"
 
 @pytest.fixture
 def settings(make_settings) -> Settings:
-    from iris.db import upgrade
-    from iris.registry import SERVICES
 
     settings: Settings = make_settings("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     return settings
 
 

@@ -7,9 +7,7 @@ from collections import Counter
 from fastapi.testclient import TestClient
 
 from iris import infra as local
-from iris.db import upgrade
 from iris.insz import make_insz
-from iris.registry import SERVICES
 from services.enrolment.api import create_app
 from tests.support import ServiceTopic, wait_until
 
@@ -22,7 +20,6 @@ def test_enrolments_posted_while_the_broker_is_down_are_published_once_when_it_r
     port = local.free_port()
     broker = local.start_broker(port, tmp_path / "logs")
     settings = make_settings("enrolment", kafka_bootstrap=broker.url)
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     headers = issuer.school_client(SCHOOL)
     pupils = [make_insz("2016-06-01", serial) for serial in range(1, 21)]
 

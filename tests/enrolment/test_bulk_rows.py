@@ -8,15 +8,13 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from iris.bulk import insert_rows
-from iris.db import make_engine, make_sessionmaker, upgrade
-from iris.registry import SERVICES
+from iris.db import make_engine, make_sessionmaker
 from services.enrolment.models import EnrolmentRow
 from services.enrolment.repository import ENROLMENTS, ROW_COLUMNS
 
 
 def test_bulk_rows_read_back_with_their_dates_flags_and_nulls(make_settings):
     url = make_settings("enrolment").database_url_for("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, url)
     engine = make_engine(url)
     now = datetime(2026, 9, 1, 7, 30, 15, 123456, tzinfo=UTC)
     rows = [

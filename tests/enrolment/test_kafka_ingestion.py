@@ -13,10 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
-from iris.db import upgrade
 from iris.insz import make_insz
 from iris.kafka_acls import WORKER_APPS
-from iris.registry import SERVICES
 from services.enrolment.api import create_app
 from tests.conftest import settings_env
 from tests.support import ServiceTopic, TopicReader, consumed, iris_process
@@ -42,7 +40,6 @@ def registration(pupil: str, start: str = "2026-09-01", **extra: object) -> dict
 def enrolment(make_settings, tmp_path):
     """The enrolment worker as its own process, and the API whose relay publishes the outbox."""
     settings = make_settings("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     with (
         iris_process(["worker", "enrolment"], settings_env(settings), tmp_path / "worker.log"),
         TestClient(create_app(settings)),
@@ -223,7 +220,6 @@ def test_the_worker_publishes_the_changes_it_applies_with_no_api_running(
     make_settings, infra, issuer, tmp_path
 ):
     settings = make_settings("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     token = issuer.token(f"client:{SCHOOL}", school_id=SCHOOL).encode()
     run = uuid.uuid4().hex[:6]
     pupils = [make_insz("2015-07-07", serial) for serial in range(1, 31)]

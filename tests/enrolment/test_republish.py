@@ -7,9 +7,7 @@ import sys
 
 from fastapi.testclient import TestClient
 
-from iris.db import upgrade
 from iris.insz import make_insz
-from iris.registry import SERVICES
 from services.enrolment.api import create_app
 from tests.conftest import settings_env
 from tests.support import ServiceTopic
@@ -19,7 +17,6 @@ SCHOOL = "70021"
 
 def test_republish_queues_every_enrolment_at_its_current_version(make_settings, issuer, infra):
     settings = make_settings("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     pupils = [make_insz("2016-08-08", serial) for serial in (11, 12, 13)]
     headers = issuer.school_client(SCHOOL)
     reader = ServiceTopic(settings, "enrolment", "iris.enrolment.changes")

@@ -12,9 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
-from iris.db import upgrade
 from iris.insz import make_insz
-from iris.registry import SERVICES
 from services.enrolment.api import create_app
 from services.enrolment.service import belgian_today
 from tests.conftest import settings_env
@@ -27,7 +25,6 @@ IN_SPRING = date(2027, 3, 15)
 @pytest.fixture
 def client(make_settings) -> Iterator[TestClient]:
     settings = make_settings("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     with TestClient(create_app(settings, today=lambda: IN_SPRING)) as client:
         yield client
 
@@ -108,7 +105,6 @@ def test_over_kafka_a_move_ends_the_silent_old_school_and_a_far_start_is_rejecte
     make_settings, infra, issuer, tmp_path, changes
 ):
     settings = make_settings("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     pupil = make_insz("2016-01-02", 204)
     far_pupil = make_insz("2016-01-02", 205)
     today = belgian_today()

@@ -14,9 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi.testclient import TestClient
 
-from iris.db import upgrade
 from iris.insz import make_insz
-from iris.registry import SERVICES
 from iris.settings import Settings
 from services.enrolment.api import create_app
 from tests.conftest import settings_env
@@ -30,7 +28,6 @@ SUBMITTED = "iris.enrolment.submitted"
 def worker(make_settings, tmp_path) -> Iterator[Settings]:
     """The enrolment worker (1 s clock leeway) and the API whose relay publishes."""
     settings = make_settings("enrolment", token_leeway_seconds=1)
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     env = {**settings_env(settings), "IRIS_TOKEN_LEEWAY_SECONDS": "1"}
     with (
         iris_process(["worker", "enrolment"], env, tmp_path / "worker.log"),

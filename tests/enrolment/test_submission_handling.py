@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from iris.auth import TokenVerifier, TrustedIssuer
-from iris.db import make_engine, make_sessionmaker, upgrade
+from iris.db import make_engine, make_sessionmaker
 from iris.insz import make_insz
-from iris.registry import SERVICES
 from services.enrolment.models import Outbox
 from services.enrolment.worker import Submission, apply_batch, submission_problem
 from tests.support import Issuer, wait_until
@@ -119,7 +118,6 @@ def test_a_value_that_is_not_an_event_is_refused_naming_what_is_wrong(issuer, ve
 @pytest.fixture
 def sessions(make_settings):
     url = make_settings("enrolment").database_url_for("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, url)
     engine = make_engine(url)
     yield make_sessionmaker(engine)
     engine.dispose()

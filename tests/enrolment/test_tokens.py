@@ -8,9 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from iris.db import upgrade
 from iris.insz import make_insz
-from iris.registry import SERVICES
 from services.enrolment.api import create_app
 from tests.enrolment.test_api import OTHER_SCHOOL, SCHOOL
 from tests.support import JWKS_PATH, issuer_over_http, wait_until
@@ -22,7 +20,6 @@ PUPIL = make_insz("2014-02-03", 555)
 @pytest.fixture
 def api(make_settings) -> Iterator[TestClient]:
     settings = make_settings("enrolment")
-    upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -71,7 +68,6 @@ def discovered(make_settings, tmp_path) -> Iterator[tuple[TestClient, object, li
         settings = make_settings(
             "enrolment", oidc_issuer=idp.issuer, oidc_jwks_url=None, jwks_refresh_seconds=1.0
         )
-        upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
         with TestClient(create_app(settings)) as client:
             yield client, idp, requested
 
@@ -102,7 +98,6 @@ def test_keys_are_found_by_oidc_discovery_and_a_removed_key_is_refused_after_a_r
 def test_the_keys_are_fetched_once_per_refresh_interval_not_per_token(make_settings, tmp_path):
     with issuer_over_http(tmp_path / "idp") as (idp, requested):
         settings = make_settings("enrolment", oidc_issuer=idp.issuer, oidc_jwks_url=None)
-        upgrade(SERVICES["enrolment"].migrations_dir, settings.database_url_for("enrolment"))
         with TestClient(create_app(settings)) as client:
             for n in range(20):
                 token = idp.token(f"client:{SCHOOL}", school_id=SCHOOL, client_name=str(n))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from iris.db import make_engine, make_sessionmaker, transaction, upgrade
+from iris.db import make_engine, make_sessionmaker, transaction
 from iris.outbox import TOMBSTONE
 from iris.retention import Periods, purge_once
 from iris.settings import Settings
@@ -57,7 +57,6 @@ def database(make_settings: Callable[..., Settings]) -> Callable[[str], Database
 
     def open_database(service: str) -> Database:
         settings = make_settings(service)
-        upgrade(SERVICES / service / "migrations", settings.database_url_for(service))
         engine = make_engine(settings.database_url_for(service))
         engines.append(engine)
         return Database(service, settings, make_sessionmaker(engine))

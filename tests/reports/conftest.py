@@ -12,10 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from iris.contracts import REPORT_CHANGES
-from iris.db import upgrade
 from iris.insz import make_insz
 from iris.kafka import ensure_topics
-from iris.registry import SERVICES
 from iris.settings import Settings
 from services.reports.api import create_app
 from services.reports.models import Outbox, ReportContent, ReportHead, ReportRow
@@ -137,7 +135,6 @@ class Reports:
 @pytest.fixture
 def reports_settings(make_settings: Callable[..., Settings]) -> Settings:
     settings = make_settings("reports")
-    upgrade(SERVICES["reports"].migrations_dir, settings.database_url_for("reports"))
     asyncio.run(ensure_topics(settings))
     return settings
 

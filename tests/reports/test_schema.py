@@ -3,8 +3,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from iris.db import make_engine
-from iris.settings import Settings
+from iris.db import make_engine, upgrade
+from iris.registry import SERVICES
 from services.reports.domain import SECTION_MAX_CHARS
 from services.reports.models import Base
 from tests.reports.conftest import Reports
@@ -12,8 +12,10 @@ from tests.reports.conftest import Reports
 pytestmark = pytest.mark.integration
 
 
-def test_the_migrations_build_exactly_the_tables_the_models_describe(reports_settings: Settings):
-    engine = make_engine(reports_settings.database_url_for("reports"))
+def test_the_migrations_build_exactly_the_tables_the_models_describe(make_settings):
+    url = make_settings("reports", migrated=False).database_url_for("reports")
+    upgrade(SERVICES["reports"].migrations_dir, url)
+    engine = make_engine(url)
     try:
         with engine.connect() as connection:
             assert {"reports", "report_heads", "report_contents", "reports_outbox"} <= set(

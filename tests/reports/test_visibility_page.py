@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from iris.db import upgrade
 from iris.insz import make_insz, mask_insz
-from iris.registry import SERVICES
 from services.reports.api import create_app
 from tests.reports.conftest import CLB, OTHER_CLB, STAFF, TODAY, Clock, new_pupil, report_body
 
@@ -57,7 +55,6 @@ class ViewerStandIn:
 def world(make_settings, issuer) -> Iterator[tuple[TestClient, ViewerStandIn]]:
     viewer = ViewerStandIn()
     settings = make_settings("reports", viewer_url=viewer.url)
-    upgrade(SERVICES["reports"].migrations_dir, settings.database_url_for("reports"))
     with TestClient(create_app(settings, clock=Clock(TODAY))) as client:
         yield client, viewer
     viewer.server.shutdown()

@@ -1,19 +1,17 @@
-"""`iris stage` with a PostgreSQL server of its own, which the fault tests may stop."""
+"""The session's `iris stage`, with the PostgreSQL server of its own that the fault tests
+stop; they are its last users, so what they break breaks no other test."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from iris import infra as local
 from iris.infra import LocalPostgres
-from tests.stacks import RunningStack, stage_stack
+from tests.platforms import Platforms
+from tests.stacks import RunningStack
 
 
 @dataclass
@@ -29,20 +27,11 @@ class Staged(RunningStack):
         ]
 
 
-@pytest.fixture(scope="package")
-def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staged]:
-    if local.postgres_bin() is None:
-        pytest.skip("PostgreSQL's server is not installed")
-    # its own folder under /tmp: the server runs as `postgres`, who cannot enter pytest's
-    postgres = local.start_postgres(local.free_port(), Path(tempfile.mkdtemp(prefix="iris-pg-")))
-    stack = stage_stack(postgres.url, tmp_path_factory.mktemp("stage"))
-    try:
-        stack.start()
-        yield Staged(stack, stack.settings(), postgres)
-    finally:
-        stack.stop()
-        postgres.stop()
-        shutil.rmtree(postgres.directory, ignore_errors=True)
+@pytest.fixture(scope="package", params=["stage"])
+def staged(request: pytest.FixtureRequest, platforms: Platforms) -> Staged:
+    """The session's `iris stage` (tests/platforms.py), on its own PostgreSQL server."""
+    stack = platforms.get(request.param)
+    return Staged(stack, stack.settings(), platforms.postgres)
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ import redis
 import redis.cluster
 from fastapi.testclient import TestClient
 
-from iris.db import upgrade
 from iris.infra import RedisCluster, free_cluster_ports, start_redis_cluster
-from iris.registry import SERVICES
 from iris.settings import Settings
 from services.viewer.api import create_app
 from services.viewer.cache import LIVE_KEY, READY_KEY, AuthCache
@@ -35,7 +33,6 @@ def viewer_settings(make_settings, issuer, reports) -> Settings:
         service_token=token,
         embed_origins=["https://school-software.example"],
     )
-    upgrade(SERVICES["viewer"].migrations_dir, settings.database_url_for("viewer"))
     return settings
 
 
