@@ -236,23 +236,18 @@ class Stack:
     def child(self, name: str) -> Child:
         return next(c for c in self.children if c.name == name)
 
-    def restart(self, *names: str, ready_timeout: float = 120.0) -> None:
-        """Stop processes as an orchestrator would (SIGTERM, then SIGKILL after 15 s), start
-        them again and wait until they are ready: one step of a rolling restart, which may
-        take one replica of several services at once."""
-        children = [self.child(name) for name in names]
-        for child in children:
-            child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
-        for child in children:
-            child.launch()
-        self._wait_for(children, ready_timeout)
+    def restart(self, name: str, ready_timeout: float = 120.0) -> None:
+        """Stop one process as an orchestrator would (SIGTERM, then SIGKILL after 15 s),
+        start it again and wait until it is ready: one step of a rolling restart."""
+        child = self.child(name)
+        child.process.send_signal(signal.SIGTERM)
+        try:
+            child.process.wait(15)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+        child.launch()
+        self._wait_for([child], ready_timeout)
 
     def _announce(self, child: Child) -> None:
         """`<service> ready at <url>` for each API; a second replica says it is one."""
