@@ -206,7 +206,7 @@ class Stack:
         self.infra.append(broker)
         env["IRIS_KAFKA_BOOTSTRAP"] = broker.url
         env["IRIS_KAFKA_IDEMPOTENCE"] = "false"  # Tansu has no idempotent producer
-        env.setdefault("IRIS_KAFKA_FETCH_MAX_WAIT_MS", "100")  # nor answers a fetch early
+        env.setdefault("IRIS_KAFKA_FETCH_MAX_WAIT_MS", str(infra.TANSU_FETCH_MAX_WAIT_MS))
         self.say(f"IRIS: embedded Tansu broker at {broker.url}")
 
     def settings(self) -> Settings:

@@ -114,6 +114,11 @@ def _log(path: Path) -> IO[bytes]:
     return path.open("ab")
 
 
+TANSU_FETCH_MAX_WAIT_MS = 100
+"""A consumer's fetch wait on the embedded Tansu broker, which answers a waiting fetch only
+when the wait ends (Apache Kafka answers as soon as data arrives): what its clients set."""
+
+
 def start_broker(port: int, log_dir: Path) -> LocalProcess:
     log_path = log_dir / "broker.log"
     process = subprocess.Popen(  # noqa: S603

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from iris.infra import TANSU_FETCH_MAX_WAIT_MS
 from iris.kafka import ensure_topics
 from iris.settings import Settings
 from tests.infra import Infrastructure, infrastructure
@@ -15,7 +16,6 @@ from tests.platforms import GroupScheduling, Platforms, last_users, together
 from tests.support import Issuer
 
 TEST_PARTITIONS = 3
-TANSU_FETCH_WAIT_MS = 100  # the embedded broker answers a fetch only when its wait ends
 LAST_USERS = pytest.StashKey[dict[str, str]]()
 SHARED = pytest.StashKey[Platforms]()
 ARTIFACTS = Path(os.environ.get("IRIS_TEST_ARTIFACTS", "test-artifacts")).resolve()
@@ -92,7 +92,7 @@ def make_settings(infra: Infrastructure, issuer: Issuer, tmp_path: Path) -> Call
             "oidc_jwks_url": issuer.jwks_url,
             "client_issuer": None,
             "outbox_poll_seconds": 0.2,
-            "kafka_fetch_max_wait_ms": TANSU_FETCH_WAIT_MS,
+            "kafka_fetch_max_wait_ms": TANSU_FETCH_MAX_WAIT_MS,
             "topic_partitions": TEST_PARTITIONS,
         }
         values.update(overrides)

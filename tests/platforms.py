@@ -54,11 +54,12 @@ class Platforms:
             data_dir = self.tmp_path_factory.mktemp(f"platform-{kind}")
             try:
                 if kind == "dev":
-                    self.running[kind] = dev_stack(self.infra, data_dir)
+                    stack = dev_stack(self.infra, data_dir)
                 else:
-                    self.running[kind] = stage_stack(self._stage_database(), data_dir)
-                self.running[kind].start()
-                seed_demo_world(self.running[kind])
+                    stack = stage_stack(self._stage_database(), data_dir)
+                self.running[kind] = stack
+                stack.start()
+                seed_demo_world(stack)
             except pytest.skip.Exception as skipped:
                 self.unavailable[kind] = str(skipped)
                 self.stop(kind)

@@ -73,12 +73,13 @@ def dev_stack(infra: Infrastructure, data_dir: Path) -> Stack:
         "IRIS_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "IRIS_REDIS_URL": sibling_redis_database(infra.redis_url, 11),
         "IRIS_TOPIC_PARTITIONS": "3",
-        "IRIS_KAFKA_FETCH_MAX_WAIT_MS": "100",  # the test broker may be the embedded Tansu
+        "IRIS_KAFKA_FETCH_MAX_WAIT_MS": str(local.TANSU_FETCH_MAX_WAIT_MS),
         **COMMON,
         **free_ports_env(1),
     }
-    for spec in available():
-        env[f"IRIS_{spec.name.upper()}_DATABASE_URL"] = infra.database_url(spec.name, False)
+    for spec in available():  # empty: the stack migrates them as `iris dev` does
+        url = infra.database_url(spec.name, migrated=False)
+        env[f"IRIS_{spec.name.upper()}_DATABASE_URL"] = url
     redis.Redis.from_url(env["IRIS_REDIS_URL"]).flushdb()
     return Stack(data_dir, env=env, say=lambda _line: None)
 

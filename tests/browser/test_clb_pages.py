@@ -59,7 +59,7 @@ def platform(
         "IRIS_REDIS_URL": infra.redis_url,
         "IRIS_TOPIC_PARTITIONS": "3",
         "IRIS_OUTBOX_POLL_SECONDS": "0.2",
-        "IRIS_KAFKA_FETCH_MAX_WAIT_MS": "100",
+        "IRIS_KAFKA_FETCH_MAX_WAIT_MS": str(local.TANSU_FETCH_MAX_WAIT_MS),
         "IRIS_REPORTS_PORT": str(local.free_port()),
         "IRIS_REPORTS_DATABASE_URL": infra.database_url("reports"),
         "IRIS_ISSUER_PORT": str(local.free_port()),

@@ -87,8 +87,7 @@ async def one_round(redis_url: str, settings: Any) -> dict[str, Any]:
         for cache, ready in zip(caches, built, strict=True)
     ]
     try:
-        waiting = asyncio.gather(*(b.wait() for b in built))
-        await asyncio.wait_for(waiting, timeout=120)
+        await asyncio.wait_for(asyncio.gather(*(b.wait() for b in built)), timeout=120)
         all_ready = time.monotonic()
     except TimeoutError:
         raise AssertionError(f"not every worker ready within 120 s:\n{stacks(loops)}") from None
