@@ -7,17 +7,23 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench import cachebench, harness, hops, kafkabench, platform, revocation
+from bench import cachebench, harness, hops, kafkabench, live, platform, revocation, targets
 from bench.dataset import Dataset
 from bench.kafkabench import Options
 from iris.auth import dev_issuer_key, mint
 from iris.dev import Stack
 from iris.kafka import connection_options
 from iris.settings import Settings
-from iris.stage import connection_options_as
+from iris.stage import connection_options_as, settings_as
 from services.viewer.rebuild import CHANGE_TOPICS
+
+# The live load beside the check and revoke-to-deny (bench/live.py): enrolment changes a
+# second the viewer folds, and submissions a second the enrolment workers apply.
+LIVE_CHANGES = 2000
+LIVE_SUBMISSIONS = 500
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -56,7 +62,9 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
         cpu_before = sum(_cpu_seconds(worker.pid) for worker in workers)
         for worker in workers:
             worker.send_signal(signal.SIGCONT)
-    watcher = asyncio.run(kafkabench.watch(kafka, "iris.enrolment.changes", expected, idle=60))
+    watcher = asyncio.run(
+        kafkabench.watch(kafka, "iris.enrolment.changes", expected, within=3600, idle=120)
+    )
     cpu_used = sum(_cpu_seconds(worker.pid) for worker in workers) - cpu_before
     span = max(watcher["last"] - watcher["first"], 1e-9)
     rate = watcher["seen"] / span
@@ -74,8 +82,8 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
             baseline="events/s plain consumer",
             baseline_value=plain_rate,
             ratio=rate / plain_rate,
-            target=">= 5,000 events/s",
-            met=rate >= 5000,
+            target=targets.INGESTION,
+            met=targets.ingestion_met(rate, len(workers)) and watcher["seen"] == expected,
             details={
                 "events": watcher["seen"],
                 "seconds": span,
@@ -108,7 +116,7 @@ def measure_platform(
     tokens = platform.Tokens(dev_issuer_key(settings), settings)
     published = _publish(run, stack, data, tokens, kafka)
     _measure_rebuild_and_memory(run, settings, kafka, data)
-    pairs = _measure_check(run, settings, data, published)
+    pairs = _measure_check(run, stack, settings, data, published)
     _measure_http(run, stack, data, tokens, pairs, http_seconds)
     _measure_revoke(run, stack, settings, kafka, tokens, pairs, revocations)
 
@@ -163,8 +171,8 @@ def _measure_rebuild_and_memory(
             baseline="events/s plain consumer",
             baseline_value=plain_rate,
             ratio=rate / plain_rate,
-            target=">= 30% of plain; Flanders < 120 s",
-            met=rate / plain_rate >= 0.3 and full_seconds < 120,
+            target=targets.REBUILD,
+            met=targets.rebuild_met(rate / plain_rate, full_seconds),
             details={
                 "events": built["events"],
                 "seconds": built["seconds"],
@@ -187,8 +195,8 @@ def _measure_rebuild_and_memory(
             baseline="MiB of change events on the topics",
             baseline_value=raw_mib,
             ratio=cache_mib / max(raw_mib, 1e-9),
-            target="< 500 MB at full scale",
-            met=built["cache_bytes"] / data.scale < 500e6,
+            target=targets.MEMORY,
+            met=targets.memory_met(built["cache_bytes"] / data.scale),
             details={
                 k: built[k]
                 for k in (
@@ -208,13 +216,22 @@ def _measure_rebuild_and_memory(
 
 
 def _measure_check(
-    run: harness.Run, settings: Settings, data: Dataset, published: platform.Published
+    run: harness.Run,
+    stack: Stack,
+    settings: Settings,
+    data: Dataset,
+    published: platform.Published,
 ) -> list[tuple[str, str, str]]:
-    # 1: the authorisation check against PING on the same connection
+    # 1: the authorisation check against PING on the same connection, once on a quiet
+    # cache and once while the viewer folds a live stream of changes
     pairs = platform.viewing_pairs(data, published, 500)
     if not pairs:
         raise RuntimeError("the data set gives nobody a report to view")
-    checked = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
+    quiet = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
+    as_enrolment = settings_as("enrolment", stack, settings)
+    with live.running(live.changes, as_enrolment, pairs[0][2], LIVE_CHANGES) as stream:
+        checked = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
+    asyncio.run(platform.wait_for_viewer(connection_options(settings)))  # folded it all
     check = harness.percentiles(checked["check_ms"])
     ping = harness.percentiles(checked["ping_ms"])
     run.add(
@@ -226,9 +243,20 @@ def _measure_check(
             baseline="ms Redis PING p99, same connection",
             baseline_value=ping["p99"],
             ratio=check["p99"] / ping["p99"],
-            target="<= 1.5x PING at p99",
-            met=check["p99"] <= 1.5 * ping["p99"],
-            details={"check": check, "ping": ping, "allowed": checked["allowed"]},
+            target=targets.CHECK,
+            met=targets.check_met(check["p99"], ping["p99"]),
+            details={
+                "check": check,
+                "ping": ping,
+                "allowed": checked["allowed"],
+                "live_changes": stream,
+                "quiet": {
+                    "check": harness.percentiles(quiet["check_ms"]),
+                    "ping": harness.percentiles(quiet["ping_ms"]),
+                },
+                "method": f"while {LIVE_CHANGES:,} enrolment changes a second are published "
+                "for the viewer to fold (bench/live.py); quiet: the same before it",
+            },
         ),
         check_ms=checked["check_ms"],
         ping_ms=checked["ping_ms"],
@@ -271,12 +299,14 @@ def _measure_http(
             flush=True,
         )
     base = loads["healthz"]
-    for key, title, target, share in (
-        ("listing", "Viewer HTTP: pupils-with-report", "reported only", None),
-        ("report", "Viewer HTTP: report page", ">= 50% of trivial", 0.5),
+    for key, title, target in (
+        ("listing", "Viewer HTTP: pupils-with-report", "reported only"),
+        ("report", "Viewer HTTP: report page", targets.REPORT_PAGE),
     ):
         load = loads[key]
         ratio = load["per_second"] / base["per_second"]
+        latency = harness.percentiles(load["latency_ms"])
+        met = targets.report_page_met(ratio, latency["p99"]) if key == "report" else None
         run.add(
             harness.Result(
                 key=f"http_{key}",
@@ -287,9 +317,9 @@ def _measure_http(
                 baseline_value=base["per_second"],
                 ratio=ratio,
                 target=target,
-                met=None if share is None else ratio >= share,
+                met=met,
                 details={
-                    "latency": harness.percentiles(load["latency_ms"]),
+                    "latency": latency,
                     "baseline_latency": harness.percentiles(base["latency_ms"]),
                     "requests": load["requests"],
                     "seconds": load["seconds"],
@@ -311,10 +341,23 @@ def _measure_revoke(
     pairs: list[tuple[str, str, str]],
     revocations: int,
 ) -> None:
-    # 3: revoke-to-deny against the broker's own produce-to-consume latency
-    revoked = asyncio.run(
-        revocation.revoke_to_deny(stack.urls, kafka, settings.redis_url, tokens, pairs, revocations)
-    )
+    # 3: revoke-to-deny against the broker's own produce-to-consume latency, while readers
+    # load the viewer and submissions stream into the enrolment workers
+    school = pairs[0][2]
+    with ExitStack() as load:
+        reading = load.enter_context(
+            live.running(live.readers, settings, stack.urls["viewer"], pairs)
+        )
+        ingesting = load.enter_context(
+            live.running(
+                live.submissions, settings_as("school", stack, settings), school, LIVE_SUBMISSIONS
+            )
+        )
+        revoked = asyncio.run(
+            revocation.revoke_to_deny(
+                stack.urls, kafka, settings.redis_url, tokens, pairs, revocations
+            )
+        )
     broker = asyncio.run(
         kafkabench.produce_to_consume_ms(
             kafka,
@@ -334,8 +377,8 @@ def _measure_revoke(
             baseline="ms broker produce-to-consume p99",
             baseline_value=bare["p99"],
             ratio=deny.get("p99", float("nan")) / bare["p99"],
-            target="p99 < 250 ms",
-            met=deny.get("p99", float("inf")) < 250 and revoked["not_denied_in_time"] == 0,
+            target=targets.REVOKE,
+            met=targets.revoke_met(deny.get("p99", float("inf")), revoked["not_denied_in_time"]),
             details={
                 "revoke_to_deny": deny,
                 "produce_to_consume": bare,
@@ -344,8 +387,10 @@ def _measure_revoke(
                 "granted": revoked["granted"],
                 "allowed_before_revoking": revoked["allowed_before_revoking"],
                 "not_denied_in_time": revoked["not_denied_in_time"],
+                "load": {"report_page_readers": reading, "submissions": ingesting},
                 "method": "8 revocations in flight at a time, each timed from the revoke "
-                "call's answer to the first denied check; "
+                "call's answer to the first denied check, while 16 clients read report pages "
+                f"and {LIVE_SUBMISSIONS:,} submissions a second stream in (bench/live.py); "
                 "revoke_to_topic: to the revoked grant's change on iris.access.grants; "
                 "hops: " + hops.HOPS,
             },

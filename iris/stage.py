@@ -212,20 +212,23 @@ class Stage(Stack):
             super()._spawn_services(more, replica=f"-{number}")
 
 
-def connection_options_as(
-    principal: str, stack: Stack, settings: Settings | None = None
-) -> dict[str, Any]:
-    """Kafka connection options as `principal` (`school`, a service, `admin`) on `iris stage`;
-    on a stack without SASL users (`iris dev`), the stack's own connection."""
+def settings_as(principal: str, stack: Stack, settings: Settings | None = None) -> Settings:
+    """The stack's settings, connecting to Kafka as `principal` (`school`, a service,
+    `admin`) on `iris stage`; on a stack without SASL users (`iris dev`), unchanged."""
     settings = settings or stack.settings()
     users = getattr(stack, "users", None)
     if users is None:
-        return connection_options(settings)
-    return connection_options(
-        settings.model_copy(
-            update={"kafka_sasl_username": principal, "kafka_sasl_password": users[principal]}
-        )
+        return settings
+    return settings.model_copy(
+        update={"kafka_sasl_username": principal, "kafka_sasl_password": users[principal]}
     )
+
+
+def connection_options_as(
+    principal: str, stack: Stack, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Kafka connection options as `principal` on `iris stage` (see `settings_as`)."""
+    return connection_options(settings_as(principal, stack, settings))
 
 
 def ensure_postgres_running(server: str) -> None:

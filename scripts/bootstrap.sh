@@ -17,3 +17,6 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"
+# Where Python writes no bytecode of its own (PYTHONDONTWRITEBYTECODE, as in CI), each of
+# the many processes a platform and the tests start would compile the project again.
+python -m compileall -q iris services bench examples tests >/dev/null

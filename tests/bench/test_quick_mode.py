@@ -118,6 +118,20 @@ def test_the_published_data_set_was_accepted_by_the_apis(results):
     assert revoke["details"]["not_denied_in_time"] == 0
 
 
+def test_the_check_and_revoke_to_deny_were_measured_under_a_live_load(results):
+    """The viewer folded a live stream while the check was timed, and readers and
+    submissions ran while revocations were: each load says how much it sent."""
+    body = json.loads(results.file("latest-quick.json").read_text())
+    by_key = {r["key"]: r for r in body["results"]}
+    stream = by_key["check"]["details"]["live_changes"]
+    assert stream["events"] > 0 and stream["seconds"] > 0
+    assert by_key["check"]["details"]["quiet"]["check"]["p99"] > 0
+    load = by_key["revoke"]["details"]["load"]
+    assert load["report_page_readers"]["events"] > 0
+    assert load["submissions"]["events"] > 0
+    assert by_key["revoke"]["details"]["not_denied_in_time"] == 0
+
+
 def test_the_markdown_table_has_a_row_per_measurement(results):
     table = results.file("latest-quick.md").read_text().splitlines()
     header = next(i for i, line in enumerate(table) if line.startswith("| measurement"))
