@@ -196,7 +196,7 @@ class TokenVerifier:
         self,
         issuers: list[TrustedIssuer],
         audience: str,
-        remember_seconds: float = 60.0,
+        remember_seconds: float | None = None,
         remember_at_most: int = 4096,
         accepted_amr: tuple[str, ...] | list[str] = DEFAULT_AMR,
         leeway: float = 5.0,
@@ -210,7 +210,9 @@ class TokenVerifier:
             i.issuer: JWKS(i.issuer, i.jwks_url, refresh_seconds=refresh_seconds) for i in issuers
         }
         # tokens verified lately: token -> (trusted until, principal); see `verify`
-        self.remember_seconds = remember_seconds
+        # by default as long as the keys that verified a token count as current: school
+        # software sends one token with thousands of submissions while it lives
+        self.remember_seconds = refresh_seconds if remember_seconds is None else remember_seconds
         self.remember_at_most = remember_at_most
         self._verified: OrderedDict[str, tuple[float, Principal, JWKS, int]] = OrderedDict()
         self._verified_lock = threading.Lock()
@@ -218,7 +220,8 @@ class TokenVerifier:
     def known(self, token: str) -> Principal | None:
         """The principal of a token verified lately, while it is still trusted; else None.
 
-        A verified token is remembered (by its exact text) for `remember_seconds` at most,
+        A verified token is remembered (by its exact text) for `remember_seconds` at most
+        (by default the keys' refresh period),
         never past its own expiry and never past the freshness of the keys that verified
         it, so a repeated request costs no signature check and a removed key is refused
         as soon as its issuer's keys are refreshed.

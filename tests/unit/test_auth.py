@@ -103,6 +103,23 @@ def test_a_token_verified_lately_is_remembered_but_never_past_its_expiry(test_is
     assert verifier.known(token) is None
 
 
+def test_a_token_is_remembered_while_the_keys_that_verified_it_are_current(
+    test_issuer, monkeypatch
+):
+    """School software sends one token with thousands of submissions: its signature is
+    checked again only once its issuer's keys are due to be fetched again."""
+    verifier = TokenVerifier(
+        [TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris", refresh_seconds=300
+    )
+    token = test_issuer.token("85073003328", ttl=900)
+    principal = verifier.verify(token)
+    verified_at = time.time()
+    monkeypatch.setattr("iris.auth.time.time", lambda: verified_at + 200)
+    assert verifier.known(token) == principal
+    monkeypatch.setattr("iris.auth.time.time", lambda: verified_at + 301)
+    assert verifier.known(token) is None
+
+
 def test_a_token_accepted_within_the_clock_leeway_after_expiry_is_not_remembered(test_issuer):
     verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
     token = test_issuer.token("85073003328", ttl=-2)
