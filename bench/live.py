@@ -21,6 +21,8 @@ from iris.insz import make_insz
 from iris.settings import Settings
 
 PUPILS = 5_000  # the live load's pupils, each changed again and again
+CHANGES_PER_SECOND = 2_000  # beside the check: enrolment changes the viewer folds
+SUBMISSIONS_PER_SECOND = 500  # beside revoke-to-deny: submissions the workers apply
 TICK = 0.01  # seconds between the load's bursts
 
 

@@ -20,11 +20,6 @@ from iris.settings import Settings
 from iris.stage import connection_options_as, settings_as
 from services.viewer.rebuild import CHANGE_TOPICS
 
-# The live load beside the check and revoke-to-deny (bench/live.py): enrolment changes a
-# second the viewer folds, and submissions a second the enrolment workers apply.
-LIVE_CHANGES = 2000
-LIVE_SUBMISSIONS = 500
-
 
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process (Linux /proc)."""
@@ -229,7 +224,7 @@ def _measure_check(
         raise RuntimeError("the data set gives nobody a report to view")
     quiet = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
     as_enrolment = settings_as("enrolment", stack, settings)
-    with live.running(live.changes, as_enrolment, pairs[0][2], LIVE_CHANGES) as stream:
+    with live.running(live.changes, as_enrolment, pairs[0][2], live.CHANGES_PER_SECOND) as stream:
         checked = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
     asyncio.run(platform.wait_for_viewer(connection_options(settings)))  # folded it all
     check = harness.percentiles(checked["check_ms"])
@@ -254,8 +249,8 @@ def _measure_check(
                     "check": harness.percentiles(quiet["check_ms"]),
                     "ping": harness.percentiles(quiet["ping_ms"]),
                 },
-                "method": f"while {LIVE_CHANGES:,} enrolment changes a second are published "
-                "for the viewer to fold (bench/live.py); quiet: the same before it",
+                "method": f"while {live.CHANGES_PER_SECOND:,} enrolment changes a second are "
+                "published for the viewer to fold (bench/live.py); quiet: the same before it",
             },
         ),
         check_ms=checked["check_ms"],
@@ -350,7 +345,10 @@ def _measure_revoke(
         )
         ingesting = load.enter_context(
             live.running(
-                live.submissions, settings_as("school", stack, settings), school, LIVE_SUBMISSIONS
+                live.submissions,
+                settings_as("school", stack, settings),
+                school,
+                live.SUBMISSIONS_PER_SECOND,
             )
         )
         revoked = asyncio.run(
@@ -389,8 +387,8 @@ def _measure_revoke(
                 "not_denied_in_time": revoked["not_denied_in_time"],
                 "load": {"report_page_readers": reading, "submissions": ingesting},
                 "method": "8 revocations in flight at a time, each timed from the revoke "
-                "call's answer to the first denied check, while 16 clients read report pages "
-                f"and {LIVE_SUBMISSIONS:,} submissions a second stream in (bench/live.py); "
+                "call's answer to the first denied check, while 16 clients read report pages and "
+                f"{live.SUBMISSIONS_PER_SECOND:,} submissions a second stream in (bench/live.py); "
                 "revoke_to_topic: to the revoked grant's change on iris.access.grants; "
                 "hops: " + hops.HOPS,
             },
