@@ -329,4 +329,13 @@ async def keep_ready(
             built.clear()
             log.warning("cache rebuild failed; retrying", extra={"error": repr(exc)})
             await asyncio.sleep(1.0)
+        _stop_if_cancelled()
         await asyncio.sleep(interval)
+
+
+def _stop_if_cancelled() -> None:
+    """Python 3.11's `wait_for` can swallow a cancellation that meets its inner result;
+    the task still says it is being cancelled, and the loop stops here."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
