@@ -22,6 +22,25 @@ from iris.kafka import describe_partitions
 Options = dict[str, Any]
 
 
+def registration(fact: EnrolmentFact, occurred_at: str) -> dict[str, Any]:
+    """The `EnrolmentRegistered` submission school software sends for an enrolment fact."""
+    event: dict[str, Any] = {
+        "type": "EnrolmentRegistered",
+        "schema_version": 1,
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": occurred_at,
+        "pupil_id": fact.pupil_id,
+        "school_id": fact.school_id,
+        "start_date": fact.start_date,
+        "source": "bench",
+    }
+    if fact.end_date:
+        event["end_date"] = fact.end_date
+    if fact.display_name:
+        event["display_name"] = fact.display_name
+    return event
+
+
 def publish_enrolments(
     options: Options, facts: Iterable[EnrolmentFact], token_for: Callable[[str], str]
 ) -> tuple[int, float]:
@@ -39,20 +58,7 @@ def publish_enrolments(
     headers: dict[str, list[tuple[str, bytes]]] = {}
     count = 0
     for fact in facts:
-        event = {
-            "type": "EnrolmentRegistered",
-            "schema_version": 1,
-            "event_id": str(uuid.uuid4()),
-            "occurred_at": now,
-            "pupil_id": fact.pupil_id,
-            "school_id": fact.school_id,
-            "start_date": fact.start_date,
-            "source": "bench",
-        }
-        if fact.end_date:
-            event["end_date"] = fact.end_date
-        if fact.display_name:
-            event["display_name"] = fact.display_name
+        event = registration(fact, now)
         if fact.school_id not in headers:
             headers[fact.school_id] = [
                 ("authorization", f"Bearer {token_for(fact.school_id)}".encode())

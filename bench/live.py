@@ -126,6 +126,8 @@ def submissions(load: Load, settings: Settings, school: str, rate: float) -> Non
     import orjson
     from kafka import KafkaProducer
 
+    from bench.dataset import EnrolmentFact
+    from bench.kafkabench import registration
     from iris.auth import dev_issuer_key, mint
     from iris.kafka import connection_options
 
@@ -143,16 +145,8 @@ def submissions(load: Load, settings: Settings, school: str, rate: float) -> Non
     def send(n: int) -> None:
         pupil = live_pupil(PUPILS + n % PUPILS)  # not the pupils of the changes above
         start = date(2026, 9, 1) + timedelta(days=n // PUPILS % 28)
-        event = {
-            "type": "EnrolmentRegistered",
-            "schema_version": 1,
-            "event_id": str(uuid.uuid4()),
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "pupil_id": pupil,
-            "school_id": school,
-            "start_date": start.isoformat(),
-            "source": "bench",
-        }
+        fact = EnrolmentFact(pupil, school, start.isoformat())
+        event = registration(fact, datetime.now(UTC).isoformat())
         producer.send(
             ENROLMENT_SUBMITTED.name,
             key=pupil.encode(),
