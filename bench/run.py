@@ -77,9 +77,9 @@ def start_stack(data_dir: Path, kind: str = "dev") -> Stack:
     of every API and worker), on free ports."""
     env = dict(os.environ)
     env["IRIS_LOG_LEVEL"] = "WARNING"
-    # The workers check a submission's token when they apply it, and the ingestion
-    # measurement drains a backlog published first: at full scale on two cores the oldest
-    # submissions wait longer than the default 15 minutes a submission token may live.
+    # The ingestion measurement drains a backlog published first. Where the broker does not
+    # stamp append times (Tansu), the workers judge a submission's token when they apply it,
+    # and at full scale on two cores the oldest wait longer than a token's default 15 min.
     env.setdefault("IRIS_SUBMISSION_TOKEN_MAX_LIFETIME_SECONDS", str(BENCH_TOKEN_LIFETIME))
     say = lambda line: print(f"  {line}", flush=True)  # noqa: E731
     stack: Stack

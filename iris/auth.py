@@ -237,13 +237,24 @@ class TokenVerifier:
                 return None
             return principal
 
-    def verify(self, token: str) -> Principal:
-        """The principal of a valid token (signature, issuer, audience, expiry, and `amr`
-        for a person); else AuthError. Tokens verified lately are answered from memory."""
+    def verify(self, token: str, at: float | None = None) -> Principal:
+        """The principal of a valid token (signature, issuer, audience, its times, and `amr`
+        for a person); else AuthError. Tokens verified lately are answered from memory.
+
+        `at` (epoch seconds) is the moment at which the token's times are judged, now when
+        None: a message's token may be judged when a broker appended the message."""
         principal = self.known(token)
         if principal is not None:
+            # what is remembered holds whenever the token is used; its times are judged anew
+            self._check_times(principal.claims, at)
             return principal
-        principal, keys, generation = self._verify(token)
+        principal, keys, generation = self._verify(token, at)
+        self._remember(token, principal, keys, generation)
+        return principal
+
+    def _remember(self, token: str, principal: Principal, keys: JWKS, generation: int) -> None:
+        """Keep a verified token, by the wall clock, never past its `exp` nor its keys'
+        freshness, whatever moment its times were judged at."""
         expires = principal.claims.get("exp")
         now = time.time()
         until = min(now + self.remember_seconds, keys.fresh_until)
@@ -254,9 +265,22 @@ class TokenVerifier:
                 self._verified[token] = (until, principal, keys, generation)
                 while len(self._verified) > self.remember_at_most:
                     self._verified.popitem(last=False)
-        return principal
 
-    def _verify(self, token: str) -> tuple[Principal, JWKS, int]:
+    def _check_times(self, claims: dict[str, Any], at: float | None) -> None:
+        """The token's times at `at` (now when None), within the clock leeway: not expired
+        (`exp`), not valid only later (`nbf`), not issued later (`iat`)."""
+        moment = time.time() if at is None else at
+        try:
+            expires = int(claims["exp"])
+            starts = [int(claims[name]) for name in ("nbf", "iat") if name in claims]
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise AuthError("token claims malformed") from exc
+        if expires <= moment - self.leeway:
+            raise AuthError("token expired")
+        if any(start > moment + self.leeway for start in starts):
+            raise AuthError("token not yet valid")
+
+    def _verify(self, token: str, at: float | None) -> tuple[Principal, JWKS, int]:
         """The principal, the issuer's keys and their generation before the key was read
         (a key removed meanwhile makes the remembered token be verified again)."""
         try:
@@ -271,25 +295,8 @@ class TokenVerifier:
             raise AuthError("token from an untrusted issuer")
         keys = self._keys[issuer.issuer]
         generation = keys.generation
-        try:
-            signing_key = keys.key(header.get("kid"))
-            claims = jwt.decode(
-                token,
-                signing_key.key,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=issuer.issuer,
-                options={"require": ["exp", "iss", "aud", "sub"]},
-                leeway=self.leeway,
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise AuthError("token expired") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise AuthError("token is not meant for this service") from exc
-        except jwt.PyJWKClientError as exc:
-            raise AuthError("token signed by a key the issuer does not publish") from exc
-        except jwt.PyJWTError as exc:
-            raise AuthError(f"token rejected: {type(exc).__name__}") from exc
+        claims = self._decode(token, header, issuer, keys)
+        self._check_times(claims, at)
         client_claims = ("school_id", "service", "support_network")
         if issuer.clients_only and not any(claims.get(c) for c in client_claims):
             raise AuthError(
@@ -304,6 +311,36 @@ class TokenVerifier:
                 "amr: sign in with " + " or ".join(sorted(self.accepted_amr)) + " to continue"
             )
         return principal, keys, generation
+
+    def _decode(
+        self, token: str, header: dict[str, Any], issuer: TrustedIssuer, keys: JWKS
+    ) -> dict[str, Any]:
+        """The claims of a token signed by one of the issuer's keys, for this audience
+        (its times are `_check_times`'s)."""
+        try:
+            signing_key = keys.key(header.get("kid"))
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                signing_key.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=issuer.issuer,
+                # PyJWT would judge the times by the clock alone; `_check_times` judges
+                # them at the moment the caller names
+                options={
+                    "require": ["exp", "iss", "aud", "sub"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.InvalidAudienceError as exc:
+            raise AuthError("token is not meant for this service") from exc
+        except jwt.PyJWKClientError as exc:
+            raise AuthError("token signed by a key the issuer does not publish") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"token rejected: {type(exc).__name__}") from exc
+        return claims
 
 
 def verifier_for(

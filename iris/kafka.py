@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
@@ -117,8 +118,21 @@ RETENTION_OF = {
 }
 
 
+# Topics whose messages the broker stamps with the time it appended them (LogAppendTime), a
+# time no producer can set: the enrolment worker judges a submission's token at that time.
+APPEND_TIME_STAMPED: frozenset[str] = frozenset({ENROLMENT_SUBMITTED.name})
+TIMESTAMP_TYPE = "message.timestamp.type"
+APPEND_TIME = "LogAppendTime"
+LOG_APPEND_TIME = 1
+"""A record's `timestamp_type` when the broker stamped it with the time it appended it (0:
+CreateTime, the time its producer gave it)."""
+DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs: a setting made for the topic itself
+
+
 def topic_configs(topic: Topic, settings: Settings | None = None) -> dict[str, str]:
     configs: dict[str, str] = {}
+    if topic.name in APPEND_TIME_STAMPED:
+        configs[TIMESTAMP_TYPE] = APPEND_TIME
     if topic.compacted:  # and deleted by time too where it has a retention period
         timed = topic.name in RETENTION_OF
         configs["cleanup.policy"] = "compact,delete" if timed else "compact"
@@ -143,28 +157,99 @@ def new_topic(topic: Topic, settings: Settings) -> NewTopic:
 
 
 async def ensure_topics(settings: Settings, topics: tuple[Topic, ...] = TOPICS) -> list[str]:
-    """Create any missing IRIS topic with its partition count (compacted where the design says)."""
+    """Create any missing IRIS topic with its partition count and configs (compacted where
+    the design says); an existing topic declared to carry append times is made to
+    (`stamp_append_times`). The names of the topics created."""
     admin = make_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
         if missing:
-            new = [new_topic(t, settings) for t in missing]
-            try:
-                response = await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                response = None
-            refused = [
-                f"{entry[0]}: error {entry[1]}" + (f" ({entry[2]})" if len(entry) > 2 else "")
-                for entry in getattr(response, "topic_errors", ())
-                if entry[1] not in (0, TopicAlreadyExistsError.errno)
-            ]
-            if refused:
-                raise RuntimeError(f"the broker refused to create topics: {'; '.join(refused)}")
+            await _create_topics(admin, [new_topic(t, settings) for t in missing])
+        stamped = [t.name for t in topics if t.name in existing and t.name in APPEND_TIME_STAMPED]
+        if stamped:
+            await stamp_append_times(admin, stamped)
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def _create_topics(admin: AIOKafkaAdminClient, new: list[NewTopic]) -> None:
+    try:
+        response = await admin.create_topics(new)
+    except TopicAlreadyExistsError:
+        response = None
+    refused = [
+        f"{entry[0]}: error {entry[1]}" + (f" ({entry[2]})" if len(entry) > 2 else "")
+        for entry in getattr(response, "topic_errors", ())
+        if entry[1] not in (0, TopicAlreadyExistsError.errno)
+    ]
+    if refused:
+        raise RuntimeError(f"the broker refused to create topics: {'; '.join(refused)}")
+
+
+async def stamp_append_times(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Have the broker stamp the messages of these existing topics with the time it appends
+    them (topics made before they were declared so), keeping each topic's other settings.
+    Where the broker cannot, the topic stays as it was and the log says so: the enrolment
+    worker then judges tokens at the time it applies a submission."""
+    try:
+        described = await _described_configs(admin, names)
+        changes = [
+            ConfigResource(
+                ConfigResourceType.TOPIC,
+                name,
+                {**_own_settings(entries), TIMESTAMP_TYPE: APPEND_TIME},
+            )
+            for name, entries in described.items()
+            if _setting(entries, TIMESTAMP_TYPE) != APPEND_TIME
+        ]
+        if changes:
+            _check_resources(await admin.alter_configs(changes))
+            log.info("topics now stamped with append times: %s", [c.name for c in changes])
+    except KafkaError as exc:
+        log.warning("%s=%s not set on %s: %r", TIMESTAMP_TYPE, APPEND_TIME, names, exc)
+
+
+async def _described_configs(
+    admin: AIOKafkaAdminClient, names: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each topic's config entries, as the broker describes them."""
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    )
+    resources = _check_resources(responses)
+    return {r["resource_name"]: r["config_entries"] for r in resources}
+
+
+def _check_resources(responses: list[Any]) -> list[dict[str, Any]]:
+    """The resources of DescribeConfigs' or AlterConfigs' answers; KafkaError if the
+    broker refused one."""
+    resources = [r for response in responses for r in response.to_object()["resources"]]
+    refused = [f"{r['resource_name']}: {r['error_message']}" for r in resources if r["error_code"]]
+    if refused:
+        raise KafkaError("; ".join(refused))
+    return resources
+
+
+def _setting(entries: list[dict[str, Any]], name: str) -> str | None:
+    return next((e["config_value"] for e in entries if e["config_names"] == name), None)
+
+
+def _own_settings(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """The settings made for the topic itself, which AlterConfigs replaces all at once."""
+
+    def own(entry: dict[str, Any]) -> bool:
+        if "config_source" in entry:  # DescribeConfigs v1 and later
+            return bool(entry["config_source"] == DYNAMIC_TOPIC_CONFIG)
+        return not entry["is_default"]
+
+    return {
+        e["config_names"]: e["config_value"]
+        for e in entries
+        if own(e) and e["config_value"] is not None
+    }
 
 
 async def describe_partitions(

@@ -2,9 +2,11 @@
 `iris.enrolment.submitted`. Run with `iris worker enrolment`.
 
 A submission must carry its school-software client's JWT in the `authorization`
-header, naming the event's school. Anything that does not parse, does not
-validate or is not authorised goes to `iris.enrolment.rejected` with the reason,
-and the worker moves on.
+header, naming the event's school. The token's times are judged at the moment the broker
+appended the submission where the broker stamps that time (LogAppendTime), so that a
+backlog waiting out a worker's outage is applied; elsewhere at the moment it is applied.
+Anything that does not parse, does not validate or is not authorised goes to
+`iris.enrolment.rejected` with the reason, and the worker moves on.
 
 The worker runs an outbox relay of its own, woken by each batch's commit: while it
 drains a topic it publishes the changes it wrote itself, large batches at a time, and
@@ -14,6 +16,7 @@ no other process has to notice them first (see iris.outbox for the election).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from iris import logs
 from iris.auth import AuthError, TokenVerifier
 from iris.contracts import ENROLMENT_SUBMITTED, describe_error
+from iris.kafka import LOG_APPEND_TIME
 from iris.settings import Settings
 from iris.streams import make_faust_app, raw_topic
 from iris.worker_metrics import serve_worker_metrics
@@ -44,6 +48,17 @@ class Submission:
     topic: str
     partition: int
     offset: int
+    appended_at: float | None = None  # see `append_time`
+
+
+def append_time(timestamp: float | None, timestamp_type: int | None) -> float | None:
+    """When the broker appended a message (epoch seconds), from the message's timestamp:
+    only where the broker stamped it (LogAppendTime), which no producer can set. None where
+    the timestamp is the producer's own (CreateTime) or missing: then a submission's token
+    is judged at the time it is applied."""
+    if timestamp_type != LOG_APPEND_TIME or timestamp is None or timestamp <= 0:
+        return None
+    return float(timestamp)
 
 
 def bearer_token(headers: dict[str, Any]) -> str:
@@ -76,7 +91,8 @@ def _check(
     except ValueError as exc:
         return None, str(exc)
     try:
-        principal = verifier.verify(token)
+        # a replay is appended anew: its token is judged at that later time
+        principal = verifier.verify(token, at=submission.appended_at)
     except AuthError as exc:
         return None, f"authorization: {exc}"
     if principal.school_client_of is None:
@@ -220,23 +236,37 @@ async def relay_outbox() -> None:
         await dependencies().store.relay.run()
 
 
+def submission_of(message: Any) -> Submission:
+    """The submission a consumed message (faust's) holds."""
+    appended_at = append_time(message.timestamp, message.timestamp_type)
+    if appended_at is None:
+        _say_unstamped()
+    return Submission(
+        message.key,
+        message.value,
+        dict(message.headers or {}),
+        message.topic,
+        message.partition,
+        message.offset,
+        appended_at,
+    )
+
+
+@functools.cache
+def _say_unstamped() -> None:
+    log.warning(
+        "submissions carry no append time of the broker's (message.timestamp.type is not "
+        "LogAppendTime, or the broker does not stamp it): their tokens are judged when applied"
+    )
+
+
 @app.agent(submitted)
 async def apply_submissions(stream: Any) -> None:
     deps = dependencies()
     sessions, verifier, relay = deps.store.sessions, deps.verifier, deps.store.relay
     loop = asyncio.get_running_loop()
     async for events in stream.take_events(2000, within=0.05):
-        batch = [
-            Submission(
-                e.message.key,
-                e.message.value,
-                dict(e.message.headers or {}),
-                e.message.topic,
-                e.message.partition,
-                e.message.offset,
-            )
-            for e in events
-        ]
+        batch = [submission_of(e.message) for e in events]
         for attempt in range(3):
             try:
                 await loop.run_in_executor(

@@ -230,3 +230,63 @@ def test_a_persons_token_must_say_itsme_or_eid(test_issuer, claims, allowed):
     else:
         with pytest.raises(AuthError, match="amr"):
             verifier.verify(token)
+
+
+# -- the moment a token's times are judged at ------------------------------------------------
+
+
+def client_token(issuer: Issuer, issued: int, lives: int, name: str = "") -> str:
+    """A school-software client's token issued at `issued`, expiring `lives` s later."""
+    return issuer.token(
+        "client:1", school_id="1", iat=issued, nbf=issued, exp=issued + lives, client_name=name
+    )
+
+
+def test_a_token_is_judged_at_the_moment_given_rather_than_now(test_issuer):
+    verifier = TokenVerifier(
+        [TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris", leeway=1
+    )
+    issued = int(time.time()) - 600
+    token = client_token(test_issuer, issued, 60)  # expired nine minutes ago
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token)
+    assert verifier.verify(token, at=issued + 30).school_client_of == "1"
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token, at=issued + 62)  # past its expiry and the leeway
+    with pytest.raises(AuthError, match="not yet valid"):
+        verifier.verify(token, at=issued - 5)  # before it was issued
+
+
+def test_a_token_judged_at_a_past_moment_is_not_remembered_past_its_expiry(test_issuer):
+    verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
+    issued = int(time.time()) - 600
+    token = client_token(test_issuer, issued, 60, "past")
+    verifier.verify(token, at=issued + 30)
+    assert verifier.known(token) is None  # it lapsed by the wall clock: nothing to trust later
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_is_judged_anew_at_each_moment(test_issuer):
+    verifier = TokenVerifier(
+        [TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris", leeway=1
+    )
+    issued = int(time.time())
+    token = client_token(test_issuer, issued, 60, "remembered")
+    assert verifier.verify(token).school_client_of == "1"
+    assert verifier.known(token) is not None
+    # a later message with the same token, appended (as a broker's clock says) past its
+    # expiry: remembering the signature does not vouch for the time
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token, at=issued + 90)
+    with pytest.raises(AuthError, match="not yet valid"):
+        verifier.verify(token, at=issued - 30)
+    assert verifier.verify(token, at=issued + 30).school_client_of == "1"
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_a_time_claim_that_is_no_number_is_refused(test_issuer, claim):
+    verifier = TokenVerifier([TrustedIssuer(test_issuer.issuer, test_issuer.jwks_url)], "iris")
+    token = test_issuer.token("client:1", school_id="1", **{claim: "soon"})
+    with pytest.raises(AuthError):
+        verifier.verify(token)
