@@ -24,7 +24,9 @@ import uuid
 from collections import deque
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from iris.kafka import make_admin
 from iris.settings import Settings
 from services.viewer.cache import AuthCache
 from services.viewer.rebuild import agents_committed, change_consumer, change_partitions
@@ -51,7 +53,11 @@ class FoldHealth:
 
 
 class LagWatch:
-    """Compares the agents' committed offsets with the end offsets seen a while ago."""
+    """Compares the agents' committed offsets with the end offsets seen a while ago.
+
+    It keeps its consumer and admin client between questions: asked every renewal period,
+    a client per question would sign in to the brokers each time (SCRAM's key derivation
+    costs both sides CPU that the folds need)."""
 
     def __init__(self, settings: Settings, topics: tuple[str, ...]) -> None:
         self.settings = settings
@@ -59,6 +65,7 @@ class LagWatch:
         self.max_lag = settings.viewer_max_lag_seconds
         self._seen: deque[tuple[float, dict[TopicPartition, int]]] = deque()
         self._consumer: AIOKafkaConsumer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
         self._partitions: list[TopicPartition] = []
 
     async def _ends(self) -> dict[TopicPartition, int]:
@@ -72,10 +79,19 @@ class LagWatch:
         ends: dict[TopicPartition, int] = await self._consumer.end_offsets(partitions)
         return ends
 
+    async def _committed(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        if self._admin is None:
+            admin = make_admin(self.settings)
+            await admin.start()
+            self._admin = admin
+        return await agents_committed(self._admin, partitions)
+
     async def close(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-        self._consumer = None
+        consumer, admin, self._consumer, self._admin = self._consumer, self._admin, None, None
+        if consumer is not None:
+            await consumer.stop()
+        if admin is not None:
+            await admin.close()
 
     async def behind(self) -> list[str]:
         """The partitions whose committed offset is short of the end seen `max_lag` ago
@@ -87,7 +103,7 @@ class LagWatch:
         while len(self._seen) > 1 and now - self._seen[1][0] >= self.max_lag:
             self._seen.popleft()
         owed = self._seen[0][1]
-        committed = await agents_committed(self.settings, list(owed))
+        committed = await self._committed(list(owed))
         return [
             f"{tp.topic}:{tp.partition}"
             for tp, end in owed.items()

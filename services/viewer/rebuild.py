@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from iris.contracts import (
@@ -79,19 +80,28 @@ def change_consumer(settings: Settings, **options: Any) -> AIOKafkaConsumer:
 
 
 async def agents_committed(
+    admin: AIOKafkaAdminClient, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The offsets the viewer's agents have committed on `partitions`, asked through a
+    started admin client; a partition without a committed offset is left out."""
+    found = await admin.list_consumer_group_offsets(AGENTS_GROUP, partitions=partitions)
+    return {tp: meta.offset for tp, meta in found.items() if meta is not None and meta.offset >= 0}
+
+
+async def agents_committed_once(
     settings: Settings, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
-    """The offsets the viewer's agents have committed on `partitions` (none when unknown)."""
+    """`agents_committed` through an admin client of its own, for a one-off question;
+    none when unknown (no group yet, or the broker cannot say)."""
     admin = make_admin(settings)
     try:
         await admin.start()
-        found = await admin.list_consumer_group_offsets(AGENTS_GROUP, partitions=partitions)
-    except Exception as exc:  # no group yet, or the broker cannot say: the end offsets stand
+        return await agents_committed(admin, partitions)
+    except Exception as exc:  # the end offsets stand
         log.info("agents' committed offsets unknown", extra={"error": repr(exc)})
         return {}
     finally:
         await admin.close()
-    return {tp: meta.offset for tp, meta in found.items() if meta is not None and meta.offset >= 0}
 
 
 CHANGE_TOPIC_NAMES = tuple(topic.name for topic in CHANGE_TOPICS)
@@ -202,7 +212,10 @@ async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> float:
     (it waits for ever for a position the fetcher never resets), which counts as no
     progress, so that such a partition ends in the rebuild's stall."""
     try:
-        return float(await asyncio.wait_for(consumer.position(tp), timeout=1.0))
+        # `asyncio.timeout`, not `wait_for`: Python 3.11's `wait_for` swallows a
+        # cancellation that arrives as the position does.
+        async with asyncio.timeout(1.0):
+            return float(await consumer.position(tp))
     except TimeoutError:
         return float("-inf")
 
@@ -231,7 +244,7 @@ async def _read_to_end(
     ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
     # Read at least as far as the agents have committed: what they folded before a
     # flush must be folded again, even where a broker reports a stale end offset.
-    for tp, committed in (await agents_committed(settings, partitions)).items():
+    for tp, committed in (await agents_committed_once(settings, partitions)).items():
         ends[tp] = max(ends[tp], committed)
     pending = {tp for tp in partitions if ends[tp] > 0}
     folded = 0
@@ -335,7 +348,9 @@ async def keep_ready(
 
 def _stop_if_cancelled() -> None:
     """Python 3.11's `wait_for` can swallow a cancellation that meets its inner result;
-    the task still says it is being cancelled, and the loop stops here."""
+    the task still says it is being cancelled, and the loop stops here. The rebuild's
+    own code uses `asyncio.timeout`, but redis-py sends every command under `wait_for`
+    when a socket timeout is set, as the viewer's client does (scripts.TIMEOUTS)."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError

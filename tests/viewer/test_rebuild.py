@@ -183,7 +183,7 @@ def test_a_rebuild_that_cannot_read_a_partition_to_its_end_never_marks_the_cache
     async def committed_beyond_the_end(settings: Any, partitions: list[Any]) -> dict[Any, int]:
         return {partitions[0]: 10**12}
 
-    monkeypatch.setattr(rebuild_module, "agents_committed", committed_beyond_the_end)
+    monkeypatch.setattr(rebuild_module, "agents_committed_once", committed_beyond_the_end)
     monkeypatch.setattr(rebuild_module, "STALL_SECONDS", 1.0)
     client = redis.Redis.from_url(infra.redis_url)
     client.flushdb()
