@@ -10,7 +10,7 @@ import asyncio
 import multiprocessing
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -67,17 +67,19 @@ class Load:
     count: Any
 
 
-def _paced(load: Load, rate: float, send: Callable[[int], None]) -> None:
-    """Call `send(n)` `rate` times a second, in bursts every TICK, until told to stop."""
+async def _paced(load: Load, rate: float, send: Callable[[range], Awaitable[None]]) -> None:
+    """Send `rate` events a second, in bursts every TICK, until told to stop: set
+    `load.ready`, then `send(burst)` sends the events numbered `burst` (from 0 on), and
+    `load.count` follows each burst."""
     load.ready.set()
     started, sent = time.perf_counter(), 0
     while not load.stop.is_set():
         due = int((time.perf_counter() - started) * rate)
-        while sent < due:
-            send(sent)
-            sent += 1
+        if due > sent:
+            await send(range(sent, due))
+            sent = due
         load.count.value = sent
-        time.sleep(TICK)
+        await asyncio.sleep(TICK)
 
 
 def changes(load: Load, settings: Settings, school: str, rate: float) -> None:
@@ -95,15 +97,13 @@ async def _changes(load: Load, settings: Settings, school: str, rate: float) -> 
     await producer.start()
     try:
         partitions = await producer.partitions_for(ENROLMENT_CHANGES.name)
-        load.ready.set()
-        started, sent = time.perf_counter(), 0
-        while not load.stop.is_set():
-            due = int((time.perf_counter() - started) * rate)
+
+        async def send(burst: range) -> None:
             now = datetime.now(UTC)
-            while sent < due:
-                pupil = live_pupil(sent % PUPILS)
-                start = date(2026, 9, 1) + timedelta(days=sent // PUPILS % 28)
-                enrolment = Enrolment(pupil, school, start, None, None, 1 + sent // PUPILS)
+            for n in burst:
+                pupil = live_pupil(n % PUPILS)
+                start = date(2026, 9, 1) + timedelta(days=n // PUPILS % 28)
+                enrolment = Enrolment(pupil, school, start, None, None, 1 + n // PUPILS)
                 key = enrolment_key(pupil, school)
                 await producer.send(
                     ENROLMENT_CHANGES.name,
@@ -111,9 +111,8 @@ async def _changes(load: Load, settings: Settings, school: str, rate: float) -> 
                     key=key.encode(),
                     partition=pupil_partition(key, partitions),
                 )
-                sent += 1
-            load.count.value = sent
-            await asyncio.sleep(TICK)
+
+        await _paced(load, rate, send)
         await producer.flush()
     finally:
         await producer.stop()
@@ -142,20 +141,21 @@ def submissions(load: Load, settings: Settings, school: str, rate: float) -> Non
     headers = [("authorization", f"Bearer {token}".encode())]
     producer = KafkaProducer(**connection_options(settings), acks=1, linger_ms=5)
 
-    def send(n: int) -> None:
-        pupil = live_pupil(PUPILS + n % PUPILS)  # not the pupils of the changes above
-        start = date(2026, 9, 1) + timedelta(days=n // PUPILS % 28)
-        fact = EnrolmentFact(pupil, school, start.isoformat())
-        event = registration(fact, datetime.now(UTC).isoformat())
-        producer.send(
-            ENROLMENT_SUBMITTED.name,
-            key=pupil.encode(),
-            value=orjson.dumps(event),
-            headers=headers,
-        )
+    async def send(burst: range) -> None:
+        for n in burst:
+            pupil = live_pupil(PUPILS + n % PUPILS)  # not the pupils of the changes above
+            start = date(2026, 9, 1) + timedelta(days=n // PUPILS % 28)
+            fact = EnrolmentFact(pupil, school, start.isoformat())
+            event = registration(fact, datetime.now(UTC).isoformat())
+            producer.send(
+                ENROLMENT_SUBMITTED.name,
+                key=pupil.encode(),
+                value=orjson.dumps(event),
+                headers=headers,
+            )
 
     try:
-        _paced(load, rate, send)
+        asyncio.run(_paced(load, rate, send))
         producer.flush()
     finally:
         producer.close()
