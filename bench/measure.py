@@ -111,7 +111,7 @@ def measure_platform(
     tokens = platform.Tokens(dev_issuer_key(settings), settings)
     published = _publish(run, stack, data, tokens, kafka)
     _measure_rebuild_and_memory(run, settings, kafka, data)
-    pairs = _measure_check(run, stack, settings, kafka, data, published)
+    pairs = _measure_check(run, stack, settings, data, published)
     _measure_http(run, stack, data, tokens, pairs, http_seconds)
     _measure_revoke(run, stack, settings, kafka, tokens, pairs, revocations)
 
@@ -141,7 +141,7 @@ def _publish(
         "iris.access.grants": len(published.grants) + published.revoked,
     }
     asyncio.run(platform.wait_for_topics(kafka, expected))
-    waited = asyncio.run(platform.wait_for_workers(kafka))
+    waited = asyncio.run(platform.wait_for_workers(stack.settings()))
     print(f"  the viewer and access workers caught up ({waited:.1f}s after the relays)", flush=True)
     return published
 
@@ -214,7 +214,6 @@ def _measure_check(
     run: harness.Run,
     stack: Stack,
     settings: Settings,
-    kafka: Options,
     data: Dataset,
     published: platform.Published,
 ) -> list[tuple[str, str, str]]:
@@ -227,7 +226,7 @@ def _measure_check(
     as_enrolment = settings_as("enrolment", stack, settings)
     with live.running(live.changes, as_enrolment, pairs[0][2], live.CHANGES_PER_SECOND) as stream:
         checked = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
-    asyncio.run(platform.wait_for_workers(kafka))  # folded it all
+    asyncio.run(platform.wait_for_workers(settings))  # folded it all
     check = harness.percentiles(checked["check_ms"])
     ping = harness.percentiles(checked["ping_ms"])
     run.add(

@@ -19,15 +19,15 @@ from functools import partial
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer
 from redis import asyncio as aioredis
 
 from bench.dataset import Dataset, GrantFact, ReportFact
-from bench.kafkabench import Options, partitions_of, watch
+from bench.kafkabench import Options, watch
 from iris.auth import SigningKey, mint
 from iris.contracts import ENROLMENT_CHANGES, REPORT_CHANGES
 from iris.insz import make_insz
 from iris.settings import Settings
+from iris.worker_metrics import LagMeter
 from services.viewer.cache import AuthCache
 from services.viewer.rebuild import CHANGE_TOPICS
 
@@ -138,7 +138,7 @@ async def publish_reports_and_grants(
     for fact in data.reports:
         by_pupil[fact.pupil_id].append(fact)
     async with http_session(concurrency) as http:
-        publisher = _Publisher(http, urls, tokens, done, date.today().isoformat())
+        publisher = _Publisher(http, replicas_of(urls), tokens, done, date.today().isoformat())
         jobs: list[Callable[[], Awaitable[None]]] = [
             partial(publisher.issue, facts) for facts in by_pupil.values()
         ]
@@ -150,21 +150,31 @@ async def publish_reports_and_grants(
     return done
 
 
+def replicas_of(urls: dict[str, str]) -> dict[str, list[str]]:
+    """The URLs of each service's replicas, from the stack's (`reports`, `reports-2`, …)."""
+    replicas: dict[str, list[str]] = defaultdict(list)
+    for name in sorted(urls):
+        service = re.fullmatch(r"([a-z]+)(-\d+)?", name)
+        if service is not None:
+            replicas[service.group(1)].append(urls[name])
+    return dict(replicas)
+
+
 @dataclass
 class _Publisher:
     """One client of the reports and access APIs, counting what they took and refused."""
 
     http: aiohttp.ClientSession
-    urls: dict[str, str]
+    replicas: dict[str, list[str]]  # per service, the URLs of its replicas (`replicas_of`)
     tokens: Tokens
     done: Published
     today: str
 
     def replica(self, service: str, key: str) -> str:
-        """The URL of one replica of `service` (`reports`, `reports-2`, …), chosen by `key`
-        as a load balancer in front of the replicas would spread the requests."""
-        names = sorted(n for n in self.urls if re.fullmatch(rf"{service}(-\d+)?", n))
-        return self.urls[names[zlib.crc32(key.encode()) % len(names)]]
+        """The URL of one replica of `service`, chosen by `key` as a load balancer in front
+        of the replicas would spread the requests."""
+        replicas = self.replicas[service]
+        return replicas[zlib.crc32(key.encode()) % len(replicas)]
 
     async def issue(self, facts: list[ReportFact]) -> None:
         http, done = self.http, self.done
@@ -244,31 +254,21 @@ CHANGE_READERS = {
 }
 
 
-async def wait_for_workers(options: Options, within: float = 900) -> float:
+async def wait_for_workers(settings: Settings, within: float = 900) -> float:
     """Wait until every worker that reads the change topics (CHANGE_READERS) has committed
     their ends: a measurement that starts earlier shares the machine with a backlog."""
     started = time.perf_counter()
     for group, topics in CHANGE_READERS.items():
-        await _caught_up(options, group, list(topics), started + within)
+        meter = LagMeter(settings, group, topics)
+        await meter.start()
+        try:
+            while time.perf_counter() - started < within:
+                if not any((await meter.measure()).values()):
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await meter.stop()
     return time.perf_counter() - started
-
-
-async def _caught_up(options: Options, group: str, topics: list[str], deadline: float) -> None:
-    partitions = await partitions_of(options, topics)
-    consumer = AIOKafkaConsumer(**options, group_id=group)
-    await consumer.start()
-    try:
-        while time.perf_counter() < deadline:
-            ends = await consumer.end_offsets(partitions)
-            behind = 0
-            for tp in partitions:
-                committed = await consumer.committed(tp) or 0
-                behind += max(0, ends[tp] - committed)
-            if behind == 0:
-                return
-            await asyncio.sleep(0.5)
-    finally:
-        await consumer.stop()
 
 
 async def wait_for_topics(options: Options, expected: dict[str, int], within: float = 900) -> None:
