@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import cachebench, harness, hops, kafkabench, live, platform, revocation, targets
@@ -99,21 +100,28 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Samples:
+    """How much each measurement samples: seconds of HTTP load per endpoint (None: 5, or 15
+    from scale 0.5), revocations timed, and checks timed on a quiet cache and again under
+    the live stream (which runs for as long as those checks take)."""
+
+    http_seconds: float | None = None
+    revocations: int = 200
+    checks: int = 5000
+
+
 def measure_platform(
-    run: harness.Run,
-    stack: Stack,
-    data: Dataset,
-    http_seconds: float | None = None,
-    revocations: int = 200,
+    run: harness.Run, stack: Stack, data: Dataset, samples: Samples = Samples()
 ) -> None:
     settings = stack.settings()
     kafka = connection_options(settings)
     tokens = platform.Tokens(dev_issuer_key(settings), settings)
     published = _publish(run, stack, data, tokens, kafka)
     _measure_rebuild_and_memory(run, settings, kafka, data)
-    pairs = _measure_check(run, stack, settings, data, published)
-    _measure_http(run, stack, data, tokens, pairs, http_seconds)
-    _measure_revoke(run, stack, settings, kafka, tokens, pairs, revocations)
+    pairs = _measure_check(run, stack, settings, data, published, samples.checks)
+    _measure_http(run, stack, data, tokens, pairs, samples.http_seconds)
+    _measure_revoke(run, stack, settings, kafka, tokens, pairs, samples.revocations)
 
 
 def _publish(
@@ -216,16 +224,17 @@ def _measure_check(
     settings: Settings,
     data: Dataset,
     published: platform.Published,
+    checks: int,
 ) -> list[tuple[str, str, str]]:
     # 1: the authorisation check against PING on the same connection, once on a quiet
     # cache and once while the viewer folds a live stream of changes
     pairs = platform.viewing_pairs(data, published, 500)
     if not pairs:
         raise RuntimeError("the data set gives nobody a report to view")
-    quiet = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
+    quiet = asyncio.run(platform.check_latency(settings.redis_url, pairs, checks))
     as_enrolment = settings_as("enrolment", stack, settings)
     with live.running(live.changes, as_enrolment, pairs[0][2], live.CHANGES_PER_SECOND) as stream:
-        checked = asyncio.run(platform.check_latency(settings.redis_url, pairs, 5000))
+        checked = asyncio.run(platform.check_latency(settings.redis_url, pairs, checks))
     asyncio.run(platform.wait_for_workers(settings))  # folded it all
     check = harness.percentiles(checked["check_ms"])
     ping = harness.percentiles(checked["ping_ms"])

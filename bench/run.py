@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bench import harness
 from bench.dataset import generate
-from bench.measure import measure_ingestion, measure_platform
+from bench.measure import Samples, measure_ingestion, measure_platform
 from iris import apache_kafka, infra, stage
 from iris.dev import Stack, dev_broker
 from iris.registry import available
@@ -151,8 +151,7 @@ def main(
     scale: float,
     out: Path = RESULTS,
     seed: int = 20261128,
-    http_seconds: float | None = None,
-    revocations: int = 200,
+    samples: Samples = Samples(),
     only: str | None = None,
     stack_kind: str = "dev",
 ) -> Path:
@@ -182,7 +181,7 @@ def main(
             if only in (None, "ingestion"):
                 measure_ingestion(run, stack, data)
             if only in (None, "platform"):
-                measure_platform(run, stack, data, http_seconds, revocations)
+                measure_platform(run, stack, data, samples)
         finally:
             stack.stop()
     path = harness.write(run, out)

@@ -18,14 +18,14 @@ def cmd_bench_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_run(args: argparse.Namespace) -> int:
+    from bench.measure import Samples
     from bench.run import RESULTS, main
 
     main(
         args.scale,
         Path(args.out) if args.out else RESULTS,
         args.seed,
-        http_seconds=args.http_seconds,
-        revocations=args.revocations,
+        Samples(args.http_seconds, args.revocations, args.checks),
         only=args.only,
         stack_kind=args.stack,
     )
@@ -48,6 +48,9 @@ def add_bench(sub: Subparsers) -> None:
         "--http-seconds", type=float, help="seconds of HTTP load per endpoint (5, or 15 at 0.5+)"
     )
     brun.add_argument("--revocations", type=int, default=200, help="revoke-to-deny samples")
+    brun.add_argument(
+        "--checks", type=int, default=5000, help="authorisation checks timed, quiet and live"
+    )
     brun.add_argument(
         "--only",
         choices=["ingestion", "platform"],

@@ -62,6 +62,7 @@ def run_bench(out: Path, data_dir: Path, stack: str, database: str | None) -> No
     if database:
         env["IRIS_DATABASE_URL"] = database
     args = ["--scale", "0.002", "--out", str(out), "--http-seconds", "0.5", "--revocations", "10"]
+    args += ["--checks", "500"]
     bench = subprocess.Popen(
         [sys.executable, "-m", "iris.cli", "bench", "run", "--stack", stack, *args],
         env=env,
@@ -126,6 +127,7 @@ def test_the_check_and_revoke_to_deny_were_measured_under_a_live_load(results):
     stream = by_key["check"]["details"]["live_changes"]
     assert stream["events"] > 0 and stream["seconds"] > 0
     assert by_key["check"]["details"]["quiet"]["check"]["p99"] > 0
+    assert by_key["check"]["details"]["check"]["n"] == 500  # --checks
     load = by_key["revoke"]["details"]["load"]
     assert load["report_page_readers"]["events"] > 0
     assert load["submissions"]["events"] > 0
