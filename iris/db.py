@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+if TYPE_CHECKING:  # Alembic is imported where migrations run, not by every process
+    from alembic.config import Config
 
 
 class Base(DeclarativeBase):
@@ -91,6 +92,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def alembic_config(migrations_dir: Path, url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
@@ -99,6 +102,8 @@ def alembic_config(migrations_dir: Path, url: str) -> Config:
 
 def upgrade(migrations_dir: Path, url: str) -> None:
     """Bring the database at `url` to the newest migration (`alembic upgrade head`)."""
+    from alembic import command
+
     command.upgrade(alembic_config(migrations_dir, url), "head")
 
 
