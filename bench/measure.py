@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,8 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
-    settings = stack.settings()
+def submission_tokens(settings: Settings) -> Callable[[str], str]:
+    """A school's submission token, as its software would hold one."""
     key = dev_issuer_key(settings)
 
     def token_for(school: str) -> str:
@@ -43,6 +44,32 @@ def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
             school_id=school,
         )
 
+    return token_for
+
+
+def publish_enrolments(stack: Stack, data: Dataset) -> None:
+    """Submit the data set's enrolments and wait until each is a change, unmeasured: the
+    platform's measurements run alone (`--only platform`) need the pupils enrolled."""
+    settings = stack.settings()
+    print("  submitting the enrolments (not measured)", flush=True)
+    school = connection_options_as("school", stack, settings)
+    kafkabench.publish_enrolments(school, data.enrolments, submission_tokens(settings))
+    changes = asyncio.run(
+        kafkabench.watch(
+            connection_options(settings),
+            "iris.enrolment.changes",
+            len(data.enrolments),
+            within=3600,
+            idle=120,
+        )
+    )
+    if changes["seen"] < len(data.enrolments):
+        raise RuntimeError(f"{changes['seen']} of {len(data.enrolments)} enrolments applied")
+
+
+def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
+    settings = stack.settings()
+    token_for = submission_tokens(settings)
     expected = len(data.enrolments)
     kafka = connection_options(settings)
     workers = [c.process for c in stack.children if c.name.startswith("enrolment-worker")]

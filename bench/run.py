@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bench import harness
 from bench.dataset import generate
-from bench.measure import Samples, measure_ingestion, measure_platform
+from bench.measure import Samples, measure_ingestion, measure_platform, publish_enrolments
 from iris import apache_kafka, infra, stage
 from iris.dev import Stack, dev_broker
 from iris.registry import available
@@ -180,6 +180,8 @@ def main(
             print("IRIS bench: measuring", flush=True)
             if only in (None, "ingestion"):
                 measure_ingestion(run, stack, data)
+            if only == "platform":
+                publish_enrolments(stack, data)
             if only in (None, "platform"):
                 measure_platform(run, stack, data, samples)
         finally:
