@@ -13,17 +13,11 @@ for election when a commit in its own process wakes it, or when unsent rows have
 waited `claim_after` seconds (a publisher that died or never was): so the process
 that writes the most, the worker draining a topic, ends up publishing its own rows
 as soon as it commits them, without a round trip through another process.
-
-On PostgreSQL a commit that queued rows also tells the publishing relay in whatever
-process it runs (`NOTIFY` on the outbox's channel, delivered at commit; the relay
-`LISTEN`s while it leads), so a row written by another replica leaves at once, not at
-the next poll. The poll (`IRIS_OUTBOX_POLL_SECONDS`) stays as the fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import logging
 import os
@@ -35,9 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
 from aiokafka import AIOKafkaProducer
-from psycopg import sql
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -45,7 +37,6 @@ from sqlalchemy import (
     String,
     Text,
     delete,
-    event,
     func,
     select,
     text,
@@ -60,9 +51,6 @@ from iris.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 READ_ONLY = {"iris_read_only": True}  # see iris.db: a SQLite read takes no write lock
-ANNOUNCE = "iris_outbox_channels"  # Session.info: the channels its commit notifies
-# (database, channel) of the relays publishing in this process: woken by `notify`, no NOTIFY
-_PUBLISHING_HERE: set[tuple[str, str]] = set()
 
 
 class OutboxMixin:
@@ -84,7 +72,6 @@ def add_event(
     session: Session, outbox: type[OutboxMixin], topic: Topic, key: str, event: Event
 ) -> None:
     """Queue `event` for `topic` in the caller's transaction."""
-    announce(session, outbox)
     session.add(
         outbox(  # type: ignore[call-arg]
             topic=topic.name,
@@ -103,7 +90,6 @@ TOMBSTONE = "Tombstone"  # an outbox row whose message has no value: "forget thi
 def add_tombstone(session: Session, outbox: type[OutboxMixin], topic: Topic, key: str) -> None:
     """Queue a tombstone for `key` on a compacted `topic`: once the broker compacts the topic,
     no message of that key is left, and every consumer forgets what the key held."""
-    announce(session, outbox)
     session.add(
         outbox(  # type: ignore[call-arg]
             topic=topic.name,
@@ -114,32 +100,6 @@ def add_tombstone(session: Session, outbox: type[OutboxMixin], topic: Topic, key
             created_at=datetime.now(UTC),
         )
     )
-
-
-def channel(outbox: type[OutboxMixin]) -> str:
-    """The notification channel of an outbox table."""
-    return f"iris_outbox_{outbox.__tablename__}"  # type: ignore[attr-defined]
-
-
-def announce(session: Session, outbox: type[OutboxMixin]) -> None:
-    """Have the commit of the session's transaction notify `outbox`'s publishing relay."""
-    session.info.setdefault(ANNOUNCE, set()).add(channel(outbox))
-
-
-@event.listens_for(Session, "before_commit")
-def _notify_relays(session: Session) -> None:
-    channels = session.info.pop(ANNOUNCE, None)
-    bind = session.get_bind() if channels else None
-    if bind is None or bind.dialect.name != "postgresql":
-        return
-    for name in sorted(channels or ()):
-        if (str(bind.engine.url), name) not in _PUBLISHING_HERE:  # NOTIFY is sent at commit
-            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": name})
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_announcements(session: Session) -> None:
-    session.info.pop(ANNOUNCE, None)
 
 
 def backlog(factory: sessionmaker[Session], outbox: type[OutboxMixin]) -> int:
@@ -177,12 +137,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._listener: asyncio.Task[None] | None = None
-        self._here = ("", "")  # (database, channel) while it publishes and listens
         self.published = 0
         self.connected = False
         self.leading = False
-        self.listening = False  # hears other processes' commits (PostgreSQL, while leading)
 
     def notify(self) -> None:
         """Wake the relay after a commit; safe to call from any thread."""
@@ -206,13 +163,11 @@ class OutboxRelay:
                             lock.acquire
                         ):
                             self.leading = True
-                            self._listen_while_leading(lock)
                         else:
                             woken = await self._sleep(self.settings.outbox_poll_seconds)
                             continue
                     elif lock is not None and not await self._db(lock.acquire):
                         self.leading = False  # the lock's connection was lost
-                        await self._stop_listening()
                         continue
                     await self.publish_pending()
                     backoff = 0.2
@@ -227,52 +182,10 @@ class OutboxRelay:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
-            await self._stop_listening()
             await self._drop_producer()
             if lock is not None:
                 await self._db(lock.release)
             self.leading = False
-
-    def _listen_while_leading(self, lock: _AdvisoryLock | _FileLock) -> None:
-        if isinstance(lock, _AdvisoryLock) and self._listener is None:
-            self._here = (str(lock.engine.url), channel(self.outbox))
-            _PUBLISHING_HERE.add(self._here)
-            url = lock.engine.url.set(drivername="postgresql")
-            self._listener = asyncio.create_task(
-                self._listen(url.render_as_string(hide_password=False))
-            )
-
-    async def _stop_listening(self) -> None:
-        listener, self._listener = self._listener, None
-        self.listening = False
-        _PUBLISHING_HERE.discard(self._here)
-        if listener is not None:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
-
-    async def _listen(self, conninfo: str) -> None:
-        """Wake the relay at every commit that queued rows of its outbox, in any process."""
-        query = sql.SQL("LISTEN {}").format(sql.Identifier(channel(self.outbox)))
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    conninfo, autocommit=True, connect_timeout=3
-                ) as connection:
-                    await connection.execute(query)
-                    self.listening = True
-                    self._wake.set()  # rows committed before the LISTEN
-                    async for _ in connection.notifies():
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the poll carries on meanwhile
-                self.listening = False
-                log.warning(
-                    "outbox notifications not heard; polling",
-                    extra={"service": self.service, "error": repr(exc)},
-                )
-                await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         self._stopping = True

@@ -4,7 +4,6 @@ relays of a service: by an advisory lock on PostgreSQL, by a file lock with SQLi
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections import Counter
 
@@ -121,53 +120,3 @@ def test_the_relay_whose_process_commits_publishes_at_once_while_the_other_stays
     assert (writer.published, idle.published) == (20, 0)
     for engine in engines:
         engine.dispose()
-
-
-WRITE_ELSEWHERE = """
-import sys
-from iris.db import make_engine, make_sessionmaker
-from tests.foundation.test_outbox import queue_changes
-from iris.insz import make_insz
-engine = make_engine(sys.argv[1])
-queue_changes(make_sessionmaker(engine), sys.argv[2], [make_insz("2016-11-11", 1)], 1)
-engine.dispose()
-"""
-
-
-def test_on_postgresql_a_row_committed_by_another_process_leaves_at_once_not_at_the_poll(
-    make_settings, infra
-):
-    """Another replica's commit notifies the publishing relay (NOTIFY at commit): the row
-    leaves long before the relay's next poll, which is set to 30 s here."""
-    if infra.dialect != "postgresql":
-        pytest.skip("the test infrastructure has no PostgreSQL")
-    settings = make_settings("enrolment", outbox_poll_seconds=30.0)
-    url = settings.database_url_for("enrolment")
-    engine = make_engine(url)
-    relay = OutboxRelay("enrolment", make_sessionmaker(engine), Outbox, settings)
-    relay.claim_after = 3600.0
-
-    async def scenario() -> None:
-        task = asyncio.create_task(relay.run())
-        loop = asyncio.get_running_loop()
-        try:
-            await asyncio.sleep(0)  # the relay has begun
-            relay.notify()  # stands for election at once, and leads
-            deadline = loop.time() + 30
-            while not (relay.leading and relay.listening) and loop.time() < deadline:
-                await asyncio.sleep(0.05)
-            assert relay.leading and relay.listening, "the relay leads and listens"
-            writer = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", WRITE_ELSEWHERE, url, uuid.uuid4().hex
-            )
-            assert await writer.wait() == 0
-            deadline = loop.time() + 10
-            while relay.published < 1 and loop.time() < deadline:
-                await asyncio.sleep(0.05)
-            assert relay.published == 1, "published before the poll, woken by the commit"
-        finally:
-            await relay.stop()
-            await task
-
-    asyncio.run(scenario())
-    engine.dispose()
