@@ -11,11 +11,13 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import cachebench, harness, hops, kafkabench, live, platform, revocation, targets
 from bench.dataset import Dataset
 from bench.kafkabench import Options
 from iris.auth import dev_issuer_key, mint
+from iris.contracts import ENROLMENT_CHANGES
 from iris.dev import Stack
 from iris.kafka import connection_options
 from iris.settings import Settings
@@ -47,47 +49,48 @@ def submission_tokens(settings: Settings) -> Callable[[str], str]:
     return token_for
 
 
+def _submit(stack: Stack, settings: Settings, data: Dataset) -> tuple[int, float]:
+    """Submit the data set's enrolments as the schools' software does."""
+    school = connection_options_as("school", stack, settings)
+    return kafkabench.publish_enrolments(school, data.enrolments, submission_tokens(settings))
+
+
+def _watch_changes(settings: Settings, data: Dataset) -> dict[str, Any]:
+    """Wait for the data set's enrolments to arrive as changes (`kafkabench.watch`)."""
+    options = connection_options(settings)
+    changes = kafkabench.watch(
+        options, ENROLMENT_CHANGES.name, len(data.enrolments), within=3600, idle=120
+    )
+    return asyncio.run(changes)
+
+
 def publish_enrolments(stack: Stack, data: Dataset) -> None:
     """Submit the data set's enrolments and wait until each is a change, unmeasured: the
     platform's measurements run alone (`--only platform`) need the pupils enrolled."""
     settings = stack.settings()
     print("  submitting the enrolments (not measured)", flush=True)
-    school = connection_options_as("school", stack, settings)
-    kafkabench.publish_enrolments(school, data.enrolments, submission_tokens(settings))
-    changes = asyncio.run(
-        kafkabench.watch(
-            connection_options(settings),
-            "iris.enrolment.changes",
-            len(data.enrolments),
-            within=3600,
-            idle=120,
-        )
-    )
-    if changes["seen"] < len(data.enrolments):
-        raise RuntimeError(f"{changes['seen']} of {len(data.enrolments)} enrolments applied")
+    _submit(stack, settings, data)
+    seen = _watch_changes(settings, data)["seen"]
+    if seen < len(data.enrolments):
+        raise RuntimeError(f"{seen} of {len(data.enrolments)} enrolments applied")
 
 
 def measure_ingestion(run: harness.Run, stack: Stack, data: Dataset) -> None:
     settings = stack.settings()
-    token_for = submission_tokens(settings)
-    expected = len(data.enrolments)
     kafka = connection_options(settings)
+    expected = len(data.enrolments)
     workers = [c.process for c in stack.children if c.name.startswith("enrolment-worker")]
     # The workers are paused while the submissions are published, so that they drain a
     # backlog as the plain consumer does, instead of following the publisher's pace.
     for worker in workers:
         worker.send_signal(signal.SIGSTOP)
     try:
-        published, publish_seconds = kafkabench.publish_enrolments(
-            connection_options_as("school", stack, settings), data.enrolments, token_for
-        )
+        published, publish_seconds = _submit(stack, settings, data)
     finally:
         cpu_before = sum(_cpu_seconds(worker.pid) for worker in workers)
         for worker in workers:
             worker.send_signal(signal.SIGCONT)
-    watcher = asyncio.run(
-        kafkabench.watch(kafka, "iris.enrolment.changes", expected, within=3600, idle=120)
-    )
+    watcher = _watch_changes(settings, data)
     cpu_used = sum(_cpu_seconds(worker.pid) for worker in workers) - cpu_before
     span = max(watcher["last"] - watcher["first"], 1e-9)
     rate = watcher["seen"] / span

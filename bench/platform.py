@@ -259,16 +259,20 @@ async def wait_for_workers(settings: Settings, within: float = 900) -> float:
     their ends: a measurement that starts earlier shares the machine with a backlog."""
     started = time.perf_counter()
     for group, topics in CHANGE_READERS.items():
-        meter = LagMeter(settings, group, topics)
-        await meter.start()
-        try:
-            while time.perf_counter() - started < within:
-                if not any((await meter.measure()).values()):
-                    break
-                await asyncio.sleep(0.5)
-        finally:
-            await meter.stop()
+        await _caught_up(LagMeter(settings, group, topics), started + within)
     return time.perf_counter() - started
+
+
+async def _caught_up(meter: LagMeter, deadline: float) -> None:
+    """Until the meter's group has no lag on any partition, or the deadline."""
+    await meter.start()
+    try:
+        while time.perf_counter() < deadline:
+            if not any((await meter.measure()).values()):
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await meter.stop()
 
 
 async def wait_for_topics(options: Options, expected: dict[str, int], within: float = 900) -> None:
