@@ -41,7 +41,7 @@ def key_kind(key: str) -> str:
         return "pupil index"
     if part == "persons":
         return "person index"
-    if part == "report":
+    if part == "reports":
         return "pupil report"
     return "school " + part
 
@@ -65,10 +65,27 @@ async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any
     ready = await rebuild(cache, settings.model_copy(update={"redis_url": url}))
     seconds = time.perf_counter() - cache.began
     after = (await client.info("memory"))["used_memory"]
+    weights = await weigh(client, data)
+    await client.flushdb()
+    await client.aclose()  # type: ignore[attr-defined]
+    return {
+        "ready": ready,
+        "events": cache.folded,
+        "seconds": seconds,
+        "curve": cache.curve,
+        "used_memory_before": before,
+        "used_memory_after": after,
+        "cache_bytes": after - before,
+        **weights,
+    }
+
+
+async def weigh(client: aioredis.Redis, data: Dataset) -> dict[str, Any]:
+    """MEMORY USAGE of every cache key, by kind, and per pupil and per grant."""
     kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # kind -> [keys, bytes]
     batch: list[bytes] = []
 
-    async def weigh(keys: list[bytes]) -> None:
+    async def add(keys: list[bytes]) -> None:
         pipe = client.pipeline(transaction=False)
         for k in keys:
             pipe.memory_usage(k, samples=0)
@@ -80,12 +97,10 @@ async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any
     async for key in client.scan_iter(match=PREFIX + "*", count=5000):
         batch.append(key)
         if len(batch) >= 5000:
-            await weigh(batch)
+            await add(batch)
             batch = []
     if batch:
-        await weigh(batch)
-    await client.flushdb()
-    await client.aclose()  # type: ignore[attr-defined]
+        await add(batch)
     pupils = len({e.pupil_id for e in data.enrolments})
     grant_bytes = sum(b for k, (_n, b) in kinds.items() if k in ("school grant", "person index"))
     pupil_bytes = sum(
@@ -94,13 +109,6 @@ async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any
         if k in ("school enr", "school rep", "pupil report", "pupil index")
     )
     return {
-        "ready": ready,
-        "events": cache.folded,
-        "seconds": seconds,
-        "curve": cache.curve,
-        "used_memory_before": before,
-        "used_memory_after": after,
-        "cache_bytes": after - before,
         "keys": {k: {"keys": n, "bytes": b} for k, (n, b) in sorted(kinds.items())},
         "bytes_per_pupil": pupil_bytes / max(pupils, 1),
         "bytes_per_grant": grant_bytes / max(len(data.grants), 1),

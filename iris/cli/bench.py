@@ -32,6 +32,14 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_memory(args: argparse.Namespace) -> int:
+    from bench.memory import main
+    from bench.run import RESULTS
+
+    main(args.scale, args.seed, Path(args.out) if args.out else RESULTS)
+    return 0
+
+
 def add_bench(sub: Subparsers) -> None:
     bench = sub.add_parser("bench", help="benchmarks at the scale of Flanders")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
@@ -63,3 +71,11 @@ def add_bench(sub: Subparsers) -> None:
         help="the platform measured: iris dev (default) or iris stage",
     )
     brun.set_defaults(func=cmd_bench_run)
+    mem = bench_sub.add_parser(
+        "memory",
+        help="the viewer cache's Redis memory for the data set, folded without the platform",
+    )
+    mem.add_argument("--scale", type=float, default=1.0)
+    mem.add_argument("--seed", type=int, default=20261128)
+    mem.add_argument("--out", help="results folder (default bench/results)")
+    mem.set_defaults(func=cmd_bench_memory)

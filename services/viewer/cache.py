@@ -2,8 +2,9 @@
 batch, `lua/fold.lua`) and how one check reads it (one script call, `lua/check.lua`).
 The keys are laid out as `layout.py` describes.
 
-A report state is {"i": issued versions newest first, each {"v","id","k","f","c","t"},
-"w": withdrawals newest first, each {"v","id","d"}}; at most REPORT_VERSIONS_KEPT each.
+A report state is {"i": issued versions newest first, each [version, id, kind, valid from,
+clb], "w": withdrawals newest first, each [version, id, withdrawn on]}; at most
+REPORT_VERSIONS_KEPT each (`encoding.py` writes every value).
 A report event merges into the pupil's own state and then copies it to every school
 in the pupil's index entry; an enrolment event adds the school to that entry and copies
 the pupil's state to the school.
@@ -44,6 +45,7 @@ from services.viewer.encoding import (
     ENROLMENT_BUCKETS,
     PERSON_BUCKETS,
     bucket,
+    day,
     decode_enrolment,
     decode_grant,
     decode_issued,
@@ -280,7 +282,7 @@ class AuthCache:
             "0" if self.cluster else "1",
             person_id,
             pupil_id,
-            today,
+            day(today),
             school_id or "",
             bucket(pupil_id, ENROLMENT_BUCKETS),
             bucket(person_id, PERSON_BUCKETS),

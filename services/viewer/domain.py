@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from enum import Enum
 from typing import Any
 
@@ -102,7 +102,6 @@ class IssuedVersion:
     kind: str
     valid_from: str
     clb_id: str
-    issued_at: str
 
 
 @dataclass(frozen=True)
@@ -164,17 +163,13 @@ def grant_of(event: GrantChanged) -> CachedGrant:
 
 
 def issued_of(event: ReportIssued) -> IssuedVersion:
-    return _issued(
-        event.version, event.report_id, event.kind, event.valid_from, event.clb_id, event.issued_at
-    )
+    return _issued(event.version, event.report_id, event.kind, event.valid_from, event.clb_id)
 
 
 def _issued(
-    version: int, report_id: Any, kind: str, valid_from: date, clb_id: str, issued_at: datetime
+    version: int, report_id: Any, kind: str, valid_from: date, clb_id: str
 ) -> IssuedVersion:
-    return IssuedVersion(
-        version, str(report_id), kind, valid_from.isoformat(), clb_id, issued_at.isoformat()
-    )
+    return IssuedVersion(version, str(report_id), kind, valid_from.isoformat(), clb_id)
 
 
 def withdrawal_of(event: ReportWithdrawn) -> Withdrawal:
@@ -189,11 +184,7 @@ def issued_of_withdrawn(event: ReportWithdrawn) -> IssuedVersion | None:
     withdrawal of a version."""
     if event.kind is None or event.clb_id is None or event.valid_from is None:
         return None
-    if event.issued_at is None:
-        return None
-    return _issued(
-        event.version, event.report_id, event.kind, event.valid_from, event.clb_id, event.issued_at
-    )
+    return _issued(event.version, event.report_id, event.kind, event.valid_from, event.clb_id)
 
 
 def forget_version(state: ReportState, version: int) -> ReportState:

@@ -4,22 +4,24 @@ Cluster slots.
 Key layout (`<b>` a bucket, see below; every key of one hash tag lives in one slot of a
 Redis Cluster):
 
-    iris:v3:{S}:enr:<b>           hash    pupil -> enrolment at S  {"v","s","e"?,"n"?}
-    iris:v3:{S}:grant             hash    person -> grant at S     {"v","id","r","p"?,"f","u","st"}
-    iris:v3:{S}:rep               hash    pupil -> copy of the pupil's report state
-    iris:v3:{p<b>}:pupils         hash    pupil -> schools where it has (had) an enrolment,
+    iris:v4:{S}:enr:<b>           hash    pupil -> enrolment at S: "v|start|end|name"
+    iris:v4:{S}:grant             hash    person -> grant at S:
+                                          "v|id|role|from|until|status[|pupil pupil…]"
+    iris:v4:{S}:rep               hash    pupil -> copy of the pupil's report state
+    iris:v4:{p<b>}:pupils         hash    pupil -> schools where it has (had) an enrolment,
                                           "S1 S2", and "+" once it has a report state
-    iris:v3:{p<b>}:report:<P>     string  pupil P's report state {"i":[...], "w":[...]}
-    iris:v3:{g<b>}:persons        hash    person -> schools where they hold (held) a grant
-    iris:v3:{ctl}:ready           string  the ready marker {"offsets","rebuilt_at","redis_run_id"}
-    iris:v3:{ctl}:live            string  the freshness lease (short TTL, renewed by a worker)
-    iris:v3:{ctl}:rebuilding      string  the lease of the one rebuild in progress (token, TTL)
+    iris:v4:{p<b>}:reports        hash    pupil -> the pupil's report state {"i":[...], "w":[...]}
+    iris:v4:{g<b>}:persons        hash    person -> schools where they hold (held) a grant
+    iris:v4:{ctl}:ready           string  the ready marker {"offsets","rebuilt_at","redis_run_id"}
+    iris:v4:{ctl}:live            string  the freshness lease (short TTL, renewed by a worker)
+    iris:v4:{ctl}:rebuilding      string  the lease of the one rebuild in progress (token, TTL)
 
 School ids are institution numbers (digits), so `{S}` never meets `{p…}`, `{g…}` or `{ctl}`.
 `<b>` is a bucket: CRC-32 of the pupil's or person's id modulo the bucket count. Buckets
 keep each hash small enough for Redis's compact listpack encoding (up to 128 short
-entries by default), which is what keeps the whole of Flanders in a few hundred MB: a
-key per pupil would cost about 250 bytes, a field in a small hash about 25. A school's
+entries by default), which is what keeps the whole of Flanders near 128 MiB: a
+key per pupil would cost about 250 bytes, a field in a small hash about 25, and the values
+are written short (`encoding.py`) so that most hashes stay compact. A school's
 enrolments are spread over ENROLMENT_BUCKETS hashes (a school of 2,000 pupils stays
 compact); the pupil and person indexes over PUPIL_BUCKETS and PERSON_BUCKETS. A pupil's
 report state shares its index bucket's tag, so a report event touches one slot until
@@ -35,9 +37,9 @@ from redis.crc import key_slot
 
 from services.viewer.encoding import PERSON_BUCKETS, PUPIL_BUCKETS, bucket
 
-PREFIX = "iris:v3:"
-OLDER_PREFIXES = ("iris:v2:", "iris:v1:")
-OLDER_READY_KEYS = ("iris:v2:ready", "iris:v1:ready")
+PREFIX = "iris:v4:"
+OLDER_PREFIXES = ("iris:v3:", "iris:v2:", "iris:v1:")
+OLDER_READY_KEYS = ("iris:v3:{ctl}:ready", "iris:v2:ready", "iris:v1:ready")
 READY_KEY = PREFIX + "{ctl}:ready"
 LIVE_KEY = PREFIX + "{ctl}:live"
 REBUILDING_KEY = PREFIX + "{ctl}:rebuilding"
@@ -52,8 +54,9 @@ def pupil_index_key(pupil_id: str) -> str:
     return f"{PREFIX}{{p{bucket(pupil_id, PUPIL_BUCKETS)}}}:pupils"
 
 
-def report_key(pupil_id: str) -> str:
-    return f"{PREFIX}{{p{bucket(pupil_id, PUPIL_BUCKETS)}}}:report:{pupil_id}"
+def reports_key(pupil_id: str) -> str:
+    """The hash that holds the pupil's report state (the pupil is its field)."""
+    return f"{PREFIX}{{p{bucket(pupil_id, PUPIL_BUCKETS)}}}:reports"
 
 
 def person_index_key(person_id: str) -> str:

@@ -228,10 +228,12 @@ def test_a_rebuild_removes_an_older_layout_so_a_viewer_still_reading_it_denies(
     client.set("iris:v2:ready", json.dumps({"offsets": {}}))
     client.hset("iris:v2:{100001}:grant", PERSONS[0], '{"v":1}')
     client.hset("iris:v2:persons:7", PERSONS[0], SCHOOLS[0])
+    client.set("iris:v3:{ctl}:ready", json.dumps({"offsets": {}}))
+    client.hset("iris:v3:{100001}:grant", PERSONS[0], '{"v":1,"r":"teacher"}')
     settings = viewer_settings.model_copy(update={"redis_url": redis_url})
     try:
         assert loop.run_until_complete(rebuild(cache, settings))
-        assert client.keys("iris:v1:*") == [] and client.keys("iris:v2:*") == []
+        assert [client.keys(f"iris:v{n}:*") for n in (1, 2, 3)] == [[], [], []]
         assert client.exists(READY_KEY)
     finally:
         client.close()

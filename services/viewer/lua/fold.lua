@@ -42,8 +42,7 @@ end
 
 local function newer(hash, field, version, value)
   if redis.call('HSETNX', hash, field, value) == 1 then return end
-  local held = redis.call('HGET', hash, field)
-  if cjson.decode(held)['v'] >= version then return end
+  if version_of(redis.call('HGET', hash, field)) >= version then return end
   redis.call('HSET', hash, field, value)
 end
 
@@ -51,9 +50,7 @@ local function merged(held, incoming)
   local a = {}
   if held then a = cjson.decode(held) end
   local b = cjson.decode(incoming)
-  return cjson.encode({
-    i = newest(list(a, 'i'), list(b, 'i')), w = newest(list(a, 'w'), list(b, 'w'))
-  })
+  return encode_state(newest(list(a, 'i'), list(b, 'i')), newest(list(a, 'w'), list(b, 'w')))
 end
 
 local owed = {}
@@ -80,14 +77,14 @@ end
 local function without(versions, v)
   local out = {}
   for _, x in ipairs(versions) do
-    if x.v ~= v then table.insert(out, x) end
+    if x[1] ~= v then table.insert(out, x) end
   end
   return out
 end
 
 local function forget_version(pupil, v, b)
-  local own = report_key(b, pupil)
-  local held = redis.call('GET', own)
+  local own = reports_key(b)
+  local held = redis.call('HGET', own, pupil)
   if not held then return end
   local st = cjson.decode(held)
   local i, w = without(list(st, 'i'), v), without(list(st, 'w'), v)
@@ -95,11 +92,11 @@ local function forget_version(pupil, v, b)
   local schools = schools_in(redis.call('HGET', index, pupil))
   local state = ''
   if #i == 0 and #w == 0 then
-    redis.call('DEL', own)
+    redis.call('HDEL', own, pupil)
     drop_school(index, pupil, '+')
   else
-    state = cjson.encode({i = i, w = w})
-    redis.call('SET', own, state)
+    state = encode_state(i, w)
+    redis.call('HSET', own, pupil, state)
   end
   for _, s in ipairs(schools) do replace_copy(s, pupil, state) end
 end
@@ -112,7 +109,7 @@ for _, row in ipairs(cjson.decode(ARGV[4])) do
     if mode ~= 'school' then
       local entry = add_school(pupil_index_key(row[6]), pupil, school)
       if string.find(entry, '+', 1, true) then
-        local state = redis.call('GET', report_key(row[6], pupil))
+        local state = redis.call('HGET', reports_key(row[6]), pupil)
         if state then copy(school, pupil, state) end
       end
     end
@@ -123,9 +120,9 @@ for _, row in ipairs(cjson.decode(ARGV[4])) do
     if mode ~= 'school' then add_school(person_index_key(row[6]), person, school) end
   elseif op == 'R' then
     local pupil = row[2]
-    local own = report_key(row[4], pupil)
-    local state = merged(redis.call('GET', own), row[3])
-    redis.call('SET', own, state)
+    local own = reports_key(row[4])
+    local state = merged(redis.call('HGET', own, pupil), row[3])
+    redis.call('HSET', own, pupil, state)
     for _, s in ipairs(schools_in(add_school(pupil_index_key(row[4]), pupil, '+'))) do
       copy(s, pupil, state)
     end
