@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -72,3 +74,33 @@ def dict_config(service: str, level: str = "INFO") -> dict[str, Any]:
         "root": {"level": level, "handlers": ["stdout"]},
         "loggers": {"aiokafka": {"level": "WARNING"}},
     }
+
+
+class Throttled:
+    """A warning that may repeat many times a second (every check while the cache is not
+    current): logged the first time for a reason, then at most once per `every` seconds
+    per reason, with how many were not logged since (`held_back`). Each occurrence is
+    still counted and recorded where it happens (metrics, the audit); the log only says
+    that it goes on."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.every = every
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def warning(self, message: str, reason: str, **extra: Any) -> None:
+        now = self.clock()
+        last = self._last.get(reason)
+        if last is not None and now - last < self.every:
+            self._held[reason] = self._held.get(reason, 0) + 1
+            return
+        self._last[reason] = now
+        held = self._held.pop(reason, 0)
+        self.logger.warning(message, extra={"reason": reason, "held_back": held, **extra})

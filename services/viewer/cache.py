@@ -40,6 +40,7 @@ import orjson
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
+from iris.logs import Throttled
 from services.viewer import domain
 from services.viewer.encoding import (
     ENROLMENT_BUCKETS,
@@ -71,6 +72,9 @@ from services.viewer.layout import (
 from services.viewer.scripts import Script, connect
 
 log = logging.getLogger(__name__)
+# A lapsed lease or an unreachable Redis denies every check: the route logs each denial at
+# INFO and counts it; the cache warns once per reason every ten seconds.
+denied = Throttled(log)
 
 # On a cluster, how long a process trusts what it read of the lease before reading again
 # (never past the lease's own expiry).
@@ -259,7 +263,7 @@ class AuthCache:
                 return self._decision(await self._check_at(person_id, pupil_id, today, school_id))
             reason = await self._cluster_readiness()
             if reason is not None:
-                log.warning("check denied", extra={"reason": reason})
+                denied.warning("check denied", reason)
                 return domain.Decision(False, reason)
             if school_id is not None:
                 schools = [school_id]
@@ -270,7 +274,7 @@ class AuthCache:
             )
         except Exception as exc:
             reason = f"authorisation cache unavailable: {type(exc).__name__}"
-            log.warning("check denied, cache unavailable", extra={"error": repr(exc)})
+            denied.warning("check denied, cache unavailable", reason, error=repr(exc))
             return domain.Decision(False, reason)
         return best_of([self._decision(a) for a in answers])
 
@@ -299,7 +303,7 @@ class AuthCache:
         if code == "NOT_READY":
             return domain.Decision(False, domain.CACHE_NOT_READY)
         if code == "NOT_CURRENT":
-            log.warning("check denied", extra={"reason": domain.CACHE_NOT_CURRENT})
+            denied.warning("check denied", domain.CACHE_NOT_CURRENT)
             return domain.Decision(False, domain.CACHE_NOT_CURRENT)
         return domain.Decision(False, denial_numbered(int(code)), school or None, role or None)
 

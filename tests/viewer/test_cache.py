@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import random
 import uuid
 from collections.abc import Iterator
@@ -189,12 +190,18 @@ def test_a_built_cache_whose_freshness_lease_lapsed_denies_every_check_and_listi
     assert loop.run_until_complete(cache.readiness()) == domain.CACHE_NOT_CURRENT
 
 
-def test_an_unreachable_redis_denies_and_says_why(loop):
+def test_an_unreachable_redis_denies_every_check_and_warns_once_not_per_check(loop, caplog):
     unreachable = AuthCache.from_url("redis://127.0.0.1:1/0")
-    decision = loop.run_until_complete(unreachable.check(PERSONS[0], PUPILS[0], DAYS[0]))
+    with caplog.at_level(logging.WARNING, logger="services.viewer.cache"):
+        decisions = [
+            loop.run_until_complete(unreachable.check(PERSONS[0], PUPILS[0], DAYS[0]))
+            for _ in range(20)
+        ]
     loop.run_until_complete(unreachable.close())
-    assert not decision.allowed
-    assert decision.reason.startswith("authorisation cache unavailable")
+    assert not any(d.allowed for d in decisions)
+    assert all(d.reason.startswith("authorisation cache unavailable") for d in decisions)
+    warned = [r for r in caplog.records if r.getMessage().startswith("check denied")]
+    assert len(warned) <= 1  # none when an earlier test warned of it within ten seconds
 
 
 def test_the_school_listing_reads_enrolments_reports_and_the_grant_of_one_school(
