@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import asdict
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -12,7 +13,7 @@ from redis import asyncio as aioredis
 from bench.dataset import Dataset
 from iris.settings import Settings
 from services.viewer.cache import PREFIX, AuthCache
-from services.viewer.rebuild import rebuild
+from services.viewer.rebuild import Phases, rebuild
 
 
 class _TimedCache(AuthCache):
@@ -24,9 +25,9 @@ class _TimedCache(AuthCache):
         self.folded = 0
         self.curve: list[tuple[float, int]] = []
 
-    async def fold(self, events: list[Any]) -> None:
-        await super().fold(events)
-        self.folded += len(events)
+    async def apply(self, rows: list[list[Any]]) -> None:
+        await super().apply(rows)
+        self.folded += len(rows)  # a row per event
         self.curve.append((round(time.perf_counter() - self.began, 3), self.folded))
 
 
@@ -62,7 +63,8 @@ async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any
     await client.flushdb()
     before = (await client.info("memory"))["used_memory"]
     cache = _TimedCache(client)
-    ready = await rebuild(cache, settings.model_copy(update={"redis_url": url}))
+    phases = Phases()
+    ready = await rebuild(cache, settings.model_copy(update={"redis_url": url}), phases=phases)
     seconds = time.perf_counter() - cache.began
     after = (await client.info("memory"))["used_memory"]
     weights = await weigh(client, data)
@@ -76,6 +78,7 @@ async def rebuild_and_memory(settings: Settings, data: Dataset) -> dict[str, Any
         "used_memory_before": before,
         "used_memory_after": after,
         "cache_bytes": after - before,
+        "phases_seconds": asdict(phases),
         **weights,
     }
 

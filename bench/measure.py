@@ -213,6 +213,8 @@ def _measure_rebuild_and_memory(
                 "plain_events": plain_count,
                 "plain_seconds": plain_seconds,
                 "ready_marker_set": built["ready"],
+                # waiting for fetches, parsing and writing rows, waiting for Redis's fold
+                "phases_seconds": built["phases_seconds"],
             },
         ),
         rebuild_curve=built["curve"],
@@ -229,7 +231,10 @@ def _measure_rebuild_and_memory(
             baseline_value=raw_mib,
             ratio=cache_mib / max(raw_mib, 1e-9),
             target=targets.MEMORY,
-            met=targets.memory_met(built["cache_bytes"] / data.scale),
+            # A bucket's key costs as much for a few entries as for many, so a smaller
+            # data set projects too high: judged on the whole of Flanders only (which
+            # `iris bench memory --scale 1.0` folds without the platform, in minutes).
+            met=targets.memory_met(built["cache_bytes"]) if data.scale == 1.0 else None,
             details={
                 k: built[k]
                 for k in (
@@ -243,7 +248,7 @@ def _measure_rebuild_and_memory(
                     "keys",
                 )
             }
-            | {"projected_full_scale_mib": cache_mib / data.scale},
+            | {"linear_projection_to_full_scale_mib": cache_mib / data.scale},
         )
     )
 

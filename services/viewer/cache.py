@@ -126,7 +126,10 @@ class AuthCache:
     async def fold(self, events: list[Any]) -> None:
         """Apply a batch of parsed change events (any order, duplicates allowed): one script
         call, atomic, on one node; two rounds of one call per slot on a cluster."""
-        rows = fold_rows(events)
+        await self.apply(fold_rows(events))
+
+    async def apply(self, rows: list[list[Any]]) -> None:
+        """Fold the rows `encoding.fold_rows` wrote for a batch of events."""
         if not rows:
             return
         if not self.cluster:

@@ -5,6 +5,7 @@ folded as it arrives or the cache is rebuilt from what compaction leaves of the 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from iris.insz import make_insz
 from iris.kafka import ensure_topics
 from services.viewer import domain
 from services.viewer.cache import AuthCache
-from services.viewer.rebuild import rebuild
+from services.viewer.rebuild import Phases, rebuild
 from tests.viewer.conftest import flush, mark_ready, redis_client
 from tests.viewer.events import Publisher, enrolment, grant, issued, withdrawn
 
@@ -183,14 +184,20 @@ def test_a_cache_rebuilt_from_compacted_topics_agrees_with_the_reference_and_for
     try:
         client.flushdb()
 
+        phases = Phases()
+
         async def rebuilt() -> bool:
             cache = AuthCache.from_url(infra.redis_url)
             try:
-                return await rebuild(cache, viewer_settings)
+                return await rebuild(cache, viewer_settings, phases=phases)
             finally:
                 await cache.close()
 
+        began = time.perf_counter()
         assert asyncio.run(rebuilt())
+        # where the rebuild's time went: each phase seen, none counted twice
+        assert phases.fetch > 0 and phases.parse > 0 and phases.fold_wait >= 0
+        assert phases.fetch + phases.parse + phases.fold_wait <= time.perf_counter() - began
         mark_ready(client)
         reference = domain.fold(events)  # the whole history, tombstones included
         assert reference == domain.fold(compacted(events))
