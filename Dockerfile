@@ -26,10 +26,16 @@ COPY iris ./iris
 COPY services ./services
 # A regular (not editable) install: the venv holds the code, the migrations and the
 # templates; pip and setuptools leave the venv afterwards, they are not needed to run.
+# Every module is compiled here, once: the containers run with a read-only root file
+# system, so without bytecode in the image each process would compile what it imports
+# at every start (seconds of CPU: importing the access and viewer APIs and the viewer
+# worker took 6.5 s compiled at start against 2.7 s from bytecode). Unchecked hashes: the image
+# never changes under them, so Python reads them without looking at the sources' times.
 RUN pip install --no-cache-dir --no-deps . \
     && pip check \
     && pip uninstall -y pip setuptools wheel \
-    && find /opt/iris -name '__pycache__' -type d -prune -exec rm -rf {} +
+    && find /opt/iris -name '__pycache__' -type d -prune -exec rm -rf {} + \
+    && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/iris/lib
 
 # --- runtime: the slim base and the venv, nothing else ---
 FROM python:3.11-slim AS runtime

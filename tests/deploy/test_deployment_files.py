@@ -322,6 +322,8 @@ def test_the_final_image_is_slim_runs_as_a_user_and_holds_no_build_tools() -> No
     assert any(line.startswith("HEALTHCHECK ") for line in final)
     builder = " ".join(built[0])
     assert "--no-cache-dir" in builder, "no pip cache in the venv that is copied"
+    # bytecode in the image: a read-only root file system cannot take it at start
+    assert "compileall" in builder and "--invalidation-mode unchecked-hash" in builder
 
 
 def test_the_docker_build_context_holds_only_the_project_source() -> None:
