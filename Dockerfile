@@ -29,8 +29,9 @@ COPY services ./services
 # Every module is compiled here, once: the containers run with a read-only root file
 # system, so without bytecode in the image each process would compile what it imports
 # at every start (seconds of CPU: importing the access and viewer APIs and the viewer
-# worker took 6.5 s compiled at start against 2.7 s from bytecode). Unchecked hashes: the image
-# never changes under them, so Python reads them without looking at the sources' times.
+# worker took 6.5 s compiled at start against 2.7 s from bytecode). Unchecked hashes:
+# the image never changes under them, so Python reads them without looking at the
+# sources' times.
 RUN pip install --no-cache-dir --no-deps . \
     && pip check \
     && pip uninstall -y pip setuptools wheel \
