@@ -1,9 +1,9 @@
 -- One check: the same decision as domain.may_view.
 -- ARGV[3] '1' to require the ready marker and the freshness lease (single node; on
 -- Redis Cluster they live in another slot and the caller checks them), ARGV[4] person,
--- ARGV[5] pupil, ARGV[6] today (YYYYMMDD), ARGV[7] school ('' = every school in the
--- person's index entry: single node only), ARGV[8] the pupil's enrolment bucket,
--- ARGV[9] the person's index bucket.
+-- ARGV[5] pupil, ARGV[6] today (as encoding.day writes dates), ARGV[7] school ('' = every
+-- school in the person's index entry: single node only), ARGV[8] the pupil's enrolment
+-- bucket, ARGV[9] the person's index bucket.
 -- Returns {1, '', school, role, current version JSON} or {0, reason code, school, role}.
 if ARGV[3] == '1' then
   if redis.call('EXISTS', READY) == 0 then return {0, 'NOT_READY', '', ''} end

@@ -2,7 +2,8 @@
 -- ARGV[1] is the key prefix of the layout, ARGV[2] how many report versions are kept.
 -- Key names and hash tags (docs/viewer.md, "Redis keys"): a school's keys carry {S},
 -- a pupil's index entry and report state {p<bucket>}, a person's index entry {g<bucket>}.
--- Values (encoding.py): dates YYYYMMDD; an enrolment "version|start|end|name", a grant
+-- Values (encoding.py): dates in four base-36 digits, which compare as text in date
+-- order; an enrolment "version|start|end|name", a grant
 -- "version|id|role|from|until|status[|pupils]", a report state
 -- {"i": [[version, id, kind, valid from, clb], ...], "w": [[version, id, withdrawn on], ...]}.
 local P = ARGV[1]
@@ -41,7 +42,7 @@ end
 -- the version number of an enrolment's or a grant's value
 local function version_of(value) return tonumber(string.match(value, '^(%d+)')) end
 
--- the same rule as domain.ReportState.current (today as YYYYMMDD)
+-- the same rule as domain.ReportState.current (today written as the cache writes dates)
 local function current(st, today)
   local w = {}
   for _, x in ipairs(list(st, 'w')) do w[x[2]] = x[3] end
